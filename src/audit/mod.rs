@@ -1,0 +1,149 @@
+//! Audits: `verify` of a home, of bundles and cards given as paths. Every problem is
+//! collected and reported, each naming its input; the CLI decides the exit code.
+use crate::bundle;
+use crate::error::{Error, Result};
+use crate::identity::Card;
+use crate::merge::Status;
+use crate::node::Node;
+use crate::subchain::store::Place;
+use serde::Serialize;
+use std::path::Path;
+
+/// One problem: the input it concerns, a stable kind word, and what is wrong.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Problem {
+    pub input: String,
+    pub kind: String,
+    pub message: String,
+}
+
+/// The result of an audit.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub problems: Vec<Problem>,
+    pub notes: Vec<String>,
+    pub blocks: usize,
+    pub chains: usize,
+    pub bundles: usize,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+    fn push(&mut self, input: impl std::fmt::Display, kind: &str, message: impl Into<String>) {
+        self.problems.push(Problem { input: input.to_string(), kind: kind.to_string(), message: message.into() });
+    }
+}
+
+/// Audit the whole home.
+pub fn verify_home(node: &Node, report: &mut Report) -> Result<()> {
+    let st = node.load()?;
+    for p in &st.layout {
+        report.push(p.path.display(), p.kind, p.message.clone());
+    }
+    report.chains = st.eval.chains.len();
+    for (i, s) in st.eval.status.iter().enumerate() {
+        let path = st.paths[i].display();
+        let stored = st.places[i] == Place::Chains;
+        if stored {
+            report.blocks += 1;
+        }
+        match (st.places[i], s) {
+            (_, Status::Valid) | (_, Status::Cut) => {}
+            (Place::Chains, Status::Duplicate(j)) => {
+                report.push(path, "duplicate", format!("same bytes as {}", st.paths[*j].display()))
+            }
+            (_, Status::Duplicate(_)) => {}
+            (Place::Chains, Status::Pending(why)) => report.push(path, "missing", format!("cannot be validated: {why}")),
+            (_, Status::Pending(why)) => report.notes.push(format!("{path}: pending ({why})")),
+            (_, Status::Invalid("removed", why)) => report.notes.push(format!("{path}: {why}")),
+            (_, Status::Invalid(kind, why)) => report.push(path, kind, why.clone()),
+            (_, Status::Undecided) => {}
+        }
+    }
+    for f in &st.eval.forks {
+        report.push(
+            format!("chains/{}", f.chain),
+            "fork",
+            format!("fork at height {}: {} validly signed blocks ({})", f.height, f.hashes.len(), f.hashes.join(", ")),
+        );
+    }
+    for name in ["age.key", "minisign.key"] {
+        let p = node.home.keys_dir().join(name);
+        check_private(&p, report);
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn check_private(p: &Path, report: &mut Report) {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::metadata(p) {
+        Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+            report.push(p.display(), "permissions", format!("secret key file has mode {:o}; want 600", m.permissions().mode() & 0o777))
+        }
+        Ok(_) => {}
+        Err(e) => report.push(p.display(), "io", format!("cannot read: {e}")),
+    }
+}
+
+#[cfg(not(unix))]
+fn check_private(_p: &Path, _report: &mut Report) {}
+
+/// Audit a file given on the command line: a bundle or a card.
+pub fn verify_path(node: Option<&Node>, path: &Path, report: &mut Report) -> Result<()> {
+    let label = path.display().to_string();
+    let mut head = [0u8; 32];
+    let n = {
+        use std::io::Read;
+        let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        f.read(&mut head).map_err(|e| Error::io(path, e))?
+    };
+    let head = &head[..n];
+    if head.starts_with(crate::identity::card::CARD_MAGIC.as_bytes()) {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        match Card::parse(&bytes) {
+            Ok(c) => report.notes.push(format!("{label}: card of {} ({}), fingerprint {}", c.identity.name, c.identity.id, c.identity.fingerprint())),
+            Err(e) => report.push(&label, "malformed", e),
+        }
+        return Ok(());
+    }
+    report.bundles += 1;
+    let Some(node) = node else {
+        return Err(Error::Env(format!("{label}: verifying a bundle needs a home (the roster holds the sender's key)")));
+    };
+    let st = node.load()?;
+    let tmp = node.home.tmp_dir();
+    let res = (|| -> Result<()> {
+        let (p, _g) = bundle::materialise(path, &label, &tmp)?;
+        let parsed = bundle::parse(&p, &label)?;
+        let h = &parsed.header;
+        let sender = st
+            .eval
+            .members
+            .get(&h.sender)
+            .ok_or_else(|| Error::rejected(&label, "outsider", format!("signed by {}, a node outside this roster", h.sender)))?;
+        let pk = sender.identity.public_key().map_err(|e| Error::rejected(&label, "malformed", e))?;
+        bundle::authenticate(&p, &label, &parsed, &pk)?;
+        if h.recipients.iter().any(|r| r == node.id()) {
+            let keys = node.keys()?;
+            let plain = bundle::decrypt(&p, &label, &parsed, &keys.age, &tmp)?;
+            let mut r = bundle::PayloadReader::new(std::io::BufReader::new(plain.as_file()))
+                .map_err(|e| Error::rejected(&label, "malformed", e))?;
+            while let Some(e) = r.next_entry().map_err(|e| Error::rejected(&label, "malformed", e))? {
+                r.copy_to(&e, &mut std::io::sink()).map_err(|e| Error::rejected(&label, "malformed", e))?;
+            }
+            report.notes.push(format!("{label}: {} bundle {} from {}: signature, digest and payload check", h.kind, h.id, sender.identity.name));
+        } else {
+            report.notes.push(format!("{label}: {} bundle {} from {}: signature and digest check (not addressed to this node)", h.kind, h.id, sender.identity.name));
+        }
+        Ok(())
+    })();
+    match res {
+        Ok(()) => {}
+        Err(Error::Rejected { input, kind, detail }) => report.push(input, kind, detail),
+        Err(e) => return Err(e),
+    }
+    Ok(())
+}

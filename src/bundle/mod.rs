@@ -1,0 +1,290 @@
+//! The single-file bundle that crosses between nodes:
+//!
+//! ```text
+//! secfile-bundle 1 <header-len> <sig-len>\n
+//! <header: canonical YAML — format, kind, id, sender, recipients, created, payload {sha256, size}>
+//! <minisign signature of the header by the sender, trusted comment "secfile bundle <id>">
+//! <payload: age ciphertext (binary) to the recipients' X25519 keys>
+//! ```
+//!
+//! Opening checks, in order and before anything is decrypted: the prologue and limits,
+//! the header's strict syntax, that this node is a recipient, that the sender is in the
+//! roster, the sender's signature, then the payload's size and SHA-256. The payload is
+//! decrypted into a temp file and only used once the whole age stream has authenticated.
+pub mod armor;
+pub mod payload;
+
+pub use payload::{PayloadReader, PayloadWriter};
+
+use crate::digest::{self, HashingWriter};
+use crate::envelope;
+use crate::error::{Error, IoContext, Result};
+use crate::identity::SigningKey;
+use crate::subchain::{codec, sign};
+use serde::{Deserialize, Serialize};
+use serde_yaml::{Mapping, Value};
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+use tempfile::NamedTempFile;
+
+pub const MAGIC: &str = "secfile-bundle";
+/// The largest header accepted.
+pub const MAX_HEADER: usize = 16 * 1024;
+/// The largest bundle accepted (payload included).
+pub const MAX_BUNDLE: u64 = 64 << 30;
+/// The most recipients of one bundle.
+pub const MAX_RECIPIENTS: usize = 1024;
+/// Bundle kinds this version knows.
+pub const KINDS: &[&str] = &["sync", "request", "file", "transfer"];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayloadInfo {
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// The signed plaintext header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    pub format: u32,
+    pub kind: String,
+    pub id: String,
+    pub sender: String,
+    pub recipients: Vec<String>,
+    pub created: String,
+    pub payload: PayloadInfo,
+}
+
+impl Header {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut p = Mapping::new();
+        p.insert("sha256".into(), self.payload.sha256.clone().into());
+        p.insert("size".into(), self.payload.size.into());
+        let mut m = Mapping::new();
+        m.insert("format".into(), u64::from(self.format).into());
+        m.insert("kind".into(), self.kind.clone().into());
+        m.insert("id".into(), self.id.clone().into());
+        m.insert("sender".into(), self.sender.clone().into());
+        m.insert("recipients".into(), Value::Sequence(self.recipients.iter().map(|r| r.clone().into()).collect()));
+        m.insert("created".into(), self.created.clone().into());
+        m.insert("payload".into(), Value::Mapping(p));
+        codec::emit(&Value::Mapping(m)).expect("header emits").into_bytes()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Header, String> {
+        let v = codec::parse_strict(bytes, MAX_HEADER)?;
+        let h: Header = serde_yaml::from_value(v).map_err(|e| format!("bad bundle header: {e}"))?;
+        if h.format != 1 {
+            return Err(format!("unsupported bundle format {}", h.format));
+        }
+        if !KINDS.contains(&h.kind.as_str()) {
+            return Err(format!("unknown bundle kind {:?}", h.kind));
+        }
+        if h.id.len() != 32 || !digest::is_lower_hex(&h.id) {
+            return Err("bad bundle id".into());
+        }
+        if !crate::subchain::is_node_id(&h.sender) || h.recipients.iter().any(|r| !crate::subchain::is_node_id(r)) {
+            return Err("bad node id in the header".into());
+        }
+        if h.recipients.is_empty() || h.recipients.len() > MAX_RECIPIENTS {
+            return Err("bad recipient count".into());
+        }
+        digest::parse_hash(&h.payload.sha256).ok_or("bad payload digest")?;
+        if h.encode() != bytes {
+            return Err("bundle header keys are not in canonical order".into());
+        }
+        Ok(h)
+    }
+
+    pub fn comment(&self) -> String {
+        format!("secfile bundle {} {}", self.kind, self.id)
+    }
+}
+
+/// A fresh random 128-bit id in hex.
+pub fn random_id() -> String {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).expect("system randomness");
+    digest::hex(&b)
+}
+
+/// What is needed to make a bundle.
+pub struct NewBundle<'a> {
+    pub kind: &'a str,
+    pub sender: &'a str,
+    pub key: &'a SigningKey,
+    pub recipients: Vec<(String, age::x25519::Recipient)>,
+    pub created: String,
+    pub armor: bool,
+}
+
+/// Make a bundle in a temp file inside `dir` (the caller persists it or copies it out).
+/// `fill` writes the payload entries; the payload is encrypted as it is written.
+pub fn create(
+    nb: NewBundle<'_>,
+    dir: &Path,
+    fill: impl FnOnce(&mut PayloadWriter<&mut dyn Write>) -> io::Result<()>,
+) -> Result<(NamedTempFile, Header)> {
+    std::fs::create_dir_all(dir).at(dir)?;
+    let mut ct = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir).at(dir)?;
+    let enc = age::Encryptor::with_recipients(nb.recipients.iter().map(|(_, r)| r as &dyn age::Recipient))
+        .map_err(|e| Error::usage(format!("no usable recipients: {e}")))?;
+    let (hash, size) = (|| -> io::Result<_> {
+        let hw = HashingWriter::new(BufWriter::with_capacity(1 << 20, ct.as_file_mut()));
+        let mut stream = enc.wrap_output(hw)?;
+        {
+            let dynw: &mut dyn Write = &mut stream;
+            let mut pw = PayloadWriter::new(dynw)?;
+            fill(&mut pw)?;
+            pw.finish()?;
+        }
+        let hw = stream.finish()?;
+        let (mut bw, hash, size) = hw.finish();
+        bw.flush()?;
+        Ok((hash, size))
+    })()
+    .at(ct.path())?;
+    let mut recipients: Vec<String> = nb.recipients.iter().map(|(id, _)| id.clone()).collect();
+    recipients.sort();
+    recipients.dedup();
+    let header = Header {
+        format: 1,
+        kind: nb.kind.to_string(),
+        id: random_id(),
+        sender: nb.sender.to_string(),
+        recipients,
+        created: nb.created,
+        payload: PayloadInfo { sha256: digest::hex(&hash), size },
+    };
+    let hbytes = header.encode();
+    let sig = sign::sign(nb.key, &hbytes, &header.comment()).map_err(Error::Env)?;
+    let mut out = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir).at(dir)?;
+    (|| -> io::Result<()> {
+        let mut w = BufWriter::with_capacity(1 << 20, out.as_file_mut());
+        let p = envelope::Prologue { magic: MAGIC.into(), version: 1, doc_len: hbytes.len(), sig_len: sig.len() };
+        if nb.armor {
+            let mut binary = p.line().into_bytes();
+            binary.extend_from_slice(&hbytes);
+            binary.extend_from_slice(sig.as_bytes());
+            ct.as_file_mut().seek(SeekFrom::Start(0))?;
+            armor::encode(io::Cursor::new(binary).chain(BufReader::new(ct.as_file_mut())), &mut w)?;
+        } else {
+            w.write_all(p.line().as_bytes())?;
+            w.write_all(&hbytes)?;
+            w.write_all(sig.as_bytes())?;
+            w.flush()?;
+            ct.as_file_mut().seek(SeekFrom::Start(0))?;
+            io::copy(ct.as_file_mut(), &mut w)?;
+        }
+        w.flush()?;
+        drop(w);
+        out.as_file().sync_all()
+    })()
+    .at(out.path())?;
+    Ok((out, header))
+}
+
+/// A bundle whose header has been read and syntax-checked, not yet authenticated.
+#[derive(Debug)]
+pub struct Parsed {
+    pub header: Header,
+    pub header_bytes: Vec<u8>,
+    pub sig: Vec<u8>,
+    /// Offset of the payload in the (binary) file.
+    pub payload_offset: u64,
+}
+
+/// Bring an input (path or `-`) to a binary bundle file: armored input and stdin are
+/// decoded/copied into a temp file in `tmp_dir`, within [`MAX_BUNDLE`].
+pub fn materialise(input: &Path, label: &str, tmp_dir: &Path) -> Result<(std::path::PathBuf, Option<NamedTempFile>)> {
+    let is_stdin = input == Path::new("-");
+    let mut reader: Box<dyn io::BufRead> = if is_stdin {
+        Box::new(BufReader::new(io::stdin()))
+    } else {
+        let f = File::open(input).at(input)?;
+        let meta = f.metadata().at(input)?;
+        if !meta.is_file() {
+            return Err(Error::rejected(label, "malformed", "not a regular file"));
+        }
+        Box::new(BufReader::new(f))
+    };
+    let head = reader.fill_buf().at(input)?.to_vec();
+    let armored = head.starts_with(armor::BEGIN.as_bytes()) || head.iter().take_while(|b| b.is_ascii_whitespace()).count() > 0 && String::from_utf8_lossy(&head).trim_start().starts_with(armor::BEGIN);
+    if !armored && !is_stdin {
+        return Ok((input.to_path_buf(), None));
+    }
+    std::fs::create_dir_all(tmp_dir).at(tmp_dir)?;
+    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(tmp_dir).at(tmp_dir)?;
+    if armored {
+        let mut w = BufWriter::new(tmp.as_file_mut());
+        armor::decode(reader, &mut w, MAX_BUNDLE).map_err(|e| Error::rejected(label, "malformed", e))?;
+        w.flush().at(tmp_dir)?;
+    } else {
+        let n = io::copy(&mut reader.take(MAX_BUNDLE + 1), tmp.as_file_mut()).at(input)?;
+        if n > MAX_BUNDLE {
+            return Err(Error::rejected(label, "limit", format!("over the bundle limit of {MAX_BUNDLE} bytes")));
+        }
+    }
+    Ok((tmp.path().to_path_buf(), Some(tmp)))
+}
+
+/// Read and syntax-check the prologue, header and signature of a binary bundle file.
+pub fn parse(path: &Path, label: &str) -> Result<Parsed> {
+    let mut f = BufReader::new(File::open(path).at(path)?);
+    let bad = |e: String| Error::rejected(label, "malformed", e);
+    let p = envelope::read_prologue(&mut f, MAGIC, MAX_HEADER).map_err(|e| {
+        let kind = if e.contains("over the limit") { "limit" } else { "malformed" };
+        Error::rejected(label, kind, e)
+    })?;
+    let header_bytes = envelope::read_exact_part(&mut f, p.doc_len, "header").map_err(bad)?;
+    let sig = envelope::read_exact_part(&mut f, p.sig_len, "signature").map_err(bad)?;
+    let header = Header::decode(&header_bytes).map_err(bad)?;
+    let payload_offset = (p.line().len() + p.doc_len + p.sig_len) as u64;
+    Ok(Parsed { header, header_bytes, sig, payload_offset })
+}
+
+/// Authenticate a parsed bundle: sender's signature, then payload size and digest.
+pub fn authenticate(path: &Path, label: &str, parsed: &Parsed, sender_key: &minisign::PublicKey) -> Result<()> {
+    sign::verify(sender_key, &parsed.header_bytes, &parsed.sig, &parsed.header.comment())
+        .map_err(|e| Error::rejected(label, "bad-signature", format!("header signature: {e}")))?;
+    let mut f = File::open(path).at(path)?;
+    let len = f.metadata().at(path)?.len();
+    let want = parsed.payload_offset + parsed.header.payload.size;
+    if len != want {
+        return Err(Error::rejected(
+            label,
+            "tampered",
+            format!("payload is {} bytes, the signed header says {} (truncated or extended)", len.saturating_sub(parsed.payload_offset), parsed.header.payload.size),
+        ));
+    }
+    f.seek(SeekFrom::Start(parsed.payload_offset)).at(path)?;
+    let (hash, _) = digest::sha256_reader(&mut f).at(path)?;
+    if digest::hex(&hash) != parsed.header.payload.sha256 {
+        return Err(Error::rejected(label, "tampered", "payload SHA-256 does not match the signed header"));
+    }
+    Ok(())
+}
+
+/// Decrypt an authenticated payload into a temp file in `tmp_dir`; the file is returned
+/// only after the whole age stream authenticated.
+pub fn decrypt(path: &Path, label: &str, parsed: &Parsed, identity: &age::x25519::Identity, tmp_dir: &Path) -> Result<NamedTempFile> {
+    let mut f = File::open(path).at(path)?;
+    f.seek(SeekFrom::Start(parsed.payload_offset)).at(path)?;
+    let dec = age::Decryptor::new_buffered(BufReader::with_capacity(1 << 20, f))
+        .map_err(|e| Error::rejected(label, "malformed", format!("payload is not an age file: {e}")))?;
+    let mut r = dec
+        .decrypt(std::iter::once(identity as &dyn age::Identity))
+        .map_err(|e| Error::rejected(label, "not-addressed", format!("payload does not decrypt with this node's key: {e}")))?;
+    std::fs::create_dir_all(tmp_dir).at(tmp_dir)?;
+    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(tmp_dir).at(tmp_dir)?;
+    {
+        let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        io::copy(&mut r, &mut w).map_err(|e| Error::rejected(label, "tampered", format!("payload failed to decrypt: {e}")))?;
+        w.flush().at(tmp_dir)?;
+    }
+    tmp.as_file_mut().seek(SeekFrom::Start(0)).at(tmp_dir)?;
+    Ok(tmp)
+}

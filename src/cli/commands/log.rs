@@ -1,0 +1,55 @@
+//! `secfile log`
+use crate::cli::{Context, Ui, ui::sanitize};
+use crate::error::Error;
+use clap::Args;
+
+/// Show blocks: one chain, every chain, or the global order
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Only this chain (node name or id)
+    #[arg(long, value_name = "NAME|ID", conflicts_with = "global")]
+    pub chain: Option<String>,
+    /// All valid blocks in global order (clock, chain id)
+    #[arg(long)]
+    pub global: bool,
+}
+
+pub fn run(ctx: &Context, ui: &Ui, a: LogArgs) -> Result<i32, Error> {
+    let node = ctx.node()?;
+    let st = node.load()?;
+    let name_of = |id: &str| st.eval.members.get(id).map(|m| m.identity.name.clone()).unwrap_or_else(|| "?".into());
+    let mut idx: Vec<usize> = match &a.chain {
+        Some(c) => {
+            let id = st.eval.find_member(c).map(|m| m.identity.id.clone()).unwrap_or_else(|| c.clone());
+            st.eval.chains.get(&id).cloned().ok_or_else(|| Error::usage(format!("--chain {c}: no such chain here")))?
+        }
+        None => st.eval.chains.values().flatten().copied().collect(),
+    };
+    if a.global {
+        idx.retain(|&i| st.block(i).height > 0);
+        idx.sort_by(|&x, &y| (st.block(x).clock, &st.block(x).chain).cmp(&(st.block(y).clock, &st.block(y).chain)));
+    }
+    let mut text = String::new();
+    let mut rows = Vec::new();
+    for i in idx {
+        let b = st.block(i);
+        let hash = crate::digest::hex(&st.cands[i].hash);
+        let body = serde_json::to_value(&b.body).unwrap_or_default();
+        text.push_str(&format!(
+            "{}:{} clock {} {} {} {} {}\n",
+            name_of(&b.chain),
+            b.height,
+            b.clock,
+            b.time,
+            b.kind,
+            &hash[..16],
+            sanitize(&serde_json::to_string(&body).unwrap_or_default())
+        ));
+        rows.push(serde_json::json!({
+            "chain": b.chain, "name": name_of(&b.chain), "height": b.height, "clock": b.clock, "time": b.time,
+            "kind": b.kind, "hash": hash, "prev": b.prev, "seen": b.seen, "body": body,
+        }));
+    }
+    ui.result(&text, serde_json::Value::Array(rows));
+    Ok(0)
+}

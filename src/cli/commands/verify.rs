@@ -1,0 +1,54 @@
+//! `secfile verify`
+use crate::audit::{self, Report};
+use crate::cli::{Context, Ui, ui::sanitize};
+use crate::error::Error;
+use clap::Args;
+use std::path::PathBuf;
+
+/// Audit the home, or the bundles, cards and homes given, and report every problem
+///
+/// Exits 0 when everything checks, 1 when any problem is found.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Bundles, cards or node homes to check instead of the home
+    pub paths: Vec<PathBuf>,
+}
+
+pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
+    let mut report = Report::default();
+    if a.paths.is_empty() {
+        let node = ctx.node()?;
+        audit::verify_home(&node, &mut report)?;
+    } else {
+        let node = ctx.node().ok();
+        for p in &a.paths {
+            if p.is_dir() {
+                let sub = crate::node::Node::open(crate::home::Home::new(p), ctx.options())?;
+                audit::verify_home(&sub, &mut report)?;
+            } else {
+                audit::verify_path(node.as_ref(), p, &mut report)?;
+            }
+        }
+    }
+    let mut text = String::new();
+    for p in &report.problems {
+        text.push_str(&format!("{}: {} [{}]\n", p.input, sanitize(&p.message), p.kind));
+    }
+    for n in &report.notes {
+        ui.status(&sanitize(n));
+    }
+    let summary = if report.ok() {
+        format!("ok: {} blocks in {} chains, {} bundles checked", report.blocks, report.chains, report.bundles)
+    } else {
+        format!("FAILED: {} problems", report.problems.len())
+    };
+    text.push_str(&summary);
+    ui.result(
+        &text,
+        serde_json::json!({
+            "ok": report.ok(), "problems": report.problems, "notes": report.notes,
+            "blocks": report.blocks, "chains": report.chains, "bundles": report.bundles,
+        }),
+    );
+    Ok(if report.ok() { 0 } else { 1 })
+}

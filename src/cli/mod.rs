@@ -1,0 +1,177 @@
+//! The command line: the clap definition, one file per command under `commands/`, the
+//! output conventions (stdout results, `--json`, stderr status) and the one place where
+//! errors become exit codes. This is the only layer that prints, exits or reads
+//! `SECFILE_*` variables.
+pub mod commands;
+pub mod docs;
+pub mod exit;
+pub mod ui;
+
+use crate::error::Error;
+use crate::home::Home;
+use crate::node::{Node, Options};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
+pub use ui::Ui;
+
+/// Signed, encrypted security files and Lamport-merged sub-chains for air-gapped consortia
+#[derive(Debug, Parser)]
+#[command(name = "secfile", version, max_term_width = 100)]
+#[command(after_help = "Exit status: 0 success, 1 verification failed or input rejected, 2 usage error, 3 I/O or environment error, 4 busy (home locked; retry).")]
+pub struct Cli {
+    /// Node home directory [default: $XDG_DATA_HOME/secfile]
+    #[arg(long, global = true, env = "SECFILE_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Print machine-readable JSON on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print nothing on stderr but errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Never draw progress bars
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+    /// Read the passphrase protecting this node's keys from FILE (first line)
+    #[arg(long, global = true, env = "SECFILE_PASSPHRASE_FILE", value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Init(commands::init::InitArgs),
+    Card(commands::card::CardArgs),
+    #[command(subcommand)]
+    Roster(commands::roster::RosterCommand),
+    Append(commands::append::AppendArgs),
+    Import(commands::import::ImportArgs),
+    #[command(subcommand)]
+    Sync(commands::sync::SyncCommand),
+    Log(commands::log::LogArgs),
+    Status(commands::status::StatusArgs),
+    Verify(commands::verify::VerifyArgs),
+    Completions(commands::completions::CompletionsArgs),
+}
+
+/// Run the CLI with the process arguments and return the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let ui = Ui::new(cli.json, cli.quiet, cli.no_progress);
+    match run(cli, &ui) {
+        Ok(code) => code,
+        Err(e) => {
+            ui.error(&e);
+            exit::code(&e)
+        }
+    }
+}
+
+fn run(cli: Cli, ui: &Ui) -> Result<i32, Error> {
+    let ctx = Context::from_cli(&cli)?;
+    use Command::*;
+    match cli.command {
+        Init(a) => commands::init::run(&ctx, ui, a),
+        Card(a) => commands::card::run(&ctx, ui, a),
+        Roster(c) => commands::roster::run(&ctx, ui, c),
+        Append(a) => commands::append::run(&ctx, ui, a),
+        Import(a) => commands::import::run(&ctx, ui, a),
+        Sync(c) => commands::sync::run(&ctx, ui, c),
+        Log(a) => commands::log::run(&ctx, ui, a),
+        Status(a) => commands::status::run(&ctx, ui, a),
+        Verify(a) => commands::verify::run(&ctx, ui, a),
+        Completions(a) => commands::completions::run(ui, a),
+    }
+}
+
+/// What every command gets: the home and the options read from flags and environment.
+pub struct Context {
+    pub home: Home,
+    pub passphrase: Option<age::secrecy::SecretString>,
+    pub now: i64,
+    pub lock_wait: Duration,
+    pub age_work_factor: Option<u8>,
+}
+
+impl Context {
+    fn from_cli(cli: &Cli) -> Result<Context, Error> {
+        let home = match &cli.home {
+            Some(h) => h.clone(),
+            None => match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+                Some(x) => PathBuf::from(x).join("secfile"),
+                None => match std::env::var_os("HOME") {
+                    Some(h) => PathBuf::from(h).join(".local/share/secfile"),
+                    None => return Err(Error::Env("no home: set --home, SECFILE_HOME, XDG_DATA_HOME or HOME".into())),
+                },
+            },
+        };
+        let passphrase = match &cli.passphrase_file {
+            None => None,
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+                let line = text.lines().next().unwrap_or("").to_string();
+                if line.is_empty() {
+                    return Err(Error::usage(format!("{}: passphrase file is empty", p.display())));
+                }
+                Some(age::secrecy::SecretString::from(line))
+            }
+        };
+        let now = match std::env::var("SECFILE_TIME") {
+            Ok(t) => t
+                .parse::<i64>()
+                .ok()
+                .or_else(|| crate::timefmt::parse_rfc3339(&t))
+                .ok_or_else(|| Error::usage(format!("SECFILE_TIME={t:?}: want Unix seconds or RFC 3339")))?,
+            Err(_) => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0),
+        };
+        let lock_wait = match std::env::var("SECFILE_LOCK_TIMEOUT") {
+            Ok(s) => Duration::from_secs_f64(
+                s.parse::<f64>().ok().filter(|v| *v >= 0.0 && *v < 1e6).ok_or_else(|| Error::usage(format!("SECFILE_LOCK_TIMEOUT={s:?}: want seconds")))?,
+            ),
+            Err(_) => Duration::from_secs(10),
+        };
+        let age_work_factor = std::env::var("SECFILE_SCRYPT_LOG_N").ok().and_then(|s| s.parse().ok());
+        Ok(Context { home: Home::new(home), passphrase, now, lock_wait, age_work_factor })
+    }
+
+    pub fn options(&self) -> Options {
+        Options { now: self.now, lock_wait: self.lock_wait, passphrase: self.passphrase.clone(), age_work_factor: self.age_work_factor }
+    }
+
+    /// Open the initialised home.
+    pub fn node(&self) -> Result<Node, Error> {
+        Node::open(self.home.clone(), self.options())
+    }
+}
+
+/// Read a small input file or stdin (`-`), refusing more than `limit` bytes.
+pub fn read_input(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    let r: Box<dyn Read> = if path == std::path::Path::new("-") {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(|e| Error::io(path, e))?)
+    };
+    r.take(limit + 1).read_to_end(&mut buf).map_err(|e| Error::io(path, e))?;
+    if buf.len() as u64 > limit {
+        return Err(Error::rejected(path.display(), "limit", format!("over the limit of {limit} bytes")));
+    }
+    Ok(buf)
+}
+
+/// How a path given on the command line is named in messages.
+pub fn label(path: &std::path::Path) -> String {
+    if path == std::path::Path::new("-") { "stdin".into() } else { path.display().to_string() }
+}

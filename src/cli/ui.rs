@@ -1,0 +1,91 @@
+//! Output: results on stdout (text or `--json`), status and errors on stderr, progress
+//! only on a terminal. Text that came from another node is escaped before it is printed.
+use crate::error::Error;
+use std::io::{IsTerminal, Write};
+
+pub struct Ui {
+    pub json: bool,
+    pub quiet: bool,
+    pub progress: bool,
+}
+
+impl Ui {
+    pub fn new(json: bool, quiet: bool, no_progress: bool) -> Ui {
+        let progress = !quiet && !no_progress && std::io::stderr().is_terminal();
+        Ui { json, quiet, progress }
+    }
+
+    /// Print a result: the JSON value with `--json`, else the text.
+    pub fn result(&self, text: &str, json: serde_json::Value) {
+        let mut out = std::io::stdout().lock();
+        let r = if self.json {
+            writeln!(out, "{}", serde_json::to_string_pretty(&json).expect("json"))
+        } else if text.is_empty() {
+            Ok(())
+        } else {
+            writeln!(out, "{}", text.trim_end_matches('\n'))
+        };
+        if let Err(e) = r {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }
+
+    /// A status line on stderr (suppressed by `-q`).
+    pub fn status(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!("{msg}");
+        }
+    }
+
+    /// A warning on stderr (suppressed by `-q`).
+    pub fn warn(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!("secfile: warning: {msg}");
+        }
+    }
+
+    /// An error: one line on stderr (with hints), and with `--json` an error document.
+    pub fn error(&self, e: &Error) {
+        eprintln!("secfile: error: {}", sanitize(&e.to_string()));
+        if let Error::Busy { .. } = e {
+            eprintln!("hint: another secfile process is using this home; retry when it has finished");
+        }
+        if self.json {
+            let v = serde_json::json!({"ok": false, "error": {"kind": e.kind(), "message": e.to_string(), "exit": super::exit::code(e)}});
+            println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+        }
+    }
+
+    pub fn progress_bar(&self, len: u64, msg: &'static str) -> indicatif::ProgressBar {
+        if !self.progress {
+            return indicatif::ProgressBar::hidden();
+        }
+        let pb = indicatif::ProgressBar::new(len);
+        pb.set_style(indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len}").expect("template").progress_chars("=> "));
+        pb.set_message(msg);
+        pb
+    }
+}
+
+/// Escape control characters (terminal escapes) in text from other nodes.
+pub fn sanitize(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() && c != '\n' {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escapes_terminal_controls() {
+        assert_eq!(super::sanitize("a\u{1b}[31mb"), "a\\x1b[31mb");
+    }
+}

@@ -1,0 +1,117 @@
+//! SHA-256 helpers: hashing in a read loop (sha2 0.11 has no `io::Write`) and lowercase hex.
+use sha2::{Digest, Sha256};
+use std::io::{self, Read, Write};
+
+/// A raw SHA-256 digest.
+pub type Hash = [u8; 32];
+
+/// SHA-256 of a byte slice.
+pub fn sha256(data: &[u8]) -> Hash {
+    Sha256::digest(data).into()
+}
+
+/// Lowercase hex of any byte slice.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
+}
+
+/// Parse 64 lowercase hex digits into a hash; `None` for anything else.
+pub fn parse_hash(s: &str) -> Option<Hash> {
+    if s.len() != 64 || !is_lower_hex(s) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, chunk) in s.as_bytes().chunks(2).enumerate() {
+        let hi = (chunk[0] as char).to_digit(16)?;
+        let lo = (chunk[1] as char).to_digit(16)?;
+        out[i] = (hi * 16 + lo) as u8;
+    }
+    Some(out)
+}
+
+/// True when every character is one of `0-9a-f`.
+pub fn is_lower_hex(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// SHA-256 of everything a reader yields, and how many bytes that was.
+pub fn sha256_reader<R: Read>(mut r: R) -> io::Result<(Hash, u64)> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut n = 0u64;
+    loop {
+        let k = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(k) => k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        h.update(&buf[..k]);
+        n += k as u64;
+    }
+    Ok((h.finalize().into(), n))
+}
+
+/// A writer that hashes and counts what passes through it to an inner writer.
+pub struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    count: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    pub fn new(inner: W) -> Self {
+        HashingWriter { inner, hasher: Sha256::new(), count: 0 }
+    }
+    /// The inner writer, the digest and the byte count.
+    pub fn finish(self) -> (W, Hash, u64) {
+        (self.inner, self.hasher.finalize().into(), self.count)
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trip() {
+        let h = sha256(b"abc");
+        assert_eq!(
+            hex(&h),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(parse_hash(&hex(&h)), Some(h));
+        assert_eq!(parse_hash("BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"), None);
+        assert_eq!(parse_hash("abc"), None);
+    }
+
+    #[test]
+    fn reader_and_writer_agree() {
+        let data = vec![7u8; 1_000_000];
+        let (h, n) = sha256_reader(&data[..]).unwrap();
+        let mut w = HashingWriter::new(Vec::new());
+        w.write_all(&data).unwrap();
+        let (out, h2, n2) = w.finish();
+        assert_eq!((h, n), (h2, n2));
+        assert_eq!(out, data);
+        assert_eq!(h, sha256(&data));
+    }
+}

@@ -1,0 +1,69 @@
+//! Atomic writes: temp file in the target directory, fsync, rename, fsync the directory.
+use crate::error::{IoContext, Result};
+use std::io::Write;
+use std::path::Path;
+
+/// Write `data` to `path` atomically. New files are created mode 0600 (tempfile's default)
+/// and then given `0644` unless the path is under a `keys` directory.
+pub fn atomic_write(path: &Path, data: &[u8]) -> Result<()> {
+    atomic_write_with(path, |w| w.write_all(data))
+}
+
+/// Like [`atomic_write`], but the content is produced by a closure writing to the temp file.
+pub fn atomic_write_with(
+    path: &Path,
+    f: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).at(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .at(dir)?;
+    f(tmp.as_file_mut()).at(path)?;
+    tmp.as_file_mut().flush().at(path)?;
+    tmp.as_file().sync_all().at(path)?;
+    let secret = path.components().any(|c| c.as_os_str() == "keys");
+    if !secret {
+        super::set_mode(tmp.path(), 0o644)?;
+    }
+    tmp.persist(path).map_err(|e| crate::Error::io(path, e.error))?;
+    fsync_dir(dir)
+}
+
+/// fsync a directory so a rename in it is durable.
+pub fn fsync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(dir).and_then(|f| f.sync_all()).at(dir)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_whole_file() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a/b.txt");
+        atomic_write(&p, b"one").unwrap();
+        atomic_write(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        // no temp files left behind
+        let names: Vec<_> = std::fs::read_dir(p.parent().unwrap()).unwrap().collect();
+        assert_eq!(names.len(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn keys_stay_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("keys/secret");
+        atomic_write(&p, b"s").unwrap();
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}

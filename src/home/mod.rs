@@ -1,0 +1,166 @@
+//! A node's home directory: its layout, the lock, and the one atomic-write helper
+//! every store write goes through.
+//!
+//! ```text
+//! node.yaml              name, role, id, master id (format 1)
+//! master.card            the pinned master card (members)
+//! keys/age.key           age X25519 identity, age-keygen format (0600; passphrase-encrypted when asked)
+//! keys/minisign.key      minisign secret key (0600)
+//! keys/minisign.pub      minisign public key
+//! chains/<id>/<height>.yaml(.minisig)   sub-chains, one file per block + detached signature
+//! pending/<id>/<height>-<hash>.yaml(.minisig)  blocks waiting for predecessors
+//! forks/<id>/<height>-<hash>.yaml(.minisig)    fork evidence
+//! peers/<id>.yaml        the frontier last received from each peer
+//! outbox/<recipient>/    bundles made without --out, emptied by xfer
+//! state/                 checkpoints and caches (derivable)
+//! tmp/                   temp files, same filesystem as the store
+//! lock                   the home's lock file (flock)
+//! ```
+mod atomic;
+mod lock;
+
+pub use atomic::{atomic_write, atomic_write_with, fsync_dir};
+pub use lock::Lock;
+
+use crate::error::{Error, IoContext, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Node roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Master,
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Master => "master",
+            Role::Member => "member",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "master" => Some(Role::Master),
+            "member" => Some(Role::Member),
+            _ => None,
+        }
+    }
+}
+
+/// `node.yaml`: who this home is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    pub format: u32,
+    pub name: String,
+    pub role: Role,
+    pub id: String,
+    pub master: String,
+    /// Whether the secret keys are passphrase-protected.
+    #[serde(default)]
+    pub encrypted_keys: bool,
+}
+
+/// A home directory (not necessarily initialised).
+#[derive(Debug, Clone)]
+pub struct Home {
+    pub root: PathBuf,
+}
+
+impl Home {
+    pub fn new(root: impl Into<PathBuf>) -> Home {
+        Home { root: root.into() }
+    }
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+    pub fn node_file(&self) -> PathBuf {
+        self.path("node.yaml")
+    }
+    pub fn chains_dir(&self) -> PathBuf {
+        self.path("chains")
+    }
+    pub fn chain_dir(&self, id: &str) -> PathBuf {
+        self.chains_dir().join(id)
+    }
+    pub fn pending_dir(&self) -> PathBuf {
+        self.path("pending")
+    }
+    pub fn forks_dir(&self) -> PathBuf {
+        self.path("forks")
+    }
+    pub fn peers_dir(&self) -> PathBuf {
+        self.path("peers")
+    }
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.path("outbox")
+    }
+    pub fn state_dir(&self) -> PathBuf {
+        self.path("state")
+    }
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.path("tmp")
+    }
+    pub fn keys_dir(&self) -> PathBuf {
+        self.path("keys")
+    }
+    pub fn master_card(&self) -> PathBuf {
+        self.path("master.card")
+    }
+
+    pub fn is_initialised(&self) -> bool {
+        self.node_file().exists()
+    }
+
+    /// Create the directory skeleton of a new home (the caller holds the lock).
+    pub fn create_layout(&self) -> Result<()> {
+        for d in ["chains", "pending", "forks", "peers", "outbox", "state", "tmp", "keys"] {
+            let p = self.path(d);
+            std::fs::create_dir_all(&p).at(&p)?;
+        }
+        set_mode(&self.keys_dir(), 0o700)?;
+        Ok(())
+    }
+
+    /// Read `node.yaml`, failing with an environment error when the home is missing.
+    pub fn config(&self) -> Result<NodeConfig> {
+        let f = self.node_file();
+        let bytes = match std::fs::read(&f) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::Env(format!(
+                    "{}: no secfile home here (run `secfile init` or pass --home)",
+                    self.root.display()
+                )));
+            }
+            Err(e) => return Err(Error::io(&f, e)),
+        };
+        serde_yaml::from_slice(&bytes)
+            .map_err(|e| Error::rejected(f.display(), "malformed", format!("bad node config: {e}")))
+    }
+
+    pub fn write_config(&self, cfg: &NodeConfig) -> Result<()> {
+        let s = serde_yaml::to_string(cfg).expect("config serialises");
+        atomic_write(&self.node_file(), s.as_bytes())
+    }
+
+    /// Take the home's lock, waiting up to `wait`.
+    pub fn lock(&self, wait: Duration) -> Result<Lock> {
+        Lock::acquire(&self.path("lock"), &self.root, wait)
+    }
+}
+
+#[cfg(unix)]
+pub fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).at(path)
+}
+
+#[cfg(not(unix))]
+pub fn set_mode(_path: &Path, _mode: u32) -> Result<()> {
+    Ok(())
+}

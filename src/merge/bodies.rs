@@ -1,0 +1,169 @@
+//! Typed bodies of the built-in block kinds, and the generic body of script kinds.
+use crate::home::Role;
+use crate::subchain::{self, Block};
+use serde::{Deserialize, Serialize};
+use serde_yaml::{Mapping, Value};
+use std::collections::BTreeMap;
+
+/// Kinds with a fixed meaning; `append --kind` may not use them.
+pub const BUILTIN_KINDS: &[&str] = &[
+    "genesis", "admit", "remove", "request", "issue", "accept", "endorse", "annotate", "transfer", "revoke",
+];
+
+/// `admit` (master chain): the admitted card's identity and the hash of its genesis block.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdmitBody {
+    pub name: String,
+    pub role: Role,
+    pub id: String,
+    pub age: String,
+    pub minisign: String,
+    pub card: String,
+}
+
+/// `remove` (master chain): the removed node and the cutoff: its last block that stays valid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveBody {
+    pub id: String,
+    pub cutoff: Cutoff,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cutoff {
+    pub height: u64,
+    pub hash: String,
+}
+
+/// An attachment recorded by hash only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attachment {
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// The body of a script kind (`append --kind K`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenericBody {
+    pub fields: BTreeMap<String, String>,
+    pub attachments: Vec<Attachment>,
+}
+
+impl GenericBody {
+    pub fn to_value(&self) -> Value {
+        let mut fields = Mapping::new();
+        for (k, v) in &self.fields {
+            fields.insert(k.clone().into(), v.clone().into());
+        }
+        let atts = self
+            .attachments
+            .iter()
+            .map(|a| {
+                let mut m = Mapping::new();
+                m.insert("name".into(), a.name.clone().into());
+                m.insert("size".into(), a.size.into());
+                m.insert("sha256".into(), a.sha256.clone().into());
+                Value::Mapping(m)
+            })
+            .collect();
+        let mut m = Mapping::new();
+        m.insert("fields".into(), Value::Mapping(fields));
+        m.insert("attachments".into(), Value::Sequence(atts));
+        Value::Mapping(m)
+    }
+}
+
+impl AdmitBody {
+    pub fn to_value(&self) -> Value {
+        let mut m = Mapping::new();
+        m.insert("name".into(), self.name.clone().into());
+        m.insert("role".into(), self.role.as_str().into());
+        m.insert("id".into(), self.id.clone().into());
+        m.insert("age".into(), self.age.clone().into());
+        m.insert("minisign".into(), self.minisign.clone().into());
+        m.insert("card".into(), self.card.clone().into());
+        Value::Mapping(m)
+    }
+    pub fn identity(&self) -> crate::identity::Identity {
+        crate::identity::Identity {
+            name: self.name.clone(),
+            role: self.role,
+            id: self.id.clone(),
+            age: self.age.clone(),
+            minisign: self.minisign.clone(),
+        }
+    }
+}
+
+impl RemoveBody {
+    pub fn to_value(&self) -> Value {
+        let mut c = Mapping::new();
+        c.insert("height".into(), self.cutoff.height.into());
+        c.insert("hash".into(), self.cutoff.hash.clone().into());
+        let mut m = Mapping::new();
+        m.insert("id".into(), self.id.clone().into());
+        m.insert("cutoff".into(), Value::Mapping(c));
+        Value::Mapping(m)
+    }
+}
+
+/// Check a field map (keys, value sizes, count).
+pub fn check_fields(fields: &BTreeMap<String, String>) -> Result<(), String> {
+    if fields.len() > subchain::MAX_FIELDS {
+        return Err(format!("{} fields is over the limit of {}", fields.len(), subchain::MAX_FIELDS));
+    }
+    for (k, v) in fields {
+        if !subchain::is_field_key(k) {
+            return Err(format!("bad field name {k:?}"));
+        }
+        if v.len() > subchain::MAX_FIELD {
+            return Err(format!("field {k} is {} bytes, over the limit of {}", v.len(), subchain::MAX_FIELD));
+        }
+    }
+    Ok(())
+}
+
+/// Check a block's body against its kind and its author's role. `author_role` is the role
+/// of the chain's owner.
+pub fn check_body(b: &Block, author_role: Role) -> Result<(), String> {
+    match b.kind.as_str() {
+        "genesis" => Err("genesis block above height 0".into()),
+        "admit" | "remove" if author_role != Role::Master => {
+            Err(format!("only the master may {} members", b.kind))
+        }
+        "admit" => {
+            let a: AdmitBody = b.body_as()?;
+            a.identity().check()?;
+            if a.role != Role::Member {
+                return Err("only members can be admitted".into());
+            }
+            crate::digest::parse_hash(&a.card).ok_or("bad card hash")?;
+            Ok(())
+        }
+        "remove" => {
+            let r: RemoveBody = b.body_as()?;
+            if !subchain::is_node_id(&r.id) {
+                return Err(format!("bad node id {:?}", r.id));
+            }
+            crate::digest::parse_hash(&r.cutoff.hash).ok_or("bad cutoff hash")?;
+            Ok(())
+        }
+        k if BUILTIN_KINDS.contains(&k) => Err(format!("block kind {k} is not supported by this version")),
+        _ => {
+            let g: GenericBody = b.body_as()?;
+            check_fields(&g.fields)?;
+            for a in &g.attachments {
+                crate::digest::parse_hash(&a.sha256).ok_or("bad attachment hash")?;
+                if a.name.is_empty() || a.name.len() > 255 || a.name.contains('/') {
+                    return Err(format!("bad attachment name {:?}", a.name));
+                }
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,384 @@
+//! Validity of blocks (DESIGN §5), as one pure function over every block a node holds or
+//! is offered: signatures by the chain owner's key from the roster, contiguous heights,
+//! `prev` links, clocks, `seen` presence, membership in the causal past, removal cutoffs,
+//! roles, and forks. Blocks are decided in clock order, so the result does not depend on
+//! the order they arrived in.
+use super::bodies::{self, AdmitBody, RemoveBody};
+use crate::digest::{self, Hash};
+use crate::home::Role;
+use crate::identity::{Card, Identity};
+use crate::subchain::{Block, sign};
+use std::collections::{BTreeMap, HashMap};
+
+/// A block offered for evaluation.
+#[derive(Debug, Clone)]
+pub struct Cand {
+    /// Where it came from, for messages (a path or `bundle entry …`).
+    pub origin: String,
+    /// True when it comes from outside (a bundle being imported).
+    pub incoming: bool,
+    /// For blocks stored in `chains/`: the chain named by the directory and the height named
+    /// by the file, which must agree with the content.
+    pub location: Option<(String, Option<u64>)>,
+    pub bytes: Vec<u8>,
+    pub sig: Option<Vec<u8>>,
+    pub hash: Hash,
+    pub block: Result<Block, String>,
+}
+
+impl Cand {
+    pub fn new(origin: String, incoming: bool, location: Option<(String, Option<u64>)>, bytes: Vec<u8>, sig: Option<Vec<u8>>) -> Cand {
+        let hash = digest::sha256(&bytes);
+        let block = Block::decode(&bytes);
+        Cand { origin, incoming, location, bytes, sig, hash, block }
+    }
+    pub fn chain(&self) -> &str {
+        self.block.as_ref().map(|b| b.chain.as_str()).unwrap_or("")
+    }
+    pub fn height(&self) -> u64 {
+        self.block.as_ref().map(|b| b.height).unwrap_or(0)
+    }
+}
+
+/// What was decided for a block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Valid,
+    /// Waiting for blocks that have not arrived.
+    Pending(String),
+    /// Invalid, with a stable kind word and a reason.
+    Invalid(&'static str, String),
+    /// Same bytes as an earlier candidate (index).
+    Duplicate(usize),
+    /// Validly signed, but at or above a fork height of its chain: kept as evidence only.
+    Cut,
+    Undecided,
+}
+
+/// A fork: several validly signed blocks at one (chain, height).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fork {
+    pub chain: String,
+    pub height: u64,
+    pub hashes: Vec<String>,
+}
+
+/// A roster entry, derived from the master's valid chain.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub identity: Identity,
+    /// Height of the admission block on the master's chain (0 for the master itself).
+    pub admitted_at: u64,
+    pub admit_clock: u64,
+    /// The removal's cutoff (height, hash) and the removal block's height, if removed.
+    pub removed: Option<(u64, String, u64)>,
+}
+
+/// The result of [`evaluate`].
+#[derive(Debug)]
+pub struct Evaluation {
+    pub master: String,
+    pub status: Vec<Status>,
+    /// For each chain, the indices of its valid blocks, heights 0.. contiguous.
+    pub chains: BTreeMap<String, Vec<usize>>,
+    pub forks: Vec<Fork>,
+    /// The roster: the master and every admitted member.
+    pub members: BTreeMap<String, Member>,
+    /// Per candidate: the highest master-chain height in its causal past.
+    pub master_seen: Vec<u64>,
+}
+
+impl Evaluation {
+    /// The valid head of a chain: (index, height).
+    pub fn head(&self, chain: &str) -> Option<usize> {
+        self.chains.get(chain).and_then(|v| v.last().copied())
+    }
+    /// A roster entry by name or id.
+    pub fn find_member(&self, name_or_id: &str) -> Option<&Member> {
+        self.members
+            .get(name_or_id)
+            .or_else(|| self.members.values().find(|m| m.identity.name == name_or_id))
+    }
+    /// Active members (admitted, not removed), excluding nothing.
+    pub fn active(&self) -> impl Iterator<Item = &Member> {
+        self.members.values().filter(|m| m.removed.is_none())
+    }
+}
+
+fn invalid(kind: &'static str, reason: impl Into<String>) -> Status {
+    Status::Invalid(kind, reason.into())
+}
+
+/// Evaluate every candidate against the pinned master card.
+pub fn evaluate(master_card: &Card, cands: &[Cand]) -> Evaluation {
+    let master = master_card.identity.id.clone();
+    let n = cands.len();
+    let mut status = vec![Status::Undecided; n];
+    let mut master_seen = vec![0u64; n];
+
+    // 1. locations, duplicates, parse errors, missing signatures
+    let mut by_hash: HashMap<Hash, usize> = HashMap::new();
+    for (i, c) in cands.iter().enumerate() {
+        if let (Some((dir_chain, name_height)), Ok(b)) = (&c.location, &c.block) {
+            if *dir_chain != b.chain {
+                status[i] = invalid("misplaced", format!("block of chain {} found in the directory of chain {dir_chain}", b.chain));
+                continue;
+            }
+            if let Some(h) = name_height {
+                if *h != b.height {
+                    status[i] = invalid("misplaced", format!("file name says height {h}, the block says {}", b.height));
+                    continue;
+                }
+            }
+        }
+        if let Some(&first) = by_hash.get(&c.hash) {
+            status[i] = Status::Duplicate(first);
+            continue;
+        }
+        by_hash.insert(c.hash, i);
+        if let Err(e) = &c.block {
+            status[i] = invalid("malformed", e.clone());
+            continue;
+        }
+        if c.sig.is_none() {
+            status[i] = invalid("missing-signature", "missing signature (.minisig)");
+        }
+    }
+
+    // 2. keys: the pinned master, and admissions found in validly signed master blocks
+    let master_pk = master_card.identity.public_key().expect("pinned card checked");
+    let mut keys: HashMap<String, (minisign::PublicKey, Identity, String)> = HashMap::new();
+    keys.insert(master.clone(), (master_pk.clone(), master_card.identity.clone(), master_card.hash_hex()));
+    let mut sig_ok = vec![false; n];
+    let check_sig = |c: &Cand, pk: &minisign::PublicKey| -> Result<(), String> {
+        let b = c.block.as_ref().expect("parsed");
+        sign::verify(pk, &c.bytes, c.sig.as_deref().unwrap_or_default(), &sign::block_comment(&b.chain, b.height))
+    };
+    let mut master_idx: Vec<usize> = (0..n)
+        .filter(|&i| status[i] == Status::Undecided && cands[i].chain() == master)
+        .collect();
+    master_idx.sort_by_key(|&i| cands[i].height());
+    for &i in &master_idx {
+        match check_sig(&cands[i], &master_pk) {
+            Ok(()) => {
+                sig_ok[i] = true;
+                let b = cands[i].block.as_ref().expect("parsed");
+                if b.kind == "admit" {
+                    if let Ok(a) = b.body_as::<AdmitBody>() {
+                        if let (Ok(pk), false) = (a.identity().public_key(), keys.contains_key(&a.id)) {
+                            keys.insert(a.id.clone(), (pk, a.identity(), a.card.clone()));
+                        }
+                    }
+                }
+            }
+            Err(e) => status[i] = invalid("bad-signature", e),
+        }
+    }
+    for i in 0..n {
+        if status[i] != Status::Undecided || sig_ok[i] {
+            continue;
+        }
+        let chain = cands[i].chain().to_string();
+        match keys.get(&chain) {
+            None if cands[i].incoming || cands[i].location.is_none() => {
+                status[i] = Status::Pending(format!("awaiting the admission of {chain} by the master"));
+            }
+            None => status[i] = invalid("not-admitted", format!("chain {chain} belongs to a node the master never admitted")),
+            Some((pk, _, _)) => match check_sig(&cands[i], pk) {
+                Ok(()) => sig_ok[i] = true,
+                Err(e) => status[i] = invalid("bad-signature", e),
+            },
+        }
+    }
+
+    // 3. forks: several validly signed blocks at one position
+    let mut at: BTreeMap<(String, u64), Vec<usize>> = BTreeMap::new();
+    for i in (0..n).filter(|&i| sig_ok[i]) {
+        at.entry((cands[i].chain().to_string(), cands[i].height())).or_default().push(i);
+    }
+    let mut forks = Vec::new();
+    let mut cut: HashMap<String, u64> = HashMap::new();
+    for ((chain, height), v) in &at {
+        if v.len() > 1 {
+            let mut hashes: Vec<String> = v.iter().map(|&i| digest::hex(&cands[i].hash)).collect();
+            hashes.sort();
+            forks.push(Fork { chain: chain.clone(), height: *height, hashes });
+            let e = cut.entry(chain.clone()).or_insert(*height);
+            *e = (*e).min(*height);
+        }
+    }
+    for i in (0..n).filter(|&i| sig_ok[i]) {
+        if cut.get(cands[i].chain()).is_some_and(|&h| cands[i].height() >= h) {
+            status[i] = Status::Cut;
+        }
+    }
+
+    // 4. decide in (clock, chain, height) order
+    let mut order: Vec<usize> = (0..n).filter(|&i| sig_ok[i] && status[i] == Status::Undecided).collect();
+    order.sort_by(|&a, &b| {
+        let (x, y) = (cands[a].block.as_ref().unwrap(), cands[b].block.as_ref().unwrap());
+        (x.clock, &x.chain, x.height).cmp(&(y.clock, &y.chain, y.height))
+    });
+    let pos: HashMap<(&str, u64), usize> = at.iter().filter(|(_, v)| v.len() == 1).map(|((c, h), v)| ((c.as_str(), *h), v[0])).collect();
+    let mut members: BTreeMap<String, Member> = BTreeMap::new();
+    members.insert(
+        master.clone(),
+        Member { identity: master_card.identity.clone(), admitted_at: 0, admit_clock: 0, removed: None },
+    );
+    let mut removals: Vec<(String, u64, String, u64)> = Vec::new();
+    for &i in &order {
+        let b = cands[i].block.as_ref().unwrap();
+        let st = decide(i, b, cands, &status, &mut master_seen, &pos, &by_hash, &master, &keys, &members);
+        if st == Status::Valid && b.chain == master {
+            match b.kind.as_str() {
+                "admit" => {
+                    let a: AdmitBody = b.body_as().expect("checked");
+                    if members.contains_key(&a.id) {
+                        status[i] = invalid("not-authorised", format!("{} is already admitted", a.id));
+                        continue;
+                    }
+                    members.insert(a.id.clone(), Member { identity: a.identity(), admitted_at: b.height, admit_clock: b.clock, removed: None });
+                }
+                "remove" => {
+                    let r: RemoveBody = b.body_as().expect("checked");
+                    match members.get_mut(&r.id) {
+                        Some(m) if r.id != master && m.removed.is_none() => {
+                            m.removed = Some((r.cutoff.height, r.cutoff.hash.clone(), b.height));
+                            removals.push((r.id, r.cutoff.height, r.cutoff.hash, b.height));
+                        }
+                        _ => {
+                            status[i] = invalid("not-authorised", format!("{} is not an admitted member", r.id));
+                            continue;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        status[i] = st;
+    }
+    for s in status.iter_mut() {
+        if *s == Status::Undecided {
+            *s = Status::Pending("waiting for blocks it depends on".into());
+        }
+    }
+
+    // 5. valid sequences, then removal cutoffs (order-independent: applied last)
+    let mut chains: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut by_chain: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for i in (0..n).filter(|&i| status[i] == Status::Valid) {
+        by_chain.entry(cands[i].chain()).or_default().push(i);
+    }
+    for (chain, mut v) in by_chain {
+        v.sort_by_key(|&i| cands[i].height());
+        let mut seq = Vec::new();
+        for i in v {
+            if cands[i].height() != seq.len() as u64 {
+                break;
+            }
+            seq.push(i);
+        }
+        chains.insert(chain.to_string(), seq);
+    }
+    for (id, ch, chash, _) in &removals {
+        if let Some(seq) = chains.get_mut(id) {
+            let keep = seq
+                .iter()
+                .position(|&i| cands[i].height() > *ch || (cands[i].height() == *ch && digest::hex(&cands[i].hash) != *chash))
+                .unwrap_or(seq.len());
+            for &i in &seq[keep..] {
+                status[i] = invalid("removed", format!("past the removal cutoff of {id} at height {ch}"));
+            }
+            seq.truncate(keep);
+        }
+    }
+    Evaluation { master, status, chains, forks, members, master_seen }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn decide(
+    i: usize,
+    b: &Block,
+    cands: &[Cand],
+    status: &[Status],
+    master_seen: &mut [u64],
+    pos: &HashMap<(&str, u64), usize>,
+    by_hash: &HashMap<Hash, usize>,
+    master: &str,
+    keys: &HashMap<String, (minisign::PublicKey, Identity, String)>,
+    members: &BTreeMap<String, Member>,
+) -> Status {
+    let is_master = b.chain == master;
+    if b.height == 0 {
+        if b.kind != "genesis" || b.clock != 0 || !b.seen.is_empty() {
+            return invalid("malformed", "height 0 must be a genesis block with clock 0 and nothing seen");
+        }
+        let want = &keys.get(&b.chain).expect("key known").2;
+        if digest::hex(&cands[i].hash) != *want {
+            return invalid(
+                "not-admitted",
+                if is_master { "genesis does not match the pinned master card" } else { "genesis does not match the admitted card" },
+            );
+        }
+        return Status::Valid;
+    }
+    let mut ms = 0u64;
+    let Some(&p) = pos.get(&(b.chain.as_str(), b.height - 1)) else {
+        return Status::Pending(format!("missing {}:{}", b.chain, b.height - 1));
+    };
+    let pb = cands[p].block.as_ref().unwrap();
+    match &status[p] {
+        Status::Valid => {
+            if Some(digest::hex(&cands[p].hash)) != b.prev {
+                return invalid("broken-link", format!("prev does not match the hash of {}:{}", b.chain, b.height - 1));
+            }
+            if b.clock <= pb.clock {
+                return invalid("clock", format!("clock {} is not greater than its predecessor's {}", b.clock, pb.clock));
+            }
+            ms = ms.max(master_seen[p]);
+        }
+        Status::Pending(why) => return Status::Pending(why.clone()),
+        Status::Undecided => {
+            return invalid("clock", format!("clock {} is not greater than its predecessor's {}", b.clock, pb.clock));
+        }
+        _ => return invalid("after-invalid", format!("its predecessor {}:{} is invalid", b.chain, b.height - 1)),
+    }
+    for r in &b.seen {
+        let found = digest::parse_hash(&r.hash).and_then(|h| by_hash.get(&h)).copied().filter(|&s| {
+            cands[s].block.as_ref().is_ok_and(|sb| sb.chain == r.chain && sb.height == r.height)
+        });
+        let Some(s) = found else {
+            return Status::Pending(format!("missing {}:{}", r.chain, r.height));
+        };
+        let sb = cands[s].block.as_ref().unwrap();
+        match &status[s] {
+            Status::Pending(why) => return Status::Pending(why.clone()),
+            Status::Undecided => {
+                return invalid("clock", format!("clock {} is not greater than that of seen block {}:{}", b.clock, r.chain, r.height));
+            }
+            _ => {}
+        }
+        if b.clock <= sb.clock {
+            return invalid("clock", format!("clock {} is not greater than that of seen block {}:{}", b.clock, r.chain, r.height));
+        }
+        ms = ms.max(master_seen[s]);
+        if r.chain == master {
+            ms = ms.max(r.height);
+        }
+    }
+    if is_master {
+        ms = b.height;
+    }
+    master_seen[i] = ms;
+    let role = if is_master { Role::Master } else { Role::Member };
+    if !is_master {
+        match members.get(&b.chain) {
+            Some(m) if m.admitted_at <= ms => {}
+            _ => return invalid("not-admitted", format!("its admission is not in the causal past of {}:{}", b.chain, b.height)),
+        }
+    }
+    if let Err(e) = bodies::check_body(b, role) {
+        return invalid(if e.starts_with("only") { "not-authorised" } else { "malformed" }, e);
+    }
+    Status::Valid
+}

@@ -1,0 +1,277 @@
+//! An opened home: its config, pinned master card, keys on demand, the evaluated store,
+//! and the one way new blocks are made (clock and `seen` frontier as DESIGN §5 says).
+use crate::digest;
+use crate::error::{Error, IoContext, Result};
+use crate::home::{Home, Lock, NodeConfig, Role, atomic_write};
+use crate::identity::keys::Protection;
+use crate::identity::{Card, Identity, Keys};
+use crate::merge::{Cand, Evaluation, Status, evaluate};
+use crate::subchain::store::{self, Place};
+use crate::subchain::{Block, SeenRef, sign};
+use age::secrecy::SecretString;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Settings the CLI decides (the core reads no environment).
+#[derive(Default)]
+pub struct Options {
+    /// Unix time used for `time`/`created` fields.
+    pub now: i64,
+    pub lock_wait: Duration,
+    pub passphrase: Option<SecretString>,
+    pub age_work_factor: Option<u8>,
+}
+
+/// An opened, initialised home.
+pub struct Node {
+    pub home: Home,
+    pub config: NodeConfig,
+    pub master_card: Card,
+    pub opts: Options,
+}
+
+/// Everything the store holds, evaluated.
+pub struct State {
+    pub cands: Vec<Cand>,
+    pub places: Vec<Place>,
+    pub paths: Vec<PathBuf>,
+    pub layout: Vec<store::LayoutProblem>,
+    pub eval: Evaluation,
+}
+
+impl State {
+    pub fn block(&self, i: usize) -> &Block {
+        self.cands[i].block.as_ref().expect("evaluated blocks parse")
+    }
+    /// The valid head block of a chain.
+    pub fn head(&self, chain: &str) -> Option<(usize, &Block)> {
+        self.eval.head(chain).map(|i| (i, self.block(i)))
+    }
+    /// The frontier: every valid chain head as a seen-ref.
+    pub fn frontier(&self) -> Vec<SeenRef> {
+        self.eval
+            .chains
+            .iter()
+            .filter_map(|(c, v)| v.last().map(|&i| SeenRef { chain: c.clone(), height: self.block(i).height, hash: digest::hex(&self.cands[i].hash) }))
+            .collect()
+    }
+}
+
+impl Node {
+    pub fn open(home: Home, opts: Options) -> Result<Node> {
+        let config = home.config()?;
+        let mc = home.master_card();
+        let bytes = std::fs::read(&mc).at(&mc)?;
+        let master_card = Card::parse(&bytes).map_err(|e| Error::rejected(mc.display(), "malformed", e))?;
+        Ok(Node { home, config, master_card, opts })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.config.id
+    }
+
+    pub fn time(&self) -> String {
+        crate::timefmt::rfc3339(self.opts.now)
+    }
+
+    pub fn lock(&self) -> Result<Lock> {
+        self.home.lock(self.opts.lock_wait)
+    }
+
+    pub fn keys(&self) -> Result<Keys> {
+        Keys::load(&self.home, self.config.encrypted_keys, self.opts.passphrase.as_ref())
+    }
+
+    /// Scan and evaluate the store.
+    pub fn load(&self) -> Result<State> {
+        let scan = store::scan(&self.home)?;
+        let mut cands = Vec::with_capacity(scan.blocks.len());
+        let mut places = Vec::new();
+        let mut paths = Vec::new();
+        // chains/ first so duplicates resolve to the stored copy
+        let mut raws = scan.blocks;
+        raws.sort_by_key(|r| match r.place {
+            Place::Chains => 0,
+            Place::Forks => 1,
+            Place::Pending => 2,
+        });
+        for r in raws {
+            let location = (r.place == Place::Chains).then(|| (r.dir_chain.clone(), r.name_height));
+            cands.push(Cand::new(r.path.display().to_string(), r.place != Place::Chains, location, r.bytes, r.sig));
+            places.push(r.place);
+            paths.push(r.path);
+        }
+        let eval = evaluate(&self.master_card, &cands);
+        Ok(State { cands, places, paths, layout: scan.problems, eval })
+    }
+
+    /// Refuse to act when this node may not: a member before its admission, or when the
+    /// home holds blocks of this node's own chain beyond its head (a restored backup).
+    pub fn check_can_act(&self, st: &State) -> Result<()> {
+        let me = self.id();
+        if self.config.role == Role::Member && !st.eval.members.contains_key(me) {
+            return Err(Error::rejected(
+                me,
+                "not-admitted",
+                "this member has not seen its admission yet: import a sync bundle from the master first",
+            ));
+        }
+        if let Some(m) = st.eval.members.get(me) {
+            if m.removed.is_some() {
+                return Err(Error::rejected(me, "not-authorised", "this node has been removed from the roster"));
+            }
+        }
+        if st.eval.forks.iter().any(|f| f.chain == me) {
+            return Err(Error::rejected(me, "fork", "this node's own chain is forked: see README, \"Recovering a node\""));
+        }
+        let head = st.head(me).map(|(_, b)| b.height);
+        let beyond = st.cands.iter().enumerate().any(|(i, c)| {
+            c.chain() == me && head.is_none_or(|h| c.height() > h) && matches!(st.eval.status[i], Status::Pending(_) | Status::Valid)
+        });
+        if beyond || head.is_none() {
+            return Err(Error::rejected(
+                me,
+                "fork",
+                "this home holds blocks of its own chain beyond its head (restored backup or copied home?): refusing to append; see README, \"Recovering a node\"",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Make, sign and store a new block on this node's chain. The caller holds the lock
+    /// and has called [`Node::check_can_act`].
+    pub fn append(&self, st: &State, keys: &Keys, kind: &str, body: serde_yaml::Value) -> Result<(Block, String)> {
+        let me = self.id();
+        let (pi, pred) = st.head(me).ok_or_else(|| Error::rejected(me, "malformed", "own chain has no valid head"))?;
+        // what this chain has already seen, per other chain
+        let mut already: BTreeMap<&str, u64> = BTreeMap::new();
+        for &i in &st.eval.chains[me] {
+            for r in &st.block(i).seen {
+                let e = already.entry(r.chain.as_str()).or_insert(0);
+                *e = (*e).max(r.height);
+            }
+        }
+        let mut seen = Vec::new();
+        let mut clock = pred.clock;
+        for (chain, seq) in &st.eval.chains {
+            if chain == me {
+                continue;
+            }
+            let Some(&hi) = seq.last() else { continue };
+            let hb = st.block(hi);
+            if already.get(chain.as_str()).is_some_and(|&h| h >= hb.height) {
+                continue;
+            }
+            clock = clock.max(hb.clock);
+            seen.push(SeenRef { chain: chain.clone(), height: hb.height, hash: digest::hex(&st.cands[hi].hash) });
+        }
+        let block = Block {
+            chain: me.to_string(),
+            height: pred.height + 1,
+            prev: Some(digest::hex(&st.cands[pi].hash)),
+            clock: clock + 1,
+            time: self.time(),
+            seen,
+            kind: kind.to_string(),
+            body,
+        };
+        let bytes = block.encode().map_err(|e| Error::usage(format!("cannot encode block: {e}")))?;
+        if bytes.len() > crate::subchain::MAX_BLOCK {
+            return Err(Error::rejected("block", "limit", format!("{} bytes is over the block limit", bytes.len())));
+        }
+        let sig = sign::sign(&keys.sign, &bytes, &sign::block_comment(me, block.height)).map_err(Error::Env)?;
+        store::write_block(&store::chain_path(&self.home, me, block.height), &bytes, sig.as_bytes())?;
+        Ok((block, digest::hex(&digest::sha256(&bytes))))
+    }
+}
+
+/// What `init` made.
+#[derive(Debug, Clone)]
+pub struct InitInfo {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub fingerprint: String,
+    pub master_id: String,
+    pub master_fingerprint: String,
+}
+
+/// Create a new home: keys, layout, genesis block; a member pins the master's card.
+pub fn init(home: &Home, name: &str, role: Role, master_card: Option<(&[u8], &str)>, opts: &Options) -> Result<InitInfo> {
+    if !crate::subchain::is_node_name(name) {
+        return Err(Error::usage(format!("bad node name {name:?}: use 1-64 of A-Z a-z 0-9 . _ - (and not 16 hex digits)")));
+    }
+    let pinned = match (role, master_card) {
+        (Role::Master, Some(_)) => return Err(Error::usage("--master is for members; a master is its own trust root")),
+        (Role::Member, None) => return Err(Error::usage("a member needs --master CARD (the master's card)")),
+        (Role::Member, Some((bytes, label))) => {
+            let c = Card::parse(bytes).map_err(|e| Error::rejected(label, "malformed", e))?;
+            if c.identity.role != Role::Master {
+                return Err(Error::rejected(label, "not-authorised", format!("card of {} has role {}, not master", c.identity.name, c.identity.role.as_str())));
+            }
+            Some(c)
+        }
+        (Role::Master, None) => None,
+    };
+    if home.is_initialised() {
+        return Err(Error::Env(format!("{}: a secfile home already exists here", home.root.display())));
+    }
+    if let Ok(mut rd) = std::fs::read_dir(&home.root) {
+        if rd.next().is_some() {
+            return Err(Error::Env(format!("{}: directory is not empty", home.root.display())));
+        }
+    }
+    // Build the home in a sibling temp directory, then rename it into place.
+    let parent = home.root.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(parent).at(parent)?;
+    let tmp = tempfile::Builder::new().prefix(".secfile-init-").tempdir_in(parent).at(parent)?;
+    let th = Home::new(tmp.path());
+    th.create_layout()?;
+    let prot = Protection { passphrase: opts.passphrase.clone(), age_work_factor: opts.age_work_factor };
+    let created = crate::timefmt::rfc3339(opts.now);
+    let keys = Keys::create(&th, &created, &prot)?;
+    let age = keys.age_recipient();
+    let ms = keys.sign.public_base64();
+    let identity = Identity { name: name.to_string(), role, id: crate::identity::node_id(&age, &ms), age, minisign: ms };
+    let card = Card::create(identity.clone(), &keys.sign, &created).map_err(Error::Env)?;
+    store::write_block(&store::chain_path(&th, &identity.id, 0), &card.block, &card.sig)?;
+    let master = pinned.unwrap_or_else(|| card.clone());
+    if master.identity.id != identity.id {
+        store::write_block(&store::chain_path(&th, &master.identity.id, 0), &master.block, &master.sig)?;
+    }
+    atomic_write(&th.master_card(), &master.to_bytes())?;
+    th.write_config(&NodeConfig {
+        format: 1,
+        name: name.to_string(),
+        role,
+        id: identity.id.clone(),
+        master: master.identity.id.clone(),
+        encrypted_keys: opts.passphrase.is_some(),
+    })?;
+    let tmp_path = tmp.keep();
+    if home.root.exists() {
+        std::fs::remove_dir(&home.root).at(&home.root)?;
+    }
+    std::fs::rename(&tmp_path, &home.root).at(&home.root)?;
+    crate::home::fsync_dir(parent)?;
+    Ok(InitInfo {
+        id: identity.id.clone(),
+        name: name.to_string(),
+        role,
+        fingerprint: identity.fingerprint(),
+        master_id: master.identity.id.clone(),
+        master_fingerprint: master.identity.fingerprint(),
+    })
+}
+
+impl Node {
+    /// This node's card (its genesis block and signature).
+    pub fn card(&self) -> Result<Card> {
+        let p = store::chain_path(&self.home, self.id(), 0);
+        let block = std::fs::read(&p).at(&p)?;
+        let sp = PathBuf::from(format!("{}.minisig", p.display()));
+        let sig = std::fs::read(&sp).at(&sp)?;
+        Card::from_parts(block, sig).map_err(|e| Error::rejected(p.display(), "malformed", e))
+    }
+}

@@ -1,0 +1,193 @@
+//! Sync export: the blocks a peer lacks (own and relayed), judged by the frontier last
+//! received from that peer, plus this node's frontier and any fork evidence.
+use crate::bundle::{self, Header, NewBundle};
+use crate::digest;
+use crate::error::{Error, IoContext, Result};
+use crate::home::Home;
+use crate::node::{Node, State};
+use crate::subchain::codec;
+use crate::subchain::{SeenRef, store::Place};
+use crate::merge::Status;
+use serde::{Deserialize, Serialize};
+use serde_yaml::{Mapping, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
+use tempfile::NamedTempFile;
+
+/// The largest frontier entry accepted.
+pub const MAX_FRONTIER: usize = 4 << 20;
+
+/// A node's frontier as carried in sync bundles and kept in `peers/<id>.yaml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Frontier {
+    pub node: String,
+    pub heads: Vec<SeenRef>,
+}
+
+impl Frontier {
+    pub fn encode(&self) -> Vec<u8> {
+        let heads = self
+            .heads
+            .iter()
+            .map(|r| {
+                let mut e = Mapping::new();
+                e.insert("chain".into(), r.chain.clone().into());
+                e.insert("height".into(), r.height.into());
+                e.insert("hash".into(), r.hash.clone().into());
+                Value::Mapping(e)
+            })
+            .collect();
+        let mut m = Mapping::new();
+        m.insert("node".into(), self.node.clone().into());
+        m.insert("heads".into(), Value::Sequence(heads));
+        codec::emit(&Value::Mapping(m)).expect("frontier emits").into_bytes()
+    }
+    pub fn decode(bytes: &[u8]) -> Result<Frontier, String> {
+        let v = codec::parse_strict(bytes, MAX_FRONTIER)?;
+        let f: Frontier = serde_yaml::from_value(v).map_err(|e| format!("bad frontier: {e}"))?;
+        if !crate::subchain::is_node_id(&f.node)
+            || f.heads.iter().any(|h| !crate::subchain::is_node_id(&h.chain) || digest::parse_hash(&h.hash).is_none())
+        {
+            return Err("bad frontier entry".into());
+        }
+        Ok(f)
+    }
+}
+
+pub fn peer_path(home: &Home, id: &str) -> std::path::PathBuf {
+    home.peers_dir().join(format!("{id}.yaml"))
+}
+
+/// The frontier last received from a peer, if any.
+pub fn peer_frontier(home: &Home, id: &str) -> Result<Option<Frontier>> {
+    let p = peer_path(home, id);
+    match std::fs::read(&p) {
+        Ok(b) => Frontier::decode(&b).map(Some).map_err(|e| Error::rejected(p.display(), "malformed", e)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(&p, e)),
+    }
+}
+
+/// Block entry names: `blocks/<chain>/<height>-<hash>.yaml` and `.minisig`.
+pub fn entry_name(chain: &str, height: u64, hash: &str) -> String {
+    format!("blocks/{chain}/{height:010}-{hash}.yaml")
+}
+
+/// Parse a block entry name back.
+pub fn parse_entry_name(name: &str) -> Option<(String, u64, String, bool)> {
+    let rest = name.strip_prefix("blocks/")?;
+    let (chain, file) = rest.split_once('/')?;
+    let (file, is_sig) = match file.strip_suffix(".minisig") {
+        Some(f) => (f, true),
+        None => (file, false),
+    };
+    let stem = file.strip_suffix(".yaml")?;
+    let (h, hash) = stem.split_once('-')?;
+    if !crate::subchain::is_node_id(chain) || h.len() != 10 || !h.bytes().all(|b| b.is_ascii_digit()) || digest::parse_hash(hash).is_none() {
+        return None;
+    }
+    Some((chain.to_string(), h.parse().ok()?, hash.to_string(), is_sig))
+}
+
+/// What a sync export carried.
+#[derive(Debug)]
+pub struct Exported {
+    pub header: Header,
+    pub blocks: usize,
+    pub recipients: Vec<String>,
+}
+
+/// Make a sync bundle in a temp file in `dir`.
+pub fn export(node: &Node, st: &State, to: Option<&str>, all: bool, armor: bool, dir: &Path) -> Result<(NamedTempFile, Exported)> {
+    let me = node.id();
+    let recipients: Vec<&crate::merge::validate::Member> = match to {
+        Some(who) => {
+            let m = st.eval.find_member(who).ok_or_else(|| Error::usage(format!("--to {who}: no such node in the roster")))?;
+            if m.identity.id == me {
+                return Err(Error::usage(format!("--to {who}: that is this node")));
+            }
+            if m.removed.is_some() {
+                return Err(Error::usage(format!("--to {who}: removed from the roster")));
+            }
+            vec![m]
+        }
+        None => st.eval.active().filter(|m| m.identity.id != me).collect(),
+    };
+    if recipients.is_empty() {
+        return Err(Error::usage("no recipients: the roster has no other active node yet"));
+    }
+    // per chain, the first height to send: the lowest any recipient may lack
+    let mut from: BTreeMap<String, u64> = BTreeMap::new();
+    let frontiers: Vec<Option<Frontier>> = if all {
+        vec![None]
+    } else {
+        recipients.iter().map(|m| peer_frontier(&node.home, &m.identity.id)).collect::<Result<_>>()?
+    };
+    for (chain, seq) in &st.eval.chains {
+        let mut lowest = u64::MAX;
+        for f in &frontiers {
+            let start = f
+                .as_ref()
+                .and_then(|f| f.heads.iter().find(|h| &h.chain == chain))
+                .and_then(|h| {
+                    let &i = seq.get(h.height as usize)?;
+                    (digest::hex(&st.cands[i].hash) == h.hash).then_some(h.height + 1)
+                })
+                .unwrap_or(0);
+            lowest = lowest.min(start);
+        }
+        from.insert(chain.clone(), lowest);
+    }
+    let mut send: Vec<usize> = Vec::new();
+    for (chain, seq) in &st.eval.chains {
+        send.extend(seq.iter().copied().filter(|&i| st.block(i).height >= from[chain]));
+    }
+    // fork evidence always travels, so every node learns of it
+    for (i, s) in st.eval.status.iter().enumerate() {
+        if *s == Status::Cut || (st.places[i] == Place::Forks && !matches!(s, Status::Duplicate(_))) {
+            send.push(i);
+        }
+    }
+    send.sort();
+    send.dedup();
+    let frontier = Frontier { node: me.to_string(), heads: st.frontier() };
+    let keys = node.keys()?;
+    let recips = recipients
+        .iter()
+        .map(|m| Ok((m.identity.id.clone(), m.identity.recipient().map_err(Error::Env)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let ids: Vec<String> = recips.iter().map(|(i, _)| i.clone()).collect();
+    let nb = NewBundle { kind: "sync", sender: me, key: &keys.sign, recipients: recips, created: node.time(), armor };
+    let (tmp, header) = bundle::create(nb, dir, |pw| {
+        pw.entry("frontier.yaml", &frontier.encode())?;
+        for &i in &send {
+            let c = &st.cands[i];
+            let name = entry_name(c.chain(), c.height(), &digest::hex(&c.hash));
+            pw.entry(&name, &c.bytes)?;
+            pw.entry(&format!("{name}.minisig"), c.sig.as_deref().unwrap_or_default())?;
+        }
+        Ok(())
+    })?;
+    Ok((tmp, Exported { header, blocks: send.len(), recipients: ids }))
+}
+
+/// Write a bundle temp file to its destination: a path (atomic), or stdout for `-`.
+pub fn deliver(tmp: NamedTempFile, out: &Path, stdout: &mut dyn std::io::Write) -> Result<()> {
+    if out == Path::new("-") {
+        let mut f = std::fs::File::open(tmp.path()).at(tmp.path())?;
+        std::io::copy(&mut f, stdout).at("stdout")?;
+        stdout.flush().at("stdout")?;
+        return Ok(());
+    }
+    let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let same_dir = tmp.path().parent() == Some(dir);
+    if same_dir {
+        tmp.persist(out).map_err(|e| Error::io(out, e.error))?;
+        crate::home::set_mode(out, 0o644)?;
+        crate::home::fsync_dir(dir)
+    } else {
+        let mut f = std::fs::File::open(tmp.path()).at(tmp.path())?;
+        crate::home::atomic_write_with(out, |w| std::io::copy(&mut f, w).map(|_| ()))
+    }
+}
