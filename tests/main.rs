@@ -1,2 +1,13 @@
 //! The one integration-test binary (fast rebuilds: one link instead of many).
 mod common;
+
+#[test]
+fn three_node_consortium_verifies() {
+    let net = common::Net::new(&["alice", "bob"]);
+    common::ok(&net.home("alice"), &["append", "--kind", "note", "--field", "x=1"]);
+    net.sync("alice", "hq");
+    net.sync("hq", "bob");
+    for n in ["hq", "alice", "bob"] {
+        common::ok(&net.home(n), &["verify"]);
+    }
+}
