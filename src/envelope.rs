@@ -56,7 +56,8 @@ pub fn read_prologue<R: Read>(r: &mut R, magic: &str, max_doc: usize) -> Result<
         return Err(format!("not a {magic} file"));
     }
     let num = |s: &str| -> Result<usize, String> {
-        if s.is_empty() || s.len() > 12 || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0')) {
+        if s.is_empty() || s.len() > 12 || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0'))
+        {
             return Err(format!("bad length {s:?} in the first line"));
         }
         s.parse().map_err(|_| format!("bad length {s:?}"))
@@ -73,7 +74,12 @@ pub fn read_prologue<R: Read>(r: &mut R, magic: &str, max_doc: usize) -> Result<
     if sig_len > MAX_SIG {
         return Err(format!("signature of {sig_len} bytes is over the limit of {MAX_SIG}"));
     }
-    Ok(Prologue { magic: magic.to_string(), version, doc_len, sig_len })
+    Ok(Prologue {
+        magic: magic.to_string(),
+        version,
+        doc_len,
+        sig_len,
+    })
 }
 
 /// Read exactly `n` bytes or report truncation.
@@ -103,7 +109,12 @@ pub fn read_small(bytes: &[u8], magic: &str, max_doc: usize) -> Result<(Vec<u8>,
 
 /// Frame a small envelope.
 pub fn write_small(magic: &str, doc: &[u8], sig: &[u8]) -> Vec<u8> {
-    let p = Prologue { magic: magic.into(), version: 1, doc_len: doc.len(), sig_len: sig.len() };
+    let p = Prologue {
+        magic: magic.into(),
+        version: 1,
+        doc_len: doc.len(),
+        sig_len: sig.len(),
+    };
     let mut out = p.line().into_bytes();
     out.extend_from_slice(doc);
     out.extend_from_slice(sig);
@@ -117,14 +128,37 @@ mod tests {
     #[test]
     fn small_round_trip_and_errors() {
         let b = write_small("secfile-card", b"doc\n", b"sig\n");
-        assert_eq!(read_small(&b, "secfile-card", 100).unwrap(), (b"doc\n".to_vec(), b"sig\n".to_vec()));
-        assert!(read_small(&b[..b.len() - 1], "secfile-card", 100).unwrap_err().contains("truncated"));
+        assert_eq!(
+            read_small(&b, "secfile-card", 100).unwrap(),
+            (b"doc\n".to_vec(), b"sig\n".to_vec())
+        );
+        assert!(
+            read_small(&b[..b.len() - 1], "secfile-card", 100)
+                .unwrap_err()
+                .contains("truncated")
+        );
         assert!(read_small(b"", "secfile-card", 100).unwrap_err().contains("empty"));
-        assert!(read_small(b"garbage\n", "secfile-card", 100).unwrap_err().contains("not a"));
-        assert!(read_small(&b, "secfile-card", 2).unwrap_err().contains("over the limit"));
-        assert!(read_small(b"secfile-card 2 1 1\nab", "secfile-card", 9).unwrap_err().contains("version"));
+        assert!(
+            read_small(b"garbage\n", "secfile-card", 100)
+                .unwrap_err()
+                .contains("not a")
+        );
+        assert!(
+            read_small(&b, "secfile-card", 2)
+                .unwrap_err()
+                .contains("over the limit")
+        );
+        assert!(
+            read_small(b"secfile-card 2 1 1\nab", "secfile-card", 9)
+                .unwrap_err()
+                .contains("version")
+        );
         let mut extra = b.clone();
         extra.push(b'x');
-        assert!(read_small(&extra, "secfile-card", 100).unwrap_err().contains("unexpected"));
+        assert!(
+            read_small(&extra, "secfile-card", 100)
+                .unwrap_err()
+                .contains("unexpected")
+        );
     }
 }

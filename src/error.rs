@@ -23,7 +23,11 @@ pub enum Error {
     /// (`bad-signature`, `malformed`, `not-addressed`, `outsider`, `not-authorised`,
     /// `limit`, `fork`, `rollback`, `tampered`, …).
     #[error("{input}: {detail}")]
-    Rejected { input: String, kind: &'static str, detail: String },
+    Rejected {
+        input: String,
+        kind: &'static str,
+        detail: String,
+    },
     #[error("{0}")]
     Usage(String),
     #[error("{input}: {source}")]
@@ -36,13 +40,20 @@ pub enum Error {
 
 impl Error {
     pub fn rejected(input: impl std::fmt::Display, kind: &'static str, detail: impl Into<String>) -> Self {
-        Error::Rejected { input: input.to_string(), kind, detail: detail.into() }
+        Error::Rejected {
+            input: input.to_string(),
+            kind,
+            detail: detail.into(),
+        }
     }
     pub fn usage(msg: impl Into<String>) -> Self {
         Error::Usage(msg.into())
     }
     pub fn io(input: impl AsRef<Path>, source: std::io::Error) -> Self {
-        Error::Io { input: input.as_ref().display().to_string(), source }
+        Error::Io {
+            input: input.as_ref().display().to_string(),
+            source,
+        }
     }
     pub fn class(&self) -> Class {
         match self {

@@ -53,7 +53,13 @@ impl State {
         self.eval
             .chains
             .iter()
-            .filter_map(|(c, v)| v.last().map(|&i| SeenRef { chain: c.clone(), height: self.block(i).height, hash: digest::hex(&self.cands[i].hash) }))
+            .filter_map(|(c, v)| {
+                v.last().map(|&i| SeenRef {
+                    chain: c.clone(),
+                    height: self.block(i).height,
+                    hash: digest::hex(&self.cands[i].hash),
+                })
+            })
             .collect()
     }
 }
@@ -64,7 +70,12 @@ impl Node {
         let mc = home.master_card();
         let bytes = std::fs::read(&mc).at(&mc)?;
         let master_card = Card::parse(&bytes).map_err(|e| Error::rejected(mc.display(), "malformed", e))?;
-        Ok(Node { home, config, master_card, opts })
+        Ok(Node {
+            home,
+            config,
+            master_card,
+            opts,
+        })
     }
 
     pub fn id(&self) -> &str {
@@ -98,12 +109,24 @@ impl Node {
         });
         for r in raws {
             let location = (r.place == Place::Chains).then(|| (r.dir_chain.clone(), r.name_height));
-            cands.push(Cand::new(r.path.display().to_string(), r.place != Place::Chains, location, r.bytes, r.sig));
+            cands.push(Cand::new(
+                r.path.display().to_string(),
+                r.place != Place::Chains,
+                location,
+                r.bytes,
+                r.sig,
+            ));
             places.push(r.place);
             paths.push(r.path);
         }
         let eval = evaluate(&self.master_card, &cands);
-        Ok(State { cands, places, paths, layout: scan.problems, eval })
+        Ok(State {
+            cands,
+            places,
+            paths,
+            layout: scan.problems,
+            eval,
+        })
     }
 
     /// Refuse to act when this node may not: a member before its admission, or when the
@@ -119,15 +142,25 @@ impl Node {
         }
         if let Some(m) = st.eval.members.get(me) {
             if m.removed.is_some() {
-                return Err(Error::rejected(me, "not-authorised", "this node has been removed from the roster"));
+                return Err(Error::rejected(
+                    me,
+                    "not-authorised",
+                    "this node has been removed from the roster",
+                ));
             }
         }
         if st.eval.forks.iter().any(|f| f.chain == me) {
-            return Err(Error::rejected(me, "fork", "this node's own chain is forked: see README, \"Recovering a node\""));
+            return Err(Error::rejected(
+                me,
+                "fork",
+                "this node's own chain is forked: see README, \"Recovering a node\"",
+            ));
         }
         let head = st.head(me).map(|(_, b)| b.height);
         let beyond = st.cands.iter().enumerate().any(|(i, c)| {
-            c.chain() == me && head.is_none_or(|h| c.height() > h) && matches!(st.eval.status[i], Status::Pending(_) | Status::Valid)
+            c.chain() == me
+                && head.is_none_or(|h| c.height() > h)
+                && matches!(st.eval.status[i], Status::Pending(_) | Status::Valid)
         });
         if beyond || head.is_none() {
             return Err(Error::rejected(
@@ -143,7 +176,9 @@ impl Node {
     /// and has called [`Node::check_can_act`].
     pub fn append(&self, st: &State, keys: &Keys, kind: &str, body: serde_yaml::Value) -> Result<(Block, String)> {
         let me = self.id();
-        let (pi, pred) = st.head(me).ok_or_else(|| Error::rejected(me, "malformed", "own chain has no valid head"))?;
+        let (pi, pred) = st
+            .head(me)
+            .ok_or_else(|| Error::rejected(me, "malformed", "own chain has no valid head"))?;
         // what this chain has already seen, per other chain
         let mut already: BTreeMap<&str, u64> = BTreeMap::new();
         for &i in &st.eval.chains[me] {
@@ -164,7 +199,11 @@ impl Node {
                 continue;
             }
             clock = clock.max(hb.clock);
-            seen.push(SeenRef { chain: chain.clone(), height: hb.height, hash: digest::hex(&st.cands[hi].hash) });
+            seen.push(SeenRef {
+                chain: chain.clone(),
+                height: hb.height,
+                hash: digest::hex(&st.cands[hi].hash),
+            });
         }
         let block = Block {
             chain: me.to_string(),
@@ -176,9 +215,15 @@ impl Node {
             kind: kind.to_string(),
             body,
         };
-        let bytes = block.encode().map_err(|e| Error::usage(format!("cannot encode block: {e}")))?;
+        let bytes = block
+            .encode()
+            .map_err(|e| Error::usage(format!("cannot encode block: {e}")))?;
         if bytes.len() > crate::subchain::MAX_BLOCK {
-            return Err(Error::rejected("block", "limit", format!("{} bytes is over the block limit", bytes.len())));
+            return Err(Error::rejected(
+                "block",
+                "limit",
+                format!("{} bytes is over the block limit", bytes.len()),
+            ));
         }
         let sig = sign::sign(&keys.sign, &bytes, &sign::block_comment(me, block.height)).map_err(Error::Env)?;
         store::write_block(&store::chain_path(&self.home, me, block.height), &bytes, sig.as_bytes())?;
@@ -198,9 +243,17 @@ pub struct InitInfo {
 }
 
 /// Create a new home: keys, layout, genesis block; a member pins the master's card.
-pub fn init(home: &Home, name: &str, role: Role, master_card: Option<(&[u8], &str)>, opts: &Options) -> Result<InitInfo> {
+pub fn init(
+    home: &Home,
+    name: &str,
+    role: Role,
+    master_card: Option<(&[u8], &str)>,
+    opts: &Options,
+) -> Result<InitInfo> {
     if !crate::subchain::is_node_name(name) {
-        return Err(Error::usage(format!("bad node name {name:?}: use 1-64 of A-Z a-z 0-9 . _ - (and not 16 hex digits)")));
+        return Err(Error::usage(format!(
+            "bad node name {name:?}: use 1-64 of A-Z a-z 0-9 . _ - (and not 16 hex digits)"
+        )));
     }
     let pinned = match (role, master_card) {
         (Role::Master, Some(_)) => return Err(Error::usage("--master is for members; a master is its own trust root")),
@@ -208,14 +261,25 @@ pub fn init(home: &Home, name: &str, role: Role, master_card: Option<(&[u8], &st
         (Role::Member, Some((bytes, label))) => {
             let c = Card::parse(bytes).map_err(|e| Error::rejected(label, "malformed", e))?;
             if c.identity.role != Role::Master {
-                return Err(Error::rejected(label, "not-authorised", format!("card of {} has role {}, not master", c.identity.name, c.identity.role.as_str())));
+                return Err(Error::rejected(
+                    label,
+                    "not-authorised",
+                    format!(
+                        "card of {} has role {}, not master",
+                        c.identity.name,
+                        c.identity.role.as_str()
+                    ),
+                ));
             }
             Some(c)
         }
         (Role::Master, None) => None,
     };
     if home.is_initialised() {
-        return Err(Error::Env(format!("{}: a secfile home already exists here", home.root.display())));
+        return Err(Error::Env(format!(
+            "{}: a secfile home already exists here",
+            home.root.display()
+        )));
     }
     if let Ok(mut rd) = std::fs::read_dir(&home.root) {
         if rd.next().is_some() {
@@ -223,22 +287,42 @@ pub fn init(home: &Home, name: &str, role: Role, master_card: Option<(&[u8], &st
         }
     }
     // Build the home in a sibling temp directory, then rename it into place.
-    let parent = home.root.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let parent = home
+        .root
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
     std::fs::create_dir_all(parent).at(parent)?;
-    let tmp = tempfile::Builder::new().prefix(".secfile-init-").tempdir_in(parent).at(parent)?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".secfile-init-")
+        .tempdir_in(parent)
+        .at(parent)?;
     let th = Home::new(tmp.path());
     th.create_layout()?;
-    let prot = Protection { passphrase: opts.passphrase.clone(), age_work_factor: opts.age_work_factor };
+    let prot = Protection {
+        passphrase: opts.passphrase.clone(),
+        age_work_factor: opts.age_work_factor,
+    };
     let created = crate::timefmt::rfc3339(opts.now);
     let keys = Keys::create(&th, &created, &prot)?;
     let age = keys.age_recipient();
     let ms = keys.sign.public_base64();
-    let identity = Identity { name: name.to_string(), role, id: crate::identity::node_id(&age, &ms), age, minisign: ms };
+    let identity = Identity {
+        name: name.to_string(),
+        role,
+        id: crate::identity::node_id(&age, &ms),
+        age,
+        minisign: ms,
+    };
     let card = Card::create(identity.clone(), &keys.sign, &created).map_err(Error::Env)?;
     store::write_block(&store::chain_path(&th, &identity.id, 0), &card.block, &card.sig)?;
     let master = pinned.unwrap_or_else(|| card.clone());
     if master.identity.id != identity.id {
-        store::write_block(&store::chain_path(&th, &master.identity.id, 0), &master.block, &master.sig)?;
+        store::write_block(
+            &store::chain_path(&th, &master.identity.id, 0),
+            &master.block,
+            &master.sig,
+        )?;
     }
     atomic_write(&th.master_card(), &master.to_bytes())?;
     th.write_config(&NodeConfig {

@@ -32,7 +32,11 @@ impl Report {
         self.problems.is_empty()
     }
     fn push(&mut self, input: impl std::fmt::Display, kind: &str, message: impl Into<String>) {
-        self.problems.push(Problem { input: input.to_string(), kind: kind.to_string(), message: message.into() });
+        self.problems.push(Problem {
+            input: input.to_string(),
+            kind: kind.to_string(),
+            message: message.into(),
+        });
     }
 }
 
@@ -55,7 +59,9 @@ pub fn verify_home(node: &Node, report: &mut Report) -> Result<()> {
                 report.push(path, "duplicate", format!("same bytes as {}", st.paths[*j].display()))
             }
             (_, Status::Duplicate(_)) => {}
-            (Place::Chains, Status::Pending(why)) => report.push(path, "missing", format!("cannot be validated: {why}")),
+            (Place::Chains, Status::Pending(why)) => {
+                report.push(path, "missing", format!("cannot be validated: {why}"))
+            }
             (_, Status::Pending(why)) => report.notes.push(format!("{path}: pending ({why})")),
             (_, Status::Invalid("removed", why)) => report.notes.push(format!("{path}: {why}")),
             (_, Status::Invalid(kind, why)) => report.push(path, kind, why.clone()),
@@ -66,7 +72,12 @@ pub fn verify_home(node: &Node, report: &mut Report) -> Result<()> {
         report.push(
             format!("chains/{}", f.chain),
             "fork",
-            format!("fork at height {}: {} validly signed blocks ({})", f.height, f.hashes.len(), f.hashes.join(", ")),
+            format!(
+                "fork at height {}: {} validly signed blocks ({})",
+                f.height,
+                f.hashes.len(),
+                f.hashes.join(", ")
+            ),
         );
     }
     for name in ["age.key", "minisign.key"] {
@@ -80,9 +91,14 @@ pub fn verify_home(node: &Node, report: &mut Report) -> Result<()> {
 fn check_private(p: &Path, report: &mut Report) {
     use std::os::unix::fs::PermissionsExt;
     match std::fs::metadata(p) {
-        Ok(m) if m.permissions().mode() & 0o077 != 0 => {
-            report.push(p.display(), "permissions", format!("secret key file has mode {:o}; want 600", m.permissions().mode() & 0o777))
-        }
+        Ok(m) if m.permissions().mode() & 0o077 != 0 => report.push(
+            p.display(),
+            "permissions",
+            format!(
+                "secret key file has mode {:o}; want 600",
+                m.permissions().mode() & 0o777
+            ),
+        ),
         Ok(_) => {}
         Err(e) => report.push(p.display(), "io", format!("cannot read: {e}")),
     }
@@ -104,14 +120,21 @@ pub fn verify_path(node: Option<&Node>, path: &Path, report: &mut Report) -> Res
     if head.starts_with(crate::identity::card::CARD_MAGIC.as_bytes()) {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         match Card::parse(&bytes) {
-            Ok(c) => report.notes.push(format!("{label}: card of {} ({}), fingerprint {}", c.identity.name, c.identity.id, c.identity.fingerprint())),
+            Ok(c) => report.notes.push(format!(
+                "{label}: card of {} ({}), fingerprint {}",
+                c.identity.name,
+                c.identity.id,
+                c.identity.fingerprint()
+            )),
             Err(e) => report.push(&label, "malformed", e),
         }
         return Ok(());
     }
     report.bundles += 1;
     let Some(node) = node else {
-        return Err(Error::Env(format!("{label}: verifying a bundle needs a home (the roster holds the sender's key)")));
+        return Err(Error::Env(format!(
+            "{label}: verifying a bundle needs a home (the roster holds the sender's key)"
+        )));
     };
     let st = node.load()?;
     let tmp = node.home.tmp_dir();
@@ -119,12 +142,17 @@ pub fn verify_path(node: Option<&Node>, path: &Path, report: &mut Report) -> Res
         let (p, _g) = bundle::materialise(path, &label, &tmp)?;
         let parsed = bundle::parse(&p, &label)?;
         let h = &parsed.header;
-        let sender = st
-            .eval
-            .members
-            .get(&h.sender)
-            .ok_or_else(|| Error::rejected(&label, "outsider", format!("signed by {}, a node outside this roster", h.sender)))?;
-        let pk = sender.identity.public_key().map_err(|e| Error::rejected(&label, "malformed", e))?;
+        let sender = st.eval.members.get(&h.sender).ok_or_else(|| {
+            Error::rejected(
+                &label,
+                "outsider",
+                format!("signed by {}, a node outside this roster", h.sender),
+            )
+        })?;
+        let pk = sender
+            .identity
+            .public_key()
+            .map_err(|e| Error::rejected(&label, "malformed", e))?;
         bundle::authenticate(&p, &label, &parsed, &pk)?;
         if h.recipients.iter().any(|r| r == node.id()) {
             let keys = node.keys()?;
@@ -132,11 +160,18 @@ pub fn verify_path(node: Option<&Node>, path: &Path, report: &mut Report) -> Res
             let mut r = bundle::PayloadReader::new(std::io::BufReader::new(plain.as_file()))
                 .map_err(|e| Error::rejected(&label, "malformed", e))?;
             while let Some(e) = r.next_entry().map_err(|e| Error::rejected(&label, "malformed", e))? {
-                r.copy_to(&e, &mut std::io::sink()).map_err(|e| Error::rejected(&label, "malformed", e))?;
+                r.copy_to(&e, &mut std::io::sink())
+                    .map_err(|e| Error::rejected(&label, "malformed", e))?;
             }
-            report.notes.push(format!("{label}: {} bundle {} from {}: signature, digest and payload check", h.kind, h.id, sender.identity.name));
+            report.notes.push(format!(
+                "{label}: {} bundle {} from {}: signature, digest and payload check",
+                h.kind, h.id, sender.identity.name
+            ));
         } else {
-            report.notes.push(format!("{label}: {} bundle {} from {}: signature and digest check (not addressed to this node)", h.kind, h.id, sender.identity.name));
+            report.notes.push(format!(
+                "{label}: {} bundle {} from {}: signature and digest check (not addressed to this node)",
+                h.kind, h.id, sender.identity.name
+            ));
         }
         Ok(())
     })();

@@ -68,7 +68,10 @@ impl Header {
         m.insert("kind".into(), self.kind.clone().into());
         m.insert("id".into(), self.id.clone().into());
         m.insert("sender".into(), self.sender.clone().into());
-        m.insert("recipients".into(), Value::Sequence(self.recipients.iter().map(|r| r.clone().into()).collect()));
+        m.insert(
+            "recipients".into(),
+            Value::Sequence(self.recipients.iter().map(|r| r.clone().into()).collect()),
+        );
         m.insert("created".into(), self.created.clone().into());
         m.insert("payload".into(), Value::Mapping(p));
         codec::emit(&Value::Mapping(m)).expect("header emits").into_bytes()
@@ -157,14 +160,22 @@ pub fn create(
         sender: nb.sender.to_string(),
         recipients,
         created: nb.created,
-        payload: PayloadInfo { sha256: digest::hex(&hash), size },
+        payload: PayloadInfo {
+            sha256: digest::hex(&hash),
+            size,
+        },
     };
     let hbytes = header.encode();
     let sig = sign::sign(nb.key, &hbytes, &header.comment()).map_err(Error::Env)?;
     let mut out = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir).at(dir)?;
     (|| -> io::Result<()> {
         let mut w = BufWriter::with_capacity(1 << 20, out.as_file_mut());
-        let p = envelope::Prologue { magic: MAGIC.into(), version: 1, doc_len: hbytes.len(), sig_len: sig.len() };
+        let p = envelope::Prologue {
+            magic: MAGIC.into(),
+            version: 1,
+            doc_len: hbytes.len(),
+            sig_len: sig.len(),
+        };
         if nb.armor {
             let mut binary = p.line().into_bytes();
             binary.extend_from_slice(&hbytes);
@@ -212,12 +223,17 @@ pub fn materialise(input: &Path, label: &str, tmp_dir: &Path) -> Result<(std::pa
         Box::new(BufReader::new(f))
     };
     let head = reader.fill_buf().at(input)?.to_vec();
-    let armored = head.starts_with(armor::BEGIN.as_bytes()) || head.iter().take_while(|b| b.is_ascii_whitespace()).count() > 0 && String::from_utf8_lossy(&head).trim_start().starts_with(armor::BEGIN);
+    let armored = head.starts_with(armor::BEGIN.as_bytes())
+        || head.iter().take_while(|b| b.is_ascii_whitespace()).count() > 0
+            && String::from_utf8_lossy(&head).trim_start().starts_with(armor::BEGIN);
     if !armored && !is_stdin {
         return Ok((input.to_path_buf(), None));
     }
     std::fs::create_dir_all(tmp_dir).at(tmp_dir)?;
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(tmp_dir).at(tmp_dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(tmp_dir)
+        .at(tmp_dir)?;
     if armored {
         let mut w = BufWriter::new(tmp.as_file_mut());
         armor::decode(reader, &mut w, MAX_BUNDLE).map_err(|e| Error::rejected(label, "malformed", e))?;
@@ -225,7 +241,11 @@ pub fn materialise(input: &Path, label: &str, tmp_dir: &Path) -> Result<(std::pa
     } else {
         let n = io::copy(&mut reader.take(MAX_BUNDLE + 1), tmp.as_file_mut()).at(input)?;
         if n > MAX_BUNDLE {
-            return Err(Error::rejected(label, "limit", format!("over the bundle limit of {MAX_BUNDLE} bytes")));
+            return Err(Error::rejected(
+                label,
+                "limit",
+                format!("over the bundle limit of {MAX_BUNDLE} bytes"),
+            ));
         }
     }
     Ok((tmp.path().to_path_buf(), Some(tmp)))
@@ -236,14 +256,23 @@ pub fn parse(path: &Path, label: &str) -> Result<Parsed> {
     let mut f = BufReader::new(File::open(path).at(path)?);
     let bad = |e: String| Error::rejected(label, "malformed", e);
     let p = envelope::read_prologue(&mut f, MAGIC, MAX_HEADER).map_err(|e| {
-        let kind = if e.contains("over the limit") { "limit" } else { "malformed" };
+        let kind = if e.contains("over the limit") {
+            "limit"
+        } else {
+            "malformed"
+        };
         Error::rejected(label, kind, e)
     })?;
     let header_bytes = envelope::read_exact_part(&mut f, p.doc_len, "header").map_err(bad)?;
     let sig = envelope::read_exact_part(&mut f, p.sig_len, "signature").map_err(bad)?;
     let header = Header::decode(&header_bytes).map_err(bad)?;
     let payload_offset = (p.line().len() + p.doc_len + p.sig_len) as u64;
-    Ok(Parsed { header, header_bytes, sig, payload_offset })
+    Ok(Parsed {
+        header,
+        header_bytes,
+        sig,
+        payload_offset,
+    })
 }
 
 /// Authenticate a parsed bundle: sender's signature, then payload size and digest.
@@ -257,32 +286,56 @@ pub fn authenticate(path: &Path, label: &str, parsed: &Parsed, sender_key: &mini
         return Err(Error::rejected(
             label,
             "tampered",
-            format!("payload is {} bytes, the signed header says {} (truncated or extended)", len.saturating_sub(parsed.payload_offset), parsed.header.payload.size),
+            format!(
+                "payload is {} bytes, the signed header says {} (truncated or extended)",
+                len.saturating_sub(parsed.payload_offset),
+                parsed.header.payload.size
+            ),
         ));
     }
     f.seek(SeekFrom::Start(parsed.payload_offset)).at(path)?;
     let (hash, _) = digest::sha256_reader(&mut f).at(path)?;
     if digest::hex(&hash) != parsed.header.payload.sha256 {
-        return Err(Error::rejected(label, "tampered", "payload SHA-256 does not match the signed header"));
+        return Err(Error::rejected(
+            label,
+            "tampered",
+            "payload SHA-256 does not match the signed header",
+        ));
     }
     Ok(())
 }
 
 /// Decrypt an authenticated payload into a temp file in `tmp_dir`; the file is returned
 /// only after the whole age stream authenticated.
-pub fn decrypt(path: &Path, label: &str, parsed: &Parsed, identity: &age::x25519::Identity, tmp_dir: &Path) -> Result<NamedTempFile> {
+pub fn decrypt(
+    path: &Path,
+    label: &str,
+    parsed: &Parsed,
+    identity: &age::x25519::Identity,
+    tmp_dir: &Path,
+) -> Result<NamedTempFile> {
     let mut f = File::open(path).at(path)?;
     f.seek(SeekFrom::Start(parsed.payload_offset)).at(path)?;
     let dec = age::Decryptor::new_buffered(BufReader::with_capacity(1 << 20, f))
         .map_err(|e| Error::rejected(label, "malformed", format!("payload is not an age file: {e}")))?;
     let mut r = dec
         .decrypt(std::iter::once(identity as &dyn age::Identity))
-        .map_err(|e| Error::rejected(label, "not-addressed", format!("payload does not decrypt with this node's key: {e}")))?;
+        .map_err(|e| {
+            Error::rejected(
+                label,
+                "not-addressed",
+                format!("payload does not decrypt with this node's key: {e}"),
+            )
+        })?;
     std::fs::create_dir_all(tmp_dir).at(tmp_dir)?;
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(tmp_dir).at(tmp_dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(tmp_dir)
+        .at(tmp_dir)?;
     {
         let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
-        io::copy(&mut r, &mut w).map_err(|e| Error::rejected(label, "tampered", format!("payload failed to decrypt: {e}")))?;
+        io::copy(&mut r, &mut w)
+            .map_err(|e| Error::rejected(label, "tampered", format!("payload failed to decrypt: {e}")))?;
         w.flush().at(tmp_dir)?;
     }
     tmp.as_file_mut().seek(SeekFrom::Start(0)).at(tmp_dir)?;

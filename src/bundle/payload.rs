@@ -36,7 +36,10 @@ impl<W: Write> PayloadWriter<W> {
         writeln!(self.w, "{name} {size}")?;
         let copied = io::copy(&mut r.take(size), &mut self.w)?;
         if copied != size {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, format!("{name}: source shrank while reading")));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("{name}: source shrank while reading"),
+            ));
         }
         self.w.write_all(b"\n")?;
         self.count += 1;
@@ -65,7 +68,10 @@ pub struct EntryHead {
 
 fn read_line<R: BufRead>(r: &mut R) -> Result<String, String> {
     let mut line = Vec::new();
-    r.by_ref().take(256).read_until(b'\n', &mut line).map_err(|e| format!("payload read error: {e}"))?;
+    r.by_ref()
+        .take(256)
+        .read_until(b'\n', &mut line)
+        .map_err(|e| format!("payload read error: {e}"))?;
     if line.last() != Some(&b'\n') {
         return Err("malformed payload: truncated or overlong line".into());
     }
@@ -78,7 +84,11 @@ impl<R: BufRead> PayloadReader<R> {
         if read_line(&mut r)? != MAGIC {
             return Err("malformed payload: bad magic line".into());
         }
-        Ok(PayloadReader { r, count: 0, done: false })
+        Ok(PayloadReader {
+            r,
+            count: 0,
+            done: false,
+        })
     }
 
     /// The next entry, or `None` after a correct end line.
@@ -110,12 +120,17 @@ impl<R: BufRead> PayloadReader<R> {
         if self.count > MAX_ENTRIES {
             return Err(format!("payload has over {MAX_ENTRIES} entries"));
         }
-        Ok(Some(EntryHead { name: a.to_string(), size: num }))
+        Ok(Some(EntryHead {
+            name: a.to_string(),
+            size: num,
+        }))
     }
 
     fn trailer(&mut self) -> Result<(), String> {
         let mut nl = [0u8; 1];
-        self.r.read_exact(&mut nl).map_err(|_| "malformed payload: truncated entry".to_string())?;
+        self.r
+            .read_exact(&mut nl)
+            .map_err(|_| "malformed payload: truncated entry".to_string())?;
         if nl[0] != b'\n' {
             return Err("malformed payload: entry not followed by a newline".into());
         }
@@ -125,17 +140,23 @@ impl<R: BufRead> PayloadReader<R> {
     /// Read an entry's bytes into memory, refusing sizes over `limit`.
     pub fn read_small(&mut self, e: &EntryHead, limit: usize) -> Result<Vec<u8>, String> {
         if e.size > limit as u64 {
-            return Err(format!("entry {} is {} bytes, over the limit of {limit}", e.name, e.size));
+            return Err(format!(
+                "entry {} is {} bytes, over the limit of {limit}",
+                e.name, e.size
+            ));
         }
         let mut buf = vec![0u8; e.size as usize];
-        self.r.read_exact(&mut buf).map_err(|_| format!("malformed payload: truncated entry {}", e.name))?;
+        self.r
+            .read_exact(&mut buf)
+            .map_err(|_| format!("malformed payload: truncated entry {}", e.name))?;
         self.trailer()?;
         Ok(buf)
     }
 
     /// Stream an entry's bytes to a writer.
     pub fn copy_to<W: Write>(&mut self, e: &EntryHead, w: &mut W) -> Result<u64, String> {
-        let n = io::copy(&mut self.r.by_ref().take(e.size), w).map_err(|er| format!("payload error in {}: {er}", e.name))?;
+        let n = io::copy(&mut self.r.by_ref().take(e.size), w)
+            .map_err(|er| format!("payload error in {}: {er}", e.name))?;
         if n != e.size {
             return Err(format!("malformed payload: truncated entry {}", e.name));
         }

@@ -18,7 +18,9 @@ pub use ui::Ui;
 /// Signed, encrypted security files and Lamport-merged sub-chains for air-gapped consortia
 #[derive(Debug, Parser)]
 #[command(name = "secfile", version, max_term_width = 100)]
-#[command(after_help = "Exit status: 0 success, 1 verification failed or input rejected, 2 usage error, 3 I/O or environment error, 4 busy (home locked; retry).")]
+#[command(
+    after_help = "Exit status: 0 success, 1 verification failed or input rejected, 2 usage error, 3 I/O or environment error, 4 busy (home locked; retry)."
+)]
 pub struct Cli {
     /// Node home directory [default: $XDG_DATA_HOME/secfile]
     #[arg(long, global = true, env = "SECFILE_HOME", value_name = "DIR")]
@@ -109,7 +111,11 @@ impl Context {
                 Some(x) => PathBuf::from(x).join("secfile"),
                 None => match std::env::var_os("HOME") {
                     Some(h) => PathBuf::from(h).join(".local/share/secfile"),
-                    None => return Err(Error::Env("no home: set --home, SECFILE_HOME, XDG_DATA_HOME or HOME".into())),
+                    None => {
+                        return Err(Error::Env(
+                            "no home: set --home, SECFILE_HOME, XDG_DATA_HOME or HOME".into(),
+                        ));
+                    }
                 },
             },
         };
@@ -137,16 +143,30 @@ impl Context {
         };
         let lock_wait = match std::env::var("SECFILE_LOCK_TIMEOUT") {
             Ok(s) => Duration::from_secs_f64(
-                s.parse::<f64>().ok().filter(|v| *v >= 0.0 && *v < 1e6).ok_or_else(|| Error::usage(format!("SECFILE_LOCK_TIMEOUT={s:?}: want seconds")))?,
+                s.parse::<f64>()
+                    .ok()
+                    .filter(|v| *v >= 0.0 && *v < 1e6)
+                    .ok_or_else(|| Error::usage(format!("SECFILE_LOCK_TIMEOUT={s:?}: want seconds")))?,
             ),
             Err(_) => Duration::from_secs(10),
         };
         let age_work_factor = std::env::var("SECFILE_SCRYPT_LOG_N").ok().and_then(|s| s.parse().ok());
-        Ok(Context { home: Home::new(home), passphrase, now, lock_wait, age_work_factor })
+        Ok(Context {
+            home: Home::new(home),
+            passphrase,
+            now,
+            lock_wait,
+            age_work_factor,
+        })
     }
 
     pub fn options(&self) -> Options {
-        Options { now: self.now, lock_wait: self.lock_wait, passphrase: self.passphrase.clone(), age_work_factor: self.age_work_factor }
+        Options {
+            now: self.now,
+            lock_wait: self.lock_wait,
+            passphrase: self.passphrase.clone(),
+            age_work_factor: self.age_work_factor,
+        }
     }
 
     /// Open the initialised home.
@@ -164,14 +184,24 @@ pub fn read_input(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, Error> 
     } else {
         Box::new(std::fs::File::open(path).map_err(|e| Error::io(path, e))?)
     };
-    r.take(limit + 1).read_to_end(&mut buf).map_err(|e| Error::io(path, e))?;
+    r.take(limit + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::io(path, e))?;
     if buf.len() as u64 > limit {
-        return Err(Error::rejected(path.display(), "limit", format!("over the limit of {limit} bytes")));
+        return Err(Error::rejected(
+            path.display(),
+            "limit",
+            format!("over the limit of {limit} bytes"),
+        ));
     }
     Ok(buf)
 }
 
 /// How a path given on the command line is named in messages.
 pub fn label(path: &std::path::Path) -> String {
-    if path == std::path::Path::new("-") { "stdin".into() } else { path.display().to_string() }
+    if path == std::path::Path::new("-") {
+        "stdin".into()
+    } else {
+        path.display().to_string()
+    }
 }

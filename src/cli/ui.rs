@@ -63,7 +63,11 @@ impl Ui {
             return indicatif::ProgressBar::hidden();
         }
         let pb = indicatif::ProgressBar::new(len);
-        pb.set_style(indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len}").expect("template").progress_chars("=> "));
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len}")
+                .expect("template")
+                .progress_chars("=> "),
+        );
         pb.set_message(msg);
         pb
     }

@@ -25,7 +25,9 @@ impl Lock {
                 Ok(()) => return Ok(Lock { _file: file }),
                 Err(TryLockError::WouldBlock) => {
                     if start.elapsed() >= wait {
-                        return Err(Error::Busy { home: home.display().to_string() });
+                        return Err(Error::Busy {
+                            home: home.display().to_string(),
+                        });
                     }
                     std::thread::sleep(Duration::from_millis(25));
                 }

@@ -2,10 +2,10 @@
 //! `genesis`, body = name, role, id, age recipient, minisign public key) with its detached
 //! self-signature, framed as `secfile-card 1 <block-len> <sig-len>\n<block><sig>`.
 //! So the card a master admits is exactly the first block of the member's sub-chain.
+use crate::digest::{self, Hash};
 use crate::envelope;
 use crate::home::Role;
 use crate::subchain::{self, Block, block::block_hash, sign};
-use crate::digest::{self, Hash};
 use serde::{Deserialize, Serialize};
 use serde_yaml::{Mapping, Value};
 use std::str::FromStr;
@@ -103,7 +103,12 @@ impl Card {
         sign::verify(&pk, &block, &sig, &sign::block_comment(&b.chain, 0))
             .map_err(|e| format!("card self-signature: {e}"))?;
         let hash = block_hash(&block);
-        Ok(Card { block, sig, identity, hash })
+        Ok(Card {
+            block,
+            sig,
+            identity,
+            hash,
+        })
     }
 
     /// Parse a card file.

@@ -62,18 +62,29 @@ impl Keys {
         let (pk, sk, sk_text) = match &prot.passphrase {
             None => {
                 let kp = minisign::KeyPair::generate_unencrypted_keypair().map_err(gen_err)?;
-                let text = kp.sk.to_box(Some("secfile node secret key")).map_err(gen_err)?.into_string();
+                let text = kp
+                    .sk
+                    .to_box(Some("secfile node secret key"))
+                    .map_err(gen_err)?
+                    .into_string();
                 (kp.pk, kp.sk, text)
             }
             Some(p) => {
                 let pw = p.expose_secret().to_string();
                 let kp = minisign::KeyPair::generate_encrypted_keypair(Some(pw.clone())).map_err(gen_err)?;
-                let text = kp.sk.to_box(Some("secfile node secret key")).map_err(gen_err)?.into_string();
+                let text = kp
+                    .sk
+                    .to_box(Some("secfile node secret key"))
+                    .map_err(gen_err)?
+                    .into_string();
                 let sk = minisign::SecretKey::from_box(text.clone().into(), Some(pw)).map_err(gen_err)?;
                 (kp.pk, sk, text)
             }
         };
-        let keys = Keys { age: age::x25519::Identity::generate(), sign: SigningKey { pk, sk } };
+        let keys = Keys {
+            age: age::x25519::Identity::generate(),
+            sign: SigningKey { pk, sk },
+        };
         let plain = format!(
             "# created: {created}\n# public key: {}\n{}\n",
             keys.age_recipient(),
@@ -146,7 +157,10 @@ impl Keys {
         let pk = minisign::PublicKeyBox::from_string(&pk_text)
             .and_then(|b| b.into_public_key())
             .map_err(|e| Error::rejected(pk_path.display(), "malformed", format!("bad minisign public key: {e}")))?;
-        Ok(Keys { age, sign: SigningKey { pk, sk } })
+        Ok(Keys {
+            age,
+            sign: SigningKey { pk, sk },
+        })
     }
 }
 

@@ -115,14 +115,22 @@ impl RemoveBody {
 /// Check a field map (keys, value sizes, count).
 pub fn check_fields(fields: &BTreeMap<String, String>) -> Result<(), String> {
     if fields.len() > subchain::MAX_FIELDS {
-        return Err(format!("{} fields is over the limit of {}", fields.len(), subchain::MAX_FIELDS));
+        return Err(format!(
+            "{} fields is over the limit of {}",
+            fields.len(),
+            subchain::MAX_FIELDS
+        ));
     }
     for (k, v) in fields {
         if !subchain::is_field_key(k) {
             return Err(format!("bad field name {k:?}"));
         }
         if v.len() > subchain::MAX_FIELD {
-            return Err(format!("field {k} is {} bytes, over the limit of {}", v.len(), subchain::MAX_FIELD));
+            return Err(format!(
+                "field {k} is {} bytes, over the limit of {}",
+                v.len(),
+                subchain::MAX_FIELD
+            ));
         }
     }
     Ok(())
@@ -133,9 +141,7 @@ pub fn check_fields(fields: &BTreeMap<String, String>) -> Result<(), String> {
 pub fn check_body(b: &Block, author_role: Role) -> Result<(), String> {
     match b.kind.as_str() {
         "genesis" => Err("genesis block above height 0".into()),
-        "admit" | "remove" if author_role != Role::Master => {
-            Err(format!("only the master may {} members", b.kind))
-        }
+        "admit" | "remove" if author_role != Role::Master => Err(format!("only the master may {} members", b.kind)),
         "admit" => {
             let a: AdmitBody = b.body_as()?;
             a.identity().check()?;

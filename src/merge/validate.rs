@@ -27,10 +27,24 @@ pub struct Cand {
 }
 
 impl Cand {
-    pub fn new(origin: String, incoming: bool, location: Option<(String, Option<u64>)>, bytes: Vec<u8>, sig: Option<Vec<u8>>) -> Cand {
+    pub fn new(
+        origin: String,
+        incoming: bool,
+        location: Option<(String, Option<u64>)>,
+        bytes: Vec<u8>,
+        sig: Option<Vec<u8>>,
+    ) -> Cand {
         let hash = digest::sha256(&bytes);
         let block = Block::decode(&bytes);
-        Cand { origin, incoming, location, bytes, sig, hash, block }
+        Cand {
+            origin,
+            incoming,
+            location,
+            bytes,
+            sig,
+            hash,
+            block,
+        }
     }
     pub fn chain(&self) -> &str {
         self.block.as_ref().map(|b| b.chain.as_str()).unwrap_or("")
@@ -121,12 +135,18 @@ pub fn evaluate(master_card: &Card, cands: &[Cand]) -> Evaluation {
     for (i, c) in cands.iter().enumerate() {
         if let (Some((dir_chain, name_height)), Ok(b)) = (&c.location, &c.block) {
             if *dir_chain != b.chain {
-                status[i] = invalid("misplaced", format!("block of chain {} found in the directory of chain {dir_chain}", b.chain));
+                status[i] = invalid(
+                    "misplaced",
+                    format!("block of chain {} found in the directory of chain {dir_chain}", b.chain),
+                );
                 continue;
             }
             if let Some(h) = name_height {
                 if *h != b.height {
-                    status[i] = invalid("misplaced", format!("file name says height {h}, the block says {}", b.height));
+                    status[i] = invalid(
+                        "misplaced",
+                        format!("file name says height {h}, the block says {}", b.height),
+                    );
                     continue;
                 }
             }
@@ -148,11 +168,19 @@ pub fn evaluate(master_card: &Card, cands: &[Cand]) -> Evaluation {
     // 2. keys: the pinned master, and admissions found in validly signed master blocks
     let master_pk = master_card.identity.public_key().expect("pinned card checked");
     let mut keys: HashMap<String, (minisign::PublicKey, Identity, String)> = HashMap::new();
-    keys.insert(master.clone(), (master_pk.clone(), master_card.identity.clone(), master_card.hash_hex()));
+    keys.insert(
+        master.clone(),
+        (master_pk.clone(), master_card.identity.clone(), master_card.hash_hex()),
+    );
     let mut sig_ok = vec![false; n];
     let check_sig = |c: &Cand, pk: &minisign::PublicKey| -> Result<(), String> {
         let b = c.block.as_ref().expect("parsed");
-        sign::verify(pk, &c.bytes, c.sig.as_deref().unwrap_or_default(), &sign::block_comment(&b.chain, b.height))
+        sign::verify(
+            pk,
+            &c.bytes,
+            c.sig.as_deref().unwrap_or_default(),
+            &sign::block_comment(&b.chain, b.height),
+        )
     };
     let mut master_idx: Vec<usize> = (0..n)
         .filter(|&i| status[i] == Status::Undecided && cands[i].chain() == master)
@@ -183,7 +211,12 @@ pub fn evaluate(master_card: &Card, cands: &[Cand]) -> Evaluation {
             None if cands[i].incoming || cands[i].location.is_none() => {
                 status[i] = Status::Pending(format!("awaiting the admission of {chain} by the master"));
             }
-            None => status[i] = invalid("not-admitted", format!("chain {chain} belongs to a node the master never admitted")),
+            None => {
+                status[i] = invalid(
+                    "not-admitted",
+                    format!("chain {chain} belongs to a node the master never admitted"),
+                )
+            }
             Some((pk, _, _)) => match check_sig(&cands[i], pk) {
                 Ok(()) => sig_ok[i] = true,
                 Err(e) => status[i] = invalid("bad-signature", e),
@@ -194,7 +227,9 @@ pub fn evaluate(master_card: &Card, cands: &[Cand]) -> Evaluation {
     // 3. forks: several validly signed blocks at one position
     let mut at: BTreeMap<(String, u64), Vec<usize>> = BTreeMap::new();
     for i in (0..n).filter(|&i| sig_ok[i]) {
-        at.entry((cands[i].chain().to_string(), cands[i].height())).or_default().push(i);
+        at.entry((cands[i].chain().to_string(), cands[i].height()))
+            .or_default()
+            .push(i);
     }
     let mut forks = Vec::new();
     let mut cut: HashMap<String, u64> = HashMap::new();
@@ -202,7 +237,11 @@ pub fn evaluate(master_card: &Card, cands: &[Cand]) -> Evaluation {
         if v.len() > 1 {
             let mut hashes: Vec<String> = v.iter().map(|&i| digest::hex(&cands[i].hash)).collect();
             hashes.sort();
-            forks.push(Fork { chain: chain.clone(), height: *height, hashes });
+            forks.push(Fork {
+                chain: chain.clone(),
+                height: *height,
+                hashes,
+            });
             let e = cut.entry(chain.clone()).or_insert(*height);
             *e = (*e).min(*height);
         }
@@ -214,21 +253,43 @@ pub fn evaluate(master_card: &Card, cands: &[Cand]) -> Evaluation {
     }
 
     // 4. decide in (clock, chain, height) order
-    let mut order: Vec<usize> = (0..n).filter(|&i| sig_ok[i] && status[i] == Status::Undecided).collect();
+    let mut order: Vec<usize> = (0..n)
+        .filter(|&i| sig_ok[i] && status[i] == Status::Undecided)
+        .collect();
     order.sort_by(|&a, &b| {
         let (x, y) = (cands[a].block.as_ref().unwrap(), cands[b].block.as_ref().unwrap());
         (x.clock, &x.chain, x.height).cmp(&(y.clock, &y.chain, y.height))
     });
-    let pos: HashMap<(&str, u64), usize> = at.iter().filter(|(_, v)| v.len() == 1).map(|((c, h), v)| ((c.as_str(), *h), v[0])).collect();
+    let pos: HashMap<(&str, u64), usize> = at
+        .iter()
+        .filter(|(_, v)| v.len() == 1)
+        .map(|((c, h), v)| ((c.as_str(), *h), v[0]))
+        .collect();
     let mut members: BTreeMap<String, Member> = BTreeMap::new();
     members.insert(
         master.clone(),
-        Member { identity: master_card.identity.clone(), admitted_at: 0, admit_clock: 0, removed: None },
+        Member {
+            identity: master_card.identity.clone(),
+            admitted_at: 0,
+            admit_clock: 0,
+            removed: None,
+        },
     );
     let mut removals: Vec<(String, u64, String, u64)> = Vec::new();
     for &i in &order {
         let b = cands[i].block.as_ref().unwrap();
-        let st = decide(i, b, cands, &status, &mut master_seen, &pos, &by_hash, &master, &keys, &members);
+        let st = decide(
+            i,
+            b,
+            cands,
+            &status,
+            &mut master_seen,
+            &pos,
+            &by_hash,
+            &master,
+            &keys,
+            &members,
+        );
         if st == Status::Valid && b.chain == master {
             match b.kind.as_str() {
                 "admit" => {
@@ -237,7 +298,15 @@ pub fn evaluate(master_card: &Card, cands: &[Cand]) -> Evaluation {
                         status[i] = invalid("not-authorised", format!("{} is already admitted", a.id));
                         continue;
                     }
-                    members.insert(a.id.clone(), Member { identity: a.identity(), admitted_at: b.height, admit_clock: b.clock, removed: None });
+                    members.insert(
+                        a.id.clone(),
+                        Member {
+                            identity: a.identity(),
+                            admitted_at: b.height,
+                            admit_clock: b.clock,
+                            removed: None,
+                        },
+                    );
                 }
                 "remove" => {
                     let r: RemoveBody = b.body_as().expect("checked");
@@ -284,7 +353,9 @@ pub fn evaluate(master_card: &Card, cands: &[Cand]) -> Evaluation {
         if let Some(seq) = chains.get_mut(id) {
             let keep = seq
                 .iter()
-                .position(|&i| cands[i].height() > *ch || (cands[i].height() == *ch && digest::hex(&cands[i].hash) != *chash))
+                .position(|&i| {
+                    cands[i].height() > *ch || (cands[i].height() == *ch && digest::hex(&cands[i].hash) != *chash)
+                })
                 .unwrap_or(seq.len());
             for &i in &seq[keep..] {
                 status[i] = invalid("removed", format!("past the removal cutoff of {id} at height {ch}"));
@@ -292,7 +363,14 @@ pub fn evaluate(master_card: &Card, cands: &[Cand]) -> Evaluation {
             seq.truncate(keep);
         }
     }
-    Evaluation { master, status, chains, forks, members, master_seen }
+    Evaluation {
+        master,
+        status,
+        chains,
+        forks,
+        members,
+        master_seen,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -311,13 +389,20 @@ fn decide(
     let is_master = b.chain == master;
     if b.height == 0 {
         if b.kind != "genesis" || b.clock != 0 || !b.seen.is_empty() {
-            return invalid("malformed", "height 0 must be a genesis block with clock 0 and nothing seen");
+            return invalid(
+                "malformed",
+                "height 0 must be a genesis block with clock 0 and nothing seen",
+            );
         }
         let want = &keys.get(&b.chain).expect("key known").2;
         if digest::hex(&cands[i].hash) != *want {
             return invalid(
                 "not-admitted",
-                if is_master { "genesis does not match the pinned master card" } else { "genesis does not match the admitted card" },
+                if is_master {
+                    "genesis does not match the pinned master card"
+                } else {
+                    "genesis does not match the admitted card"
+                },
             );
         }
         return Status::Valid;
@@ -330,23 +415,43 @@ fn decide(
     match &status[p] {
         Status::Valid => {
             if Some(digest::hex(&cands[p].hash)) != b.prev {
-                return invalid("broken-link", format!("prev does not match the hash of {}:{}", b.chain, b.height - 1));
+                return invalid(
+                    "broken-link",
+                    format!("prev does not match the hash of {}:{}", b.chain, b.height - 1),
+                );
             }
             if b.clock <= pb.clock {
-                return invalid("clock", format!("clock {} is not greater than its predecessor's {}", b.clock, pb.clock));
+                return invalid(
+                    "clock",
+                    format!("clock {} is not greater than its predecessor's {}", b.clock, pb.clock),
+                );
             }
             ms = ms.max(master_seen[p]);
         }
         Status::Pending(why) => return Status::Pending(why.clone()),
         Status::Undecided => {
-            return invalid("clock", format!("clock {} is not greater than its predecessor's {}", b.clock, pb.clock));
+            return invalid(
+                "clock",
+                format!("clock {} is not greater than its predecessor's {}", b.clock, pb.clock),
+            );
         }
-        _ => return invalid("after-invalid", format!("its predecessor {}:{} is invalid", b.chain, b.height - 1)),
+        _ => {
+            return invalid(
+                "after-invalid",
+                format!("its predecessor {}:{} is invalid", b.chain, b.height - 1),
+            );
+        }
     }
     for r in &b.seen {
-        let found = digest::parse_hash(&r.hash).and_then(|h| by_hash.get(&h)).copied().filter(|&s| {
-            cands[s].block.as_ref().is_ok_and(|sb| sb.chain == r.chain && sb.height == r.height)
-        });
+        let found = digest::parse_hash(&r.hash)
+            .and_then(|h| by_hash.get(&h))
+            .copied()
+            .filter(|&s| {
+                cands[s]
+                    .block
+                    .as_ref()
+                    .is_ok_and(|sb| sb.chain == r.chain && sb.height == r.height)
+            });
         let Some(s) = found else {
             return Status::Pending(format!("missing {}:{}", r.chain, r.height));
         };
@@ -354,12 +459,24 @@ fn decide(
         match &status[s] {
             Status::Pending(why) => return Status::Pending(why.clone()),
             Status::Undecided => {
-                return invalid("clock", format!("clock {} is not greater than that of seen block {}:{}", b.clock, r.chain, r.height));
+                return invalid(
+                    "clock",
+                    format!(
+                        "clock {} is not greater than that of seen block {}:{}",
+                        b.clock, r.chain, r.height
+                    ),
+                );
             }
             _ => {}
         }
         if b.clock <= sb.clock {
-            return invalid("clock", format!("clock {} is not greater than that of seen block {}:{}", b.clock, r.chain, r.height));
+            return invalid(
+                "clock",
+                format!(
+                    "clock {} is not greater than that of seen block {}:{}",
+                    b.clock, r.chain, r.height
+                ),
+            );
         }
         ms = ms.max(master_seen[s]);
         if r.chain == master {
@@ -374,11 +491,23 @@ fn decide(
     if !is_master {
         match members.get(&b.chain) {
             Some(m) if m.admitted_at <= ms => {}
-            _ => return invalid("not-admitted", format!("its admission is not in the causal past of {}:{}", b.chain, b.height)),
+            _ => {
+                return invalid(
+                    "not-admitted",
+                    format!("its admission is not in the causal past of {}:{}", b.chain, b.height),
+                );
+            }
         }
     }
     if let Err(e) = bodies::check_body(b, role) {
-        return invalid(if e.starts_with("only") { "not-authorised" } else { "malformed" }, e);
+        return invalid(
+            if e.starts_with("only") {
+                "not-authorised"
+            } else {
+                "malformed"
+            },
+            e,
+        );
     }
     Status::Valid
 }

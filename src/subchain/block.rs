@@ -134,7 +134,11 @@ mod tests {
             prev: Some("ab".repeat(32)),
             clock: 7,
             time: "2026-11-23T10:00:00Z".into(),
-            seen: vec![SeenRef { chain: "fedcba9876543210".into(), height: 4, hash: "cd".repeat(32) }],
+            seen: vec![SeenRef {
+                chain: "fedcba9876543210".into(),
+                height: 4,
+                hash: "cd".repeat(32),
+            }],
             kind: "note".into(),
             body: Value::Mapping(body),
         }
@@ -146,14 +150,21 @@ mod tests {
         let bytes = b.encode().unwrap();
         assert_eq!(Block::decode(&bytes).unwrap(), b);
         let text = String::from_utf8(bytes).unwrap();
-        assert!(text.starts_with("chain: \"0123456789abcdef\"\nheight: 2\nprev: \""), "{text}");
+        assert!(
+            text.starts_with("chain: \"0123456789abcdef\"\nheight: 2\nprev: \""),
+            "{text}"
+        );
     }
 
     #[test]
     fn decode_rejects_bad_fields() {
         let mut b = sample();
         b.prev = None;
-        assert!(Block::decode(&b.encode().unwrap()).unwrap_err().contains("prev missing"));
+        assert!(
+            Block::decode(&b.encode().unwrap())
+                .unwrap_err()
+                .contains("prev missing")
+        );
         let mut b = sample();
         b.seen[0].chain = b.chain.clone();
         assert!(Block::decode(&b.encode().unwrap()).unwrap_err().contains("own chain"));
@@ -162,7 +173,9 @@ mod tests {
         assert!(Block::decode(&b.encode().unwrap()).unwrap_err().contains("bad time"));
         // reordered keys
         let text = String::from_utf8(sample().encode().unwrap()).unwrap();
-        let swapped = text.replacen("height: 2\n", "", 1).replacen("clock: 7\n", "clock: 7\nheight: 2\n", 1);
+        let swapped = text
+            .replacen("height: 2\n", "", 1)
+            .replacen("clock: 7\n", "clock: 7\nheight: 2\n", 1);
         assert!(Block::decode(swapped.as_bytes()).unwrap_err().contains("canonical"));
         // unknown key
         let extra = format!("{text}extra: 1\n");

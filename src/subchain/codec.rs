@@ -97,7 +97,8 @@ const RESERVED_WORDS: &[&str] = &["null", "true", "false", "yes", "no", "on", "o
 fn emit_key(out: &mut String, k: &str) {
     let plain = k.len() >= 2
         && k.as_bytes()[0].is_ascii_lowercase()
-        && k.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && k.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         && !RESERVED_WORDS.contains(&k);
     if plain {
         out.push_str(k);
@@ -262,7 +263,19 @@ mod tests {
 
     #[test]
     fn awkward_strings_survive() {
-        for s in ["", "null", "true", "0123", "1e5", "a: b", "- x", "é ü \u{2028} \u{85}", "\t\\\"", "~", "\u{7f}\u{1b}"] {
+        for s in [
+            "",
+            "null",
+            "true",
+            "0123",
+            "1e5",
+            "a: b",
+            "- x",
+            "é ü \u{2028} \u{85}",
+            "\t\\\"",
+            "~",
+            "\u{7f}\u{1b}",
+        ] {
             let mut m = Mapping::new();
             m.insert(Value::String(s.to_string()), Value::String(s.to_string()));
             let doc = emit(&Value::Mapping(m.clone())).unwrap();

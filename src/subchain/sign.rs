@@ -5,8 +5,14 @@ use std::io::Cursor;
 
 /// Sign bytes; returns the text of a `.minisig` file.
 pub fn sign(key: &SigningKey, data: &[u8], trusted_comment: &str) -> Result<String, String> {
-    let sb = minisign::sign(Some(&key.pk), key.secret(), Cursor::new(data), Some(trusted_comment), Some("signature from secfile"))
-        .map_err(|e| format!("signing failed: {e}"))?;
+    let sb = minisign::sign(
+        Some(&key.pk),
+        key.secret(),
+        Cursor::new(data),
+        Some(trusted_comment),
+        Some("signature from secfile"),
+    )
+    .map_err(|e| format!("signing failed: {e}"))?;
     Ok(sb.into_string())
 }
 

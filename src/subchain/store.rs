@@ -43,7 +43,11 @@ pub struct Scan {
 }
 
 fn problem(path: &Path, kind: &'static str, message: impl Into<String>) -> LayoutProblem {
-    LayoutProblem { path: path.to_path_buf(), kind, message: message.into() }
+    LayoutProblem {
+        path: path.to_path_buf(),
+        kind,
+        message: message.into(),
+    }
 }
 
 /// Scan `chains/`, `pending/` and `forks/` of a home.
@@ -72,15 +76,18 @@ pub fn scan_dir(root: &Path, place: Place, out: &mut Scan) -> Result<()> {
             continue;
         }
         if ft.is_symlink() {
-            out.problems.push(problem(&path, "layout", "is a symlink (not allowed in the store)"));
+            out.problems
+                .push(problem(&path, "layout", "is a symlink (not allowed in the store)"));
             continue;
         }
         if !ft.is_dir() {
-            out.problems.push(problem(&path, "layout", "unexpected non-directory in the store"));
+            out.problems
+                .push(problem(&path, "layout", "unexpected non-directory in the store"));
             continue;
         }
         if !crate::subchain::is_node_id(&name) {
-            out.problems.push(problem(&path, "layout", "directory name is not a node id"));
+            out.problems
+                .push(problem(&path, "layout", "directory name is not a node id"));
             continue;
         }
         scan_chain(&path, &name, place, out)?;
@@ -89,10 +96,15 @@ pub fn scan_dir(root: &Path, place: Place, out: &mut Scan) -> Result<()> {
 }
 
 fn scan_chain(dir: &Path, chain: &str, place: Place, out: &mut Scan) -> Result<()> {
-    let mut files: Vec<_> = std::fs::read_dir(dir).at(dir)?.collect::<std::io::Result<Vec<_>>>().at(dir)?;
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .at(dir)?
+        .collect::<std::io::Result<Vec<_>>>()
+        .at(dir)?;
     files.sort_by_key(|e| e.file_name());
-    let names: std::collections::BTreeSet<String> =
-        files.iter().map(|f| f.file_name().to_string_lossy().into_owned()).collect();
+    let names: std::collections::BTreeSet<String> = files
+        .iter()
+        .map(|f| f.file_name().to_string_lossy().into_owned())
+        .collect();
     for f in files {
         let path = f.path();
         let name = f.file_name().to_string_lossy().into_owned();
@@ -101,7 +113,8 @@ fn scan_chain(dir: &Path, chain: &str, place: Place, out: &mut Scan) -> Result<(
         }
         let meta = std::fs::symlink_metadata(&path).at(&path)?;
         if meta.file_type().is_symlink() {
-            out.problems.push(problem(&path, "layout", "is a symlink (not allowed in the store)"));
+            out.problems
+                .push(problem(&path, "layout", "is a symlink (not allowed in the store)"));
             continue;
         }
         if !meta.file_type().is_file() {
@@ -114,17 +127,27 @@ fn scan_chain(dir: &Path, chain: &str, place: Place, out: &mut Scan) -> Result<(
                 // (signature is written first) or a deleted block; the block's absence
                 // is reported through the chain's gap, so this is only noted.
                 if place == Place::Chains && parse_name(place, base).is_none() {
-                    out.problems.push(problem(&path, "layout", "unexpected file in a chain directory"));
+                    out.problems
+                        .push(problem(&path, "layout", "unexpected file in a chain directory"));
                 }
             }
             continue;
         }
         let Some(name_height) = parse_name(place, &name) else {
-            out.problems.push(problem(&path, "layout", "unexpected file in a chain directory"));
+            out.problems
+                .push(problem(&path, "layout", "unexpected file in a chain directory"));
             continue;
         };
         if meta.len() > crate::subchain::MAX_BLOCK as u64 {
-            out.problems.push(problem(&path, "limit", format!("{} bytes is over the block limit of {}", meta.len(), crate::subchain::MAX_BLOCK)));
+            out.problems.push(problem(
+                &path,
+                "limit",
+                format!(
+                    "{} bytes is over the block limit of {}",
+                    meta.len(),
+                    crate::subchain::MAX_BLOCK
+                ),
+            ));
             continue;
         }
         let bytes = std::fs::read(&path).at(&path)?;
@@ -134,7 +157,8 @@ fn scan_chain(dir: &Path, chain: &str, place: Place, out: &mut Scan) -> Result<(
                 Some(std::fs::read(&sig_path).at(&sig_path)?)
             }
             Ok(_) => {
-                out.problems.push(problem(&sig_path, "layout", "signature is not a small regular file"));
+                out.problems
+                    .push(problem(&sig_path, "layout", "signature is not a small regular file"));
                 None
             }
             Err(_) => None,
@@ -159,7 +183,8 @@ fn parse_name(place: Place, name: &str) -> Option<Option<u64>> {
         Place::Pending | Place::Forks => {
             let stem = name.strip_suffix(".yaml")?;
             let (h, hash) = stem.split_once('-')?;
-            (h.len() == 10 && h.bytes().all(|b| b.is_ascii_digit()) && digest::parse_hash(hash).is_some()).then_some(None)
+            (h.len() == 10 && h.bytes().all(|b| b.is_ascii_digit()) && digest::parse_hash(hash).is_some())
+                .then_some(None)
         }
     }
 }
@@ -176,7 +201,8 @@ pub fn aside_path(home: &Home, place: Place, chain: &str, height: u64, hash: &Ha
         Place::Forks => home.forks_dir(),
         Place::Chains => return chain_path(home, chain, height),
     };
-    root.join(chain).join(format!("{height:010}-{}.yaml", digest::hex(hash)))
+    root.join(chain)
+        .join(format!("{height:010}-{}.yaml", digest::hex(hash)))
 }
 
 /// Write a block and its signature: signature first, then the block, each atomically,

@@ -39,21 +39,44 @@ impl ImportReport {
 
 /// Open a bundle addressed to this node and return its header and decrypted payload.
 /// The caller holds the lock.
-pub fn open(node: &Node, st: &crate::node::State, input: &Path, label: &str) -> Result<(bundle::Header, tempfile::NamedTempFile)> {
+pub fn open(
+    node: &Node,
+    st: &crate::node::State,
+    input: &Path,
+    label: &str,
+) -> Result<(bundle::Header, tempfile::NamedTempFile)> {
     let (path, _guard) = bundle::materialise(input, label, &node.home.tmp_dir())?;
     let parsed = bundle::parse(&path, label)?;
     let h = &parsed.header;
     let me = node.id();
     if !h.recipients.iter().any(|r| r == me) {
-        return Err(Error::rejected(label, "not-addressed", format!("bundle is addressed to {}, not to this node ({me})", h.recipients.join(", "))));
+        return Err(Error::rejected(
+            label,
+            "not-addressed",
+            format!(
+                "bundle is addressed to {}, not to this node ({me})",
+                h.recipients.join(", ")
+            ),
+        ));
     }
     let sender = st.eval.members.get(&h.sender).ok_or_else(|| {
-        Error::rejected(label, "outsider", format!("signed by {}, a node outside this roster", h.sender))
+        Error::rejected(
+            label,
+            "outsider",
+            format!("signed by {}, a node outside this roster", h.sender),
+        )
     })?;
-    let pk = sender.identity.public_key().map_err(|e| Error::rejected(label, "malformed", e))?;
+    let pk = sender
+        .identity
+        .public_key()
+        .map_err(|e| Error::rejected(label, "malformed", e))?;
     bundle::authenticate(&path, label, &parsed, &pk)?;
     if sender.removed.is_some() {
-        return Err(Error::rejected(label, "not-authorised", format!("sender {} has been removed from the roster", sender.identity.name)));
+        return Err(Error::rejected(
+            label,
+            "not-authorised",
+            format!("sender {} has been removed from the roster", sender.identity.name),
+        ));
     }
     let keys = node.keys()?;
     let plain = bundle::decrypt(&path, label, &parsed, &keys.age, &node.home.tmp_dir())?;
@@ -64,10 +87,21 @@ pub fn open(node: &Node, st: &crate::node::State, input: &Path, label: &str) -> 
 pub fn import(node: &Node, input: &Path, label: &str) -> Result<ImportReport> {
     let st = node.load()?;
     let (header, plain) = open(node, &st, input, label)?;
-    let mut report = ImportReport { bundle: header.id.clone(), kind: header.kind.clone(), sender: header.sender.clone(), ..Default::default() };
+    let mut report = ImportReport {
+        bundle: header.id.clone(),
+        kind: header.kind.clone(),
+        sender: header.sender.clone(),
+        ..Default::default()
+    };
     match header.kind.as_str() {
         "sync" => import_sync(node, st, &header, plain, label, &mut report)?,
-        k => return Err(Error::rejected(label, "unsupported", format!("bundle kind {k} is not supported by this version"))),
+        k => {
+            return Err(Error::rejected(
+                label,
+                "unsupported",
+                format!("bundle kind {k} is not supported by this version"),
+            ));
+        }
     }
     Ok(report)
 }
@@ -97,10 +131,20 @@ fn import_sync(
         let Some((chain, height, hash, is_sig)) = sync::parse_entry_name(&e.name) else {
             return Err(bad(format!("unexpected entry {}", e.name)));
         };
-        let limit = if is_sig { crate::envelope::MAX_SIG } else { crate::subchain::MAX_BLOCK };
-        let data = r.read_small(&e, limit).map_err(|er| Error::rejected(label, "limit", er))?;
+        let limit = if is_sig {
+            crate::envelope::MAX_SIG
+        } else {
+            crate::subchain::MAX_BLOCK
+        };
+        let data = r
+            .read_small(&e, limit)
+            .map_err(|er| Error::rejected(label, "limit", er))?;
         let slot = blocks.entry((chain, height, hash)).or_default();
-        if is_sig { slot.1 = Some(data) } else { slot.0 = Some(data) }
+        if is_sig {
+            slot.1 = Some(data)
+        } else {
+            slot.0 = Some(data)
+        }
     }
     let frontier = frontier.ok_or_else(|| bad("no frontier entry".into()))?;
     let base = st.cands.len();
@@ -109,7 +153,11 @@ fn import_sync(
         let name = sync::entry_name(&chain, height, &hash);
         let bytes = bytes.ok_or_else(|| bad(format!("{name}: signature without block")))?;
         if digest::hex(&digest::sha256(&bytes)) != hash {
-            return Err(Error::rejected(label, "tampered", format!("{name}: content does not match its hash")));
+            return Err(Error::rejected(
+                label,
+                "tampered",
+                format!("{name}: content does not match its hash"),
+            ));
         }
         let c = Cand::new(format!("{label}: {name}"), true, None, bytes, sig);
         if c.block.as_ref().is_ok_and(|b| b.chain != chain || b.height != height) {
@@ -127,13 +175,19 @@ fn import_sync(
             Status::Duplicate(_) => report.known += 1,
             Status::Valid => writes.push((i, Place::Chains)),
             Status::Pending(why) => {
-                report.pending.push(format!("{}:{} waits: {why}", c.chain(), c.height()));
+                report
+                    .pending
+                    .push(format!("{}:{} waits: {why}", c.chain(), c.height()));
                 writes.push((i, Place::Pending));
             }
             Status::Cut => writes.push((i, Place::Forks)),
             Status::Invalid("removed", _) => report.ignored += 1,
             Status::Invalid(kind, why) => {
-                return Err(Error::rejected(label, kind, format!("block {}:{}: {why}", c.chain(), c.height())));
+                return Err(Error::rejected(
+                    label,
+                    kind,
+                    format!("block {}:{}: {why}", c.chain(), c.height()),
+                ));
             }
             Status::Undecided => unreachable!("evaluate decides every block"),
         }

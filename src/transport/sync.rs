@@ -4,10 +4,10 @@ use crate::bundle::{self, Header, NewBundle};
 use crate::digest;
 use crate::error::{Error, IoContext, Result};
 use crate::home::Home;
+use crate::merge::Status;
 use crate::node::{Node, State};
 use crate::subchain::codec;
 use crate::subchain::{SeenRef, store::Place};
-use crate::merge::Status;
 use serde::{Deserialize, Serialize};
 use serde_yaml::{Mapping, Value};
 use std::collections::BTreeMap;
@@ -47,7 +47,9 @@ impl Frontier {
         let v = codec::parse_strict(bytes, MAX_FRONTIER)?;
         let f: Frontier = serde_yaml::from_value(v).map_err(|e| format!("bad frontier: {e}"))?;
         if !crate::subchain::is_node_id(&f.node)
-            || f.heads.iter().any(|h| !crate::subchain::is_node_id(&h.chain) || digest::parse_hash(&h.hash).is_none())
+            || f.heads
+                .iter()
+                .any(|h| !crate::subchain::is_node_id(&h.chain) || digest::parse_hash(&h.hash).is_none())
         {
             return Err("bad frontier entry".into());
         }
@@ -63,7 +65,9 @@ pub fn peer_path(home: &Home, id: &str) -> std::path::PathBuf {
 pub fn peer_frontier(home: &Home, id: &str) -> Result<Option<Frontier>> {
     let p = peer_path(home, id);
     match std::fs::read(&p) {
-        Ok(b) => Frontier::decode(&b).map(Some).map_err(|e| Error::rejected(p.display(), "malformed", e)),
+        Ok(b) => Frontier::decode(&b)
+            .map(Some)
+            .map_err(|e| Error::rejected(p.display(), "malformed", e)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(&p, e)),
     }
@@ -84,7 +88,11 @@ pub fn parse_entry_name(name: &str) -> Option<(String, u64, String, bool)> {
     };
     let stem = file.strip_suffix(".yaml")?;
     let (h, hash) = stem.split_once('-')?;
-    if !crate::subchain::is_node_id(chain) || h.len() != 10 || !h.bytes().all(|b| b.is_ascii_digit()) || digest::parse_hash(hash).is_none() {
+    if !crate::subchain::is_node_id(chain)
+        || h.len() != 10
+        || !h.bytes().all(|b| b.is_ascii_digit())
+        || digest::parse_hash(hash).is_none()
+    {
         return None;
     }
     Some((chain.to_string(), h.parse().ok()?, hash.to_string(), is_sig))
@@ -99,11 +107,21 @@ pub struct Exported {
 }
 
 /// Make a sync bundle in a temp file in `dir`.
-pub fn export(node: &Node, st: &State, to: Option<&str>, all: bool, armor: bool, dir: &Path) -> Result<(NamedTempFile, Exported)> {
+pub fn export(
+    node: &Node,
+    st: &State,
+    to: Option<&str>,
+    all: bool,
+    armor: bool,
+    dir: &Path,
+) -> Result<(NamedTempFile, Exported)> {
     let me = node.id();
     let recipients: Vec<&crate::merge::validate::Member> = match to {
         Some(who) => {
-            let m = st.eval.find_member(who).ok_or_else(|| Error::usage(format!("--to {who}: no such node in the roster")))?;
+            let m = st
+                .eval
+                .find_member(who)
+                .ok_or_else(|| Error::usage(format!("--to {who}: no such node in the roster")))?;
             if m.identity.id == me {
                 return Err(Error::usage(format!("--to {who}: that is this node")));
             }
@@ -122,7 +140,10 @@ pub fn export(node: &Node, st: &State, to: Option<&str>, all: bool, armor: bool,
     let frontiers: Vec<Option<Frontier>> = if all {
         vec![None]
     } else {
-        recipients.iter().map(|m| peer_frontier(&node.home, &m.identity.id)).collect::<Result<_>>()?
+        recipients
+            .iter()
+            .map(|m| peer_frontier(&node.home, &m.identity.id))
+            .collect::<Result<_>>()?
     };
     for (chain, seq) in &st.eval.chains {
         let mut lowest = u64::MAX;
@@ -151,14 +172,24 @@ pub fn export(node: &Node, st: &State, to: Option<&str>, all: bool, armor: bool,
     }
     send.sort();
     send.dedup();
-    let frontier = Frontier { node: me.to_string(), heads: st.frontier() };
+    let frontier = Frontier {
+        node: me.to_string(),
+        heads: st.frontier(),
+    };
     let keys = node.keys()?;
     let recips = recipients
         .iter()
         .map(|m| Ok((m.identity.id.clone(), m.identity.recipient().map_err(Error::Env)?)))
         .collect::<Result<Vec<_>>>()?;
     let ids: Vec<String> = recips.iter().map(|(i, _)| i.clone()).collect();
-    let nb = NewBundle { kind: "sync", sender: me, key: &keys.sign, recipients: recips, created: node.time(), armor };
+    let nb = NewBundle {
+        kind: "sync",
+        sender: me,
+        key: &keys.sign,
+        recipients: recips,
+        created: node.time(),
+        armor,
+    };
     let (tmp, header) = bundle::create(nb, dir, |pw| {
         pw.entry("frontier.yaml", &frontier.encode())?;
         for &i in &send {
@@ -169,7 +200,14 @@ pub fn export(node: &Node, st: &State, to: Option<&str>, all: bool, armor: bool,
         }
         Ok(())
     })?;
-    Ok((tmp, Exported { header, blocks: send.len(), recipients: ids }))
+    Ok((
+        tmp,
+        Exported {
+            header,
+            blocks: send.len(),
+            recipients: ids,
+        },
+    ))
 }
 
 /// Write a bundle temp file to its destination: a path (atomic), or stdout for `-`.
@@ -180,7 +218,10 @@ pub fn deliver(tmp: NamedTempFile, out: &Path, stdout: &mut dyn std::io::Write) 
         stdout.flush().at("stdout")?;
         return Ok(());
     }
-    let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let same_dir = tmp.path().parent() == Some(dir);
     if same_dir {
         tmp.persist(out).map_err(|e| Error::io(out, e.error))?;

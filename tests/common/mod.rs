@@ -59,7 +59,18 @@ impl Net {
         ok(&m, &["card", "--out", mcard.to_str().unwrap()]);
         for name in members {
             let h = n.home(name);
-            ok(&h, &["init", "--name", name, "--role", "member", "--master", mcard.to_str().unwrap()]);
+            ok(
+                &h,
+                &[
+                    "init",
+                    "--name",
+                    name,
+                    "--role",
+                    "member",
+                    "--master",
+                    mcard.to_str().unwrap(),
+                ],
+            );
             let card = n.path(&format!("{name}.card"));
             ok(&h, &["card", "--out", card.to_str().unwrap()]);
             ok(&m, &["roster", "admit", card.to_str().unwrap()]);
@@ -81,7 +92,10 @@ impl Net {
     /// Export from `from` to `to` and import at `to`; returns the bundle path.
     pub fn sync(&self, from: &str, to: &str) -> PathBuf {
         let b = self.path(&format!("{from}-to-{to}-{}.bundle", rand_suffix()));
-        ok(&self.home(from), &["sync", "export", "--to", to, "--out", b.to_str().unwrap()]);
+        ok(
+            &self.home(from),
+            &["sync", "export", "--to", to, "--out", b.to_str().unwrap()],
+        );
         ok(&self.home(to), &["sync", "import", b.to_str().unwrap()]);
         b
     }

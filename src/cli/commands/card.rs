@@ -17,7 +17,8 @@ pub fn run(ctx: &Context, ui: &Ui, a: CardArgs) -> Result<i32, Error> {
     let card = node.card()?;
     let bytes = card.to_bytes();
     let id = &card.identity;
-    let info = serde_json::json!({"id": id.id, "name": id.name, "role": id.role.as_str(), "fingerprint": id.fingerprint()});
+    let info =
+        serde_json::json!({"id": id.id, "name": id.name, "role": id.role.as_str(), "fingerprint": id.fingerprint()});
     match a.out.as_deref() {
         Some(p) if p != std::path::Path::new("-") => {
             crate::home::atomic_write(p, &bytes)?;
@@ -36,7 +37,9 @@ pub fn run(ctx: &Context, ui: &Ui, a: CardArgs) -> Result<i32, Error> {
         _ => {
             use std::io::Write;
             let mut o = std::io::stdout().lock();
-            o.write_all(&bytes).and_then(|_| o.flush()).map_err(|e| Error::io("stdout", e))?;
+            o.write_all(&bytes)
+                .and_then(|_| o.flush())
+                .map_err(|e| Error::io("stdout", e))?;
         }
     }
     Ok(0)

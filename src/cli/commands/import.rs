@@ -27,7 +27,11 @@ pub fn import_all(ctx: &Context, ui: &Ui, bundles: &[PathBuf]) -> Result<i32, Er
         reports.push(r);
     }
     let json: Vec<_> = reports.iter().map(to_json).collect();
-    let json = if json.len() == 1 { json.into_iter().next().unwrap() } else { serde_json::Value::Array(json) };
+    let json = if json.len() == 1 {
+        json.into_iter().next().unwrap()
+    } else {
+        serde_json::Value::Array(json)
+    };
     ui.result("", json);
     Ok(0)
 }

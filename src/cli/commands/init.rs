@@ -38,7 +38,13 @@ pub fn run(ctx: &Context, ui: &Ui, a: InitArgs) -> Result<i32, Error> {
         Some(p) => Some((read_input(p, 1 << 20)?, label(p))),
         None => None,
     };
-    let info = crate::node::init(&ctx.home, &a.name, role, card.as_ref().map(|(b, l)| (b.as_slice(), l.as_str())), &ctx.options())?;
+    let info = crate::node::init(
+        &ctx.home,
+        &a.name,
+        role,
+        card.as_ref().map(|(b, l)| (b.as_slice(), l.as_str())),
+        &ctx.options(),
+    )?;
     let mut text = format!(
         "initialised {} {} (id {}) in {}\nfingerprint: {}",
         role.as_str(),

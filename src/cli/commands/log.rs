@@ -17,11 +17,25 @@ pub struct LogArgs {
 pub fn run(ctx: &Context, ui: &Ui, a: LogArgs) -> Result<i32, Error> {
     let node = ctx.node()?;
     let st = node.load()?;
-    let name_of = |id: &str| st.eval.members.get(id).map(|m| m.identity.name.clone()).unwrap_or_else(|| "?".into());
+    let name_of = |id: &str| {
+        st.eval
+            .members
+            .get(id)
+            .map(|m| m.identity.name.clone())
+            .unwrap_or_else(|| "?".into())
+    };
     let mut idx: Vec<usize> = match &a.chain {
         Some(c) => {
-            let id = st.eval.find_member(c).map(|m| m.identity.id.clone()).unwrap_or_else(|| c.clone());
-            st.eval.chains.get(&id).cloned().ok_or_else(|| Error::usage(format!("--chain {c}: no such chain here")))?
+            let id = st
+                .eval
+                .find_member(c)
+                .map(|m| m.identity.id.clone())
+                .unwrap_or_else(|| c.clone());
+            st.eval
+                .chains
+                .get(&id)
+                .cloned()
+                .ok_or_else(|| Error::usage(format!("--chain {c}: no such chain here")))?
         }
         None => st.eval.chains.values().flatten().copied().collect(),
     };

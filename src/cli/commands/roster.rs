@@ -36,9 +36,17 @@ pub fn run(ctx: &Context, ui: &Ui, c: RosterCommand) -> Result<i32, Error> {
         RosterCommand::Remove { member } => {
             let _lock = node.lock()?;
             let (b, id) = crate::ops::remove(&node, &member)?;
-            let cutoff = b.body.get("cutoff").and_then(|c| c.get("height")).and_then(|h| h.as_u64());
+            let cutoff = b
+                .body
+                .get("cutoff")
+                .and_then(|c| c.get("height"))
+                .and_then(|h| h.as_u64());
             ui.result(
-                &format!("removed {member} (id {id}) at master height {}; cutoff height {}", b.height, cutoff.unwrap_or(0)),
+                &format!(
+                    "removed {member} (id {id}) at master height {}; cutoff height {}",
+                    b.height,
+                    cutoff.unwrap_or(0)
+                ),
                 serde_json::json!({"id": id, "height": b.height, "cutoff": cutoff}),
             );
         }
@@ -48,7 +56,13 @@ pub fn run(ctx: &Context, ui: &Ui, c: RosterCommand) -> Result<i32, Error> {
             let mut rows = Vec::new();
             for m in st.eval.members.values() {
                 let status = if m.removed.is_some() { "removed" } else { "active" };
-                text.push_str(&format!("{:<16} {} {:<7} {}\n", m.identity.name, m.identity.id, m.identity.role.as_str(), status));
+                text.push_str(&format!(
+                    "{:<16} {} {:<7} {}\n",
+                    m.identity.name,
+                    m.identity.id,
+                    m.identity.role.as_str(),
+                    status
+                ));
                 rows.push(serde_json::json!({
                     "name": m.identity.name, "id": m.identity.id, "role": m.identity.role.as_str(),
                     "status": status, "admitted_at": m.admitted_at,

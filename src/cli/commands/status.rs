@@ -21,14 +21,26 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
         me,
         crate::identity::grouped(&fp),
         node.config.master,
-        if admitted { "yes" } else { "no (import a sync bundle from the master)" }
+        if admitted {
+            "yes"
+        } else {
+            "no (import a sync bundle from the master)"
+        }
     );
     let mut chains = Vec::new();
     for (id, seq) in &st.eval.chains {
         let Some(&i) = seq.last() else { continue };
         let b = st.block(i);
-        let name = st.eval.members.get(id).map(|m| m.identity.name.clone()).unwrap_or_default();
-        text.push_str(&format!("  chain {name:<16} {id} height {} clock {}\n", b.height, b.clock));
+        let name = st
+            .eval
+            .members
+            .get(id)
+            .map(|m| m.identity.name.clone())
+            .unwrap_or_default();
+        text.push_str(&format!(
+            "  chain {name:<16} {id} height {} clock {}\n",
+            b.height, b.clock
+        ));
         chains.push(serde_json::json!({"id": id, "name": name, "height": b.height, "clock": b.clock, "hash": crate::digest::hex(&st.cands[i].hash)}));
     }
     let pending: Vec<String> = st
@@ -44,9 +56,19 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
     for p in &pending {
         text.push_str(&format!("  pending {p}\n"));
     }
-    let forks: Vec<_> = st.eval.forks.iter().map(|f| serde_json::json!({"chain": f.chain, "height": f.height, "hashes": f.hashes})).collect();
+    let forks: Vec<_> = st
+        .eval
+        .forks
+        .iter()
+        .map(|f| serde_json::json!({"chain": f.chain, "height": f.height, "hashes": f.hashes}))
+        .collect();
     for f in &st.eval.forks {
-        text.push_str(&format!("  FORK chain {} height {}: {}\n", f.chain, f.height, f.hashes.join(" ")));
+        text.push_str(&format!(
+            "  FORK chain {} height {}: {}\n",
+            f.chain,
+            f.height,
+            f.hashes.join(" ")
+        ));
     }
     ui.result(
         &text,

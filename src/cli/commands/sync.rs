@@ -40,9 +40,11 @@ pub fn run(ctx: &Context, ui: &Ui, c: SyncCommand) -> Result<i32, Error> {
             let _lock = node.lock()?;
             let st = node.load()?;
             let dir = match out.as_deref() {
-                Some(p) if p != std::path::Path::new("-") => {
-                    p.parent().filter(|d| !d.as_os_str().is_empty()).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."))
-                }
+                Some(p) if p != std::path::Path::new("-") => p
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from(".")),
                 _ => node.home.tmp_dir(),
             };
             let (tmp, ex) = crate::transport::sync::export(&node, &st, to.as_deref(), all, armor, &dir)?;
@@ -62,7 +64,13 @@ pub fn run(ctx: &Context, ui: &Ui, c: SyncCommand) -> Result<i32, Error> {
                     }
                 }
             }
-            ui.status(&format!("sync bundle {}: {} blocks for {} -> {}", ex.header.id, ex.blocks, ex.recipients.join(", "), written.join(", ")));
+            ui.status(&format!(
+                "sync bundle {}: {} blocks for {} -> {}",
+                ex.header.id,
+                ex.blocks,
+                ex.recipients.join(", "),
+                written.join(", ")
+            ));
             let json = serde_json::json!({
                 "bundle": ex.header.id, "kind": "sync", "blocks": ex.blocks,
                 "recipients": ex.recipients, "out": written,

@@ -38,7 +38,10 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
         ui.status(&sanitize(n));
     }
     let summary = if report.ok() {
-        format!("ok: {} blocks in {} chains, {} bundles checked", report.blocks, report.chains, report.bundles)
+        format!(
+            "ok: {} blocks in {} chains, {} bundles checked",
+            report.blocks, report.chains, report.bundles
+        )
     } else {
         format!("FAILED: {} problems", report.problems.len())
     };
