@@ -43,6 +43,11 @@ impl Report {
 /// Audit the whole home.
 pub fn verify_home(node: &Node, report: &mut Report) -> Result<()> {
     let st = node.load()?;
+    verify_state(node, &st, report)
+}
+
+/// Audit an already loaded home.
+pub fn verify_state(node: &Node, st: &crate::node::State, report: &mut Report) -> Result<()> {
     for p in &st.layout {
         report.push(p.path.display(), p.kind, p.message.clone());
     }
@@ -181,4 +186,87 @@ pub fn verify_path(node: Option<&Node>, path: &Path, report: &mut Report) -> Res
         Err(e) => return Err(e),
     }
     Ok(())
+}
+
+/// The heads `verify` last found clean, kept in `state/checkpoint.yaml`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checkpoint {
+    pub global: String,
+    pub heads: Vec<crate::subchain::SeenRef>,
+}
+
+pub fn checkpoint_path(node: &Node) -> std::path::PathBuf {
+    node.home.state_dir().join("checkpoint.yaml")
+}
+
+/// Report every chain that is now shorter than, or different below, the last checkpoint,
+/// and a final global chain that no longer extends the checkpointed head.
+pub fn check_rollback(
+    node: &Node,
+    st: &crate::node::State,
+    global: &crate::merge::global::Global,
+    report: &mut Report,
+) -> Result<()> {
+    let p = checkpoint_path(node);
+    let bytes = match std::fs::read(&p) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(&p, e)),
+    };
+    let cp: Checkpoint = match serde_yaml::from_slice(&bytes) {
+        Ok(c) => c,
+        Err(e) => {
+            report.push(p.display(), "malformed", format!("unreadable checkpoint: {e}"));
+            return Ok(());
+        }
+    };
+    for h in &cp.heads {
+        let seq = st.eval.chains.get(&h.chain);
+        match seq.and_then(|s| s.get(h.height as usize)) {
+            None => {
+                let now = seq.map(|s| s.len() as i64 - 1).unwrap_or(-1);
+                report.push(
+                    format!("chains/{}", h.chain),
+                    "rollback",
+                    format!(
+                        "rollback: chain now ends at height {now}, below the checkpoint height {}",
+                        h.height
+                    ),
+                )
+            }
+            Some(&i) if crate::digest::hex(&st.cands[i].hash) != h.hash => report.push(
+                st.paths[i].display(),
+                "rollback",
+                format!(
+                    "rollback: block at checkpoint height {} differs from the one verified before",
+                    h.height
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+    if let Some(g) = crate::digest::parse_hash(&cp.global) {
+        if !global.contains_head(&g) {
+            report.push(
+                "global chain",
+                "rollback",
+                format!(
+                    "rollback: the final global chain no longer contains the checkpointed head {}",
+                    cp.global
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Record the current heads as the checkpoint (after a clean verify).
+pub fn save_checkpoint(node: &Node, st: &crate::node::State, global: &crate::merge::global::Global) -> Result<()> {
+    let cp = Checkpoint {
+        global: global.head_hex(),
+        heads: st.frontier(),
+    };
+    let text = serde_yaml::to_string(&cp).expect("checkpoint serialises");
+    crate::home::atomic_write(&checkpoint_path(node), text.as_bytes())
 }

@@ -51,6 +51,8 @@ pub enum Command {
     Import(commands::import::ImportArgs),
     #[command(subcommand)]
     Sync(commands::sync::SyncCommand),
+    Xfer(commands::xfer::XferArgs),
+    Merge(commands::merge::MergeArgs),
     Log(commands::log::LogArgs),
     Status(commands::status::StatusArgs),
     Verify(commands::verify::VerifyArgs),
@@ -87,6 +89,8 @@ fn run(cli: Cli, ui: &Ui) -> Result<i32, Error> {
         Append(a) => commands::append::run(&ctx, ui, a),
         Import(a) => commands::import::run(&ctx, ui, a),
         Sync(c) => commands::sync::run(&ctx, ui, c),
+        Xfer(a) => commands::xfer::run(&ctx, ui, a),
+        Merge(a) => commands::merge::run(&ctx, ui, a),
         Log(a) => commands::log::run(&ctx, ui, a),
         Status(a) => commands::status::run(&ctx, ui, a),
         Verify(a) => commands::verify::run(&ctx, ui, a),

@@ -2,6 +2,7 @@
 //! forks, pending blocks, and — built on them — order, finality and the global chain.
 //! Nothing here touches the disk.
 pub mod bodies;
+pub mod global;
 pub mod validate;
 
 pub use validate::{Cand, Evaluation, Status, evaluate};

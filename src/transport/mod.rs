@@ -2,5 +2,6 @@
 //! that makes exports incremental, and the import of any bundle kind.
 pub mod import;
 pub mod sync;
+pub mod xfer;
 
 pub use import::{ImportReport, import};

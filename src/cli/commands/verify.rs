@@ -12,14 +12,41 @@ use std::path::PathBuf;
 pub struct VerifyArgs {
     /// Bundles, cards or node homes to check instead of the home
     pub paths: Vec<PathBuf>,
+    /// Also require HASH to be the running hash of an entry of this node's final global chain
+    #[arg(long, value_name = "HASH")]
+    pub global_head: Option<String>,
 }
 
 pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
     let mut report = Report::default();
-    if a.paths.is_empty() {
+    let mut head = None;
+    if let Some(h) = &a.global_head {
+        head = Some(
+            crate::digest::parse_hash(h)
+                .ok_or_else(|| Error::usage(format!("--global-head {h:?}: want 64 lowercase hex digits")))?,
+        );
+    }
+    if a.paths.is_empty() || head.is_some() {
         let node = ctx.node()?;
-        audit::verify_home(&node, &mut report)?;
-    } else {
+        let _lock = node.lock()?;
+        let st = node.load()?;
+        audit::verify_state(&node, &st, &mut report)?;
+        let global = crate::merge::global::merge(&st.eval, &st.cands);
+        audit::check_rollback(&node, &st, &global, &mut report)?;
+        if let (Some(h), Some(text)) = (head, &a.global_head) {
+            if !global.contains_head(&h) {
+                report.problems.push(audit::Problem {
+                    input: "--global-head".into(),
+                    kind: "not-found".into(),
+                    message: format!("{text} is not the running hash of any entry of this node's final global chain (head {}, {} final)", global.head_hex(), global.final_count),
+                });
+            }
+        }
+        if report.ok() {
+            audit::save_checkpoint(&node, &st, &global)?;
+        }
+    }
+    if !a.paths.is_empty() {
         let node = ctx.node().ok();
         for p in &a.paths {
             if p.is_dir() {

@@ -1,0 +1,86 @@
+//! `secfile merge`
+use crate::cli::{Context, Ui};
+use crate::error::Error;
+use crate::merge::Status;
+use clap::Args;
+use std::path::PathBuf;
+
+/// Compute the global chain: valid blocks of every sub-chain ordered by (clock, chain id)
+///
+/// Prints the head (running hash of the last final entry), and the final and pending
+/// counts. The file written by --out is identical on every node holding the same blocks.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Write the global chain to FILE (- for stdout)
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Also list the tentative tail (valid blocks not yet final)
+    #[arg(long)]
+    pub include_pending: bool,
+}
+
+pub fn run(ctx: &Context, ui: &Ui, a: MergeArgs) -> Result<i32, Error> {
+    let node = ctx.node()?;
+    let st = node.load()?;
+    let g = crate::merge::global::merge(&st.eval, &st.cands);
+    let waiting = st
+        .eval
+        .status
+        .iter()
+        .filter(|s| matches!(s, Status::Pending(_)))
+        .count();
+    let tentative = g.tentative().len();
+    let pending = tentative + waiting;
+    let rendered = crate::merge::global::render(&g, a.include_pending);
+    match a.out.as_deref() {
+        Some(p) if p == std::path::Path::new("-") => {
+            use std::io::Write;
+            let mut o = std::io::stdout().lock();
+            o.write_all(rendered.as_bytes()).map_err(|e| Error::io("stdout", e))?;
+            return Ok(0);
+        }
+        Some(p) => crate::home::atomic_write(p, rendered.as_bytes())?,
+        None => {}
+    }
+    let mut text = format!("head {}\nfinal {}\npending {pending}", g.head_hex(), g.final_count);
+    if a.include_pending {
+        for e in g.tentative() {
+            let name = st
+                .eval
+                .members
+                .get(&e.chain)
+                .map(|m| m.identity.name.as_str())
+                .unwrap_or("?");
+            text.push_str(&format!(
+                "\n  tentative {name}:{} clock {} {}",
+                e.height, e.clock, e.kind
+            ));
+        }
+        for (i, s) in st.eval.status.iter().enumerate() {
+            if let Status::Pending(why) = s {
+                text.push_str(&format!(
+                    "\n  waiting {}:{} ({why})",
+                    st.cands[i].chain(),
+                    st.cands[i].height()
+                ));
+            }
+        }
+    }
+    let tentative_json: Vec<_> = if a.include_pending {
+        g.tentative()
+            .iter()
+            .map(|e| serde_json::json!({"chain": e.chain, "height": e.height, "clock": e.clock, "kind": e.kind, "hash": crate::digest::hex(&e.block_hash)}))
+            .collect()
+    } else {
+        vec![]
+    };
+    ui.result(
+        &text,
+        serde_json::json!({
+            "head": g.head_hex(), "final": g.final_count, "pending": pending,
+            "tentative": tentative, "waiting": waiting, "threshold": g.threshold,
+            "entries": g.entries.len(), "tentative_entries": tentative_json,
+        }),
+    );
+    Ok(0)
+}
