@@ -73,7 +73,7 @@ impl Sim {
         p
     }
 
-    pub fn import(&self, to: usize, b: &PathBuf) -> secfile::transport::ImportReport {
+    pub fn import(&self, to: usize, b: &std::path::Path) -> secfile::transport::ImportReport {
         secfile::transport::import(&self.nodes[to], b, "bundle").unwrap()
     }
 
