@@ -10,6 +10,7 @@ pub mod audit;
 pub mod bundle;
 pub mod cli;
 pub mod digest;
+pub mod dossier;
 pub mod envelope;
 pub mod error;
 pub mod home;

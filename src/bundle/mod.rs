@@ -305,6 +305,25 @@ pub fn authenticate(path: &Path, label: &str, parsed: &Parsed, sender_key: &mini
     Ok(())
 }
 
+/// Decrypt an authenticated payload as a stream. The age stream authenticates each chunk
+/// and the end; callers must treat everything read as provisional (temp files only) until
+/// the reader reaches a clean end.
+pub fn decrypt_stream(
+    path: &Path,
+    label: &str,
+    parsed: &Parsed,
+    identity: &age::x25519::Identity,
+) -> Result<BufReader<age::stream::StreamReader<BufReader<File>>>> {
+    let mut f = File::open(path).at(path)?;
+    f.seek(SeekFrom::Start(parsed.payload_offset)).at(path)?;
+    let dec = age::Decryptor::new_buffered(BufReader::with_capacity(1 << 20, f))
+        .map_err(|e| Error::rejected(label, "malformed", format!("payload is not an age file: {e}")))?;
+    let r = dec.decrypt(std::iter::once(identity as &dyn age::Identity)).map_err(|e| {
+        Error::rejected(label, "not-addressed", format!("payload does not decrypt with this node's key: {e}"))
+    })?;
+    Ok(BufReader::with_capacity(1 << 20, r))
+}
+
 /// Decrypt an authenticated payload into a temp file in `tmp_dir`; the file is returned
 /// only after the whole age stream authenticated.
 pub fn decrypt(

@@ -112,6 +112,72 @@ impl RemoveBody {
     }
 }
 
+/// `request` (member chain): a request sent to the master; its fields travel encrypted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestBody {
+    pub request: String,
+    pub event: String,
+    #[serde(rename = "for")]
+    pub for_member: String,
+    pub digest: String,
+}
+
+/// `issue` (master chain): a security file generated for a holder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueBody {
+    pub file: String,
+    pub serial: u64,
+    pub holder: String,
+    pub request: Option<String>,
+    pub manifest: String,
+    pub expires: Option<String>,
+}
+
+/// `transfer` (holder's chain): the file passes to another member.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferBody {
+    pub file: String,
+    pub to: String,
+    pub manifest: String,
+}
+
+/// `accept` (receiver's chain): a received file or transfer, checked and stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptBody {
+    pub file: String,
+    pub manifest: String,
+    pub from: String,
+}
+
+/// `endorse`, `annotate` and `revoke`: an operation on a file with a note or reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoteBody {
+    pub file: String,
+    pub note: String,
+}
+
+/// Encode a body struct as a block body value (field order = struct order).
+pub fn to_value<T: Serialize>(t: &T) -> Value {
+    serde_yaml::to_value(t).expect("body serialises")
+}
+
+fn hex_ok(s: &str, what: &str) -> Result<(), String> {
+    crate::digest::parse_hash(s).map(|_| ()).ok_or_else(|| format!("bad {what} hash"))
+}
+
+fn file_ok(s: &str) -> Result<(), String> {
+    if crate::dossier::docs::is_doc_id(s) { Ok(()) } else { Err(format!("bad file id {s:?}")) }
+}
+
+fn note_ok(s: &str) -> Result<(), String> {
+    if s.len() > subchain::MAX_FIELD { Err(format!("note is over the limit of {} bytes", subchain::MAX_FIELD)) } else { Ok(()) }
+}
+
 /// Check a field map (keys, value sizes, count).
 pub fn check_fields(fields: &BTreeMap<String, String>) -> Result<(), String> {
     if fields.len() > subchain::MAX_FIELDS {
@@ -158,6 +224,49 @@ pub fn check_body(b: &Block, author_role: Role) -> Result<(), String> {
             }
             crate::digest::parse_hash(&r.cutoff.hash).ok_or("bad cutoff hash")?;
             Ok(())
+        }
+        "request" if author_role != Role::Member => Err("only members request security files".into()),
+        "issue" | "revoke" if author_role != Role::Master => Err(format!("only the master may {} security files", b.kind)),
+        "request" => {
+            let r: RequestBody = b.body_as()?;
+            file_ok(&r.request)?;
+            hex_ok(&r.digest, "request")?;
+            if !subchain::is_node_id(&r.for_member) || !subchain::is_field_key(&r.event) {
+                return Err("bad request body".into());
+            }
+            Ok(())
+        }
+        "issue" => {
+            let i: IssueBody = b.body_as()?;
+            file_ok(&i.file)?;
+            hex_ok(&i.manifest, "manifest")?;
+            if let Some(r) = &i.request {
+                file_ok(r)?;
+            }
+            if !subchain::is_node_id(&i.holder) {
+                return Err("bad holder id".into());
+            }
+            if i.expires.as_deref().is_some_and(|e| crate::timefmt::parse_rfc3339(e).is_none()) {
+                return Err("bad expiry".into());
+            }
+            Ok(())
+        }
+        "transfer" => {
+            let t: TransferBody = b.body_as()?;
+            file_ok(&t.file)?;
+            hex_ok(&t.manifest, "manifest")?;
+            if !subchain::is_node_id(&t.to) { Err("bad recipient id".into()) } else { Ok(()) }
+        }
+        "accept" => {
+            let a: AcceptBody = b.body_as()?;
+            file_ok(&a.file)?;
+            hex_ok(&a.manifest, "manifest")?;
+            if !subchain::is_node_id(&a.from) { Err("bad sender id".into()) } else { Ok(()) }
+        }
+        "endorse" | "annotate" | "revoke" => {
+            let n: NoteBody = b.body_as()?;
+            file_ok(&n.file)?;
+            note_ok(&n.note)
         }
         k if BUILTIN_KINDS.contains(&k) => Err(format!("block kind {k} is not supported by this version")),
         _ => {

@@ -1,16 +1,19 @@
-//! Import of bundles. Everything is checked before anything is written: the header, the
-//! addressing, the sender's place in the roster, the signature, the payload digest, the
-//! whole age stream, and then every block under its author's key and the rules of
-//! DESIGN §5. A rejected bundle leaves the home unchanged.
+//! Import of bundles of every kind. Everything is checked before anything is written: the
+//! header, the addressing, the sender's place in the roster, the signature, the payload
+//! digest, the whole age stream (content goes to a temp file until then), the signed
+//! documents, and every block under its author's key and the rules of DESIGN §5.
+//! A rejected bundle leaves the home unchanged.
 use super::sync::{self, Frontier};
 use crate::bundle::{self, PayloadReader};
-use crate::digest;
-use crate::error::{Error, Result};
-use crate::merge::{Cand, Status, evaluate};
-use crate::node::Node;
+use crate::digest::{self, Hash, HashingWriter};
+use crate::dossier::{self, Manifest, RequestDoc};
+use crate::error::{Error, IoContext, Result};
+use crate::merge::{Cand, Evaluation, Status, evaluate};
+use crate::node::{Node, State};
+use crate::subchain::sign;
 use crate::subchain::store::{self, Place};
 use std::collections::BTreeMap;
-use std::io::BufReader;
+use std::io::{BufRead, Write};
 use std::path::Path;
 
 /// What an import did.
@@ -29,95 +32,36 @@ pub struct ImportReport {
     pub known: usize,
     /// Relayed blocks ignored as past a removal cutoff.
     pub ignored: usize,
+    /// The request or file this bundle carried, if any.
+    pub file: Option<String>,
+    /// True when a document (request, security file) was newly stored.
+    pub stored: bool,
 }
 
 impl ImportReport {
     pub fn changed(&self) -> bool {
-        self.added > 0 || !self.pending.is_empty() || self.forks > 0
+        self.added > 0 || !self.pending.is_empty() || self.forks > 0 || self.stored
     }
 }
 
-/// Open a bundle addressed to this node and return its header and decrypted payload.
-/// The caller holds the lock.
-pub fn open(
-    node: &Node,
-    st: &crate::node::State,
-    input: &Path,
-    label: &str,
-) -> Result<(bundle::Header, tempfile::NamedTempFile)> {
-    let (path, _guard) = bundle::materialise(input, label, &node.home.tmp_dir())?;
-    let parsed = bundle::parse(&path, label)?;
-    let h = &parsed.header;
-    let me = node.id();
-    if !h.recipients.iter().any(|r| r == me) {
-        return Err(Error::rejected(
-            label,
-            "not-addressed",
-            format!(
-                "bundle is addressed to {}, not to this node ({me})",
-                h.recipients.join(", ")
-            ),
-        ));
-    }
-    let sender = st.eval.members.get(&h.sender).ok_or_else(|| {
-        Error::rejected(
-            label,
-            "outsider",
-            format!("signed by {}, a node outside this roster", h.sender),
-        )
-    })?;
-    let pk = sender
-        .identity
-        .public_key()
-        .map_err(|e| Error::rejected(label, "malformed", e))?;
-    bundle::authenticate(&path, label, &parsed, &pk)?;
-    if sender.removed.is_some() {
-        return Err(Error::rejected(
-            label,
-            "not-authorised",
-            format!("sender {} has been removed from the roster", sender.identity.name),
-        ));
-    }
-    let keys = node.keys()?;
-    let plain = bundle::decrypt(&path, label, &parsed, &keys.age, &node.home.tmp_dir())?;
-    Ok((parsed.header, plain))
+/// Block entries of a payload: (chain, height, hash) → (block, signature).
+pub type BlockEntries = BTreeMap<(String, u64, String), (Option<Vec<u8>>, Option<Vec<u8>>)>;
+
+/// A decrypted payload: small entries in memory, the content in a temp file.
+#[derive(Default)]
+pub struct Payload {
+    pub frontier: Option<Frontier>,
+    pub blocks: BlockEntries,
+    pub docs: BTreeMap<String, Vec<u8>>,
+    pub content: Option<(tempfile::NamedTempFile, Hash, u64)>,
 }
 
-/// Import one bundle. The caller holds the lock.
-pub fn import(node: &Node, input: &Path, label: &str) -> Result<ImportReport> {
-    let st = node.load()?;
-    let (header, plain) = open(node, &st, input, label)?;
-    let mut report = ImportReport {
-        bundle: header.id.clone(),
-        kind: header.kind.clone(),
-        sender: header.sender.clone(),
-        ..Default::default()
-    };
-    match header.kind.as_str() {
-        "sync" => import_sync(node, st, &header, plain, label, &mut report)?,
-        k => {
-            return Err(Error::rejected(
-                label,
-                "unsupported",
-                format!("bundle kind {k} is not supported by this version"),
-            ));
-        }
-    }
-    Ok(report)
-}
+const DOC_ENTRIES: &[&str] = &["request.yaml", "request.yaml.minisig", "manifest.yaml", "manifest.yaml.minisig"];
 
-fn import_sync(
-    node: &Node,
-    st: crate::node::State,
-    header: &bundle::Header,
-    plain: tempfile::NamedTempFile,
-    label: &str,
-    report: &mut ImportReport,
-) -> Result<()> {
+fn read_payload<R: BufRead>(r: R, label: &str, header: &bundle::Header, tmp_dir: &Path) -> Result<Payload> {
     let bad = |e: String| Error::rejected(label, "malformed", e);
-    let mut r = PayloadReader::new(BufReader::new(plain.as_file())).map_err(bad)?;
-    let mut frontier: Option<Frontier> = None;
-    let mut blocks: BTreeMap<(String, u64, String), (Option<Vec<u8>>, Option<Vec<u8>>)> = BTreeMap::new();
+    let mut r = PayloadReader::new(r).map_err(bad)?;
+    let mut p = Payload::default();
     while let Some(e) = r.next_entry().map_err(bad)? {
         if e.name == "frontier.yaml" {
             let b = r.read_small(&e, sync::MAX_FRONTIER).map_err(bad)?;
@@ -125,39 +69,55 @@ fn import_sync(
             if f.node != header.sender {
                 return Err(bad("frontier is not the sender's".into()));
             }
-            frontier = Some(f);
-            continue;
-        }
-        let Some((chain, height, hash, is_sig)) = sync::parse_entry_name(&e.name) else {
-            return Err(bad(format!("unexpected entry {}", e.name)));
-        };
-        let limit = if is_sig {
-            crate::envelope::MAX_SIG
+            p.frontier = Some(f);
+        } else if DOC_ENTRIES.contains(&e.name.as_str()) && header.kind != "sync" {
+            let b = r.read_small(&e, dossier::docs::MAX_DOC).map_err(|er| Error::rejected(label, "limit", er))?;
+            p.docs.insert(e.name.clone(), b);
+        } else if e.name == "content" && header.kind != "sync" && p.content.is_none() {
+            std::fs::create_dir_all(tmp_dir).at(tmp_dir)?;
+            let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(tmp_dir).at(tmp_dir)?;
+            let mut w = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut()));
+            r.copy_to(&e, &mut w).map_err(bad)?;
+            let (mut bw, hash, size) = w.finish();
+            bw.flush().at(tmp_dir)?;
+            drop(bw);
+            p.content = Some((tmp, hash, size));
+        } else if let Some((chain, height, hash, is_sig)) = sync::parse_entry_name(&e.name) {
+            let limit = if is_sig { crate::envelope::MAX_SIG } else { crate::subchain::MAX_BLOCK };
+            let data = r.read_small(&e, limit).map_err(|er| Error::rejected(label, "limit", er))?;
+            let slot = p.blocks.entry((chain, height, hash)).or_default();
+            if is_sig {
+                slot.1 = Some(data)
+            } else {
+                slot.0 = Some(data)
+            }
         } else {
-            crate::subchain::MAX_BLOCK
-        };
-        let data = r
-            .read_small(&e, limit)
-            .map_err(|er| Error::rejected(label, "limit", er))?;
-        let slot = blocks.entry((chain, height, hash)).or_default();
-        if is_sig {
-            slot.1 = Some(data)
-        } else {
-            slot.0 = Some(data)
+            return Err(bad(format!("unexpected entry {} in a {} bundle", e.name, header.kind)));
         }
     }
-    let frontier = frontier.ok_or_else(|| bad("no frontier entry".into()))?;
+    if p.frontier.is_none() {
+        return Err(bad("no frontier entry".into()));
+    }
+    Ok(p)
+}
+
+/// The blocks of a bundle evaluated together with the store, and the writes they need.
+pub struct Plan {
+    pub cands: Vec<Cand>,
+    pub eval: Evaluation,
+    writes: Vec<(usize, Place)>,
+    removes: Vec<std::path::PathBuf>,
+}
+
+fn plan_blocks(node: &Node, st: State, blocks: BlockEntries, label: &str, report: &mut ImportReport) -> Result<Plan> {
+    let bad = |e: String| Error::rejected(label, "malformed", e);
     let base = st.cands.len();
     let mut cands = st.cands;
     for ((chain, height, hash), (bytes, sig)) in blocks {
         let name = sync::entry_name(&chain, height, &hash);
         let bytes = bytes.ok_or_else(|| bad(format!("{name}: signature without block")))?;
         if digest::hex(&digest::sha256(&bytes)) != hash {
-            return Err(Error::rejected(
-                label,
-                "tampered",
-                format!("{name}: content does not match its hash"),
-            ));
+            return Err(Error::rejected(label, "tampered", format!("{name}: content does not match its hash")));
         }
         let c = Cand::new(format!("{label}: {name}"), true, None, bytes, sig);
         if c.block.as_ref().is_ok_and(|b| b.chain != chain || b.height != height) {
@@ -166,28 +126,21 @@ fn import_sync(
         cands.push(c);
     }
     let eval = evaluate(&node.master_card, &cands);
-    // decide every write before making any
     let mut writes: Vec<(usize, Place)> = Vec::new();
-    let mut removes: Vec<usize> = Vec::new();
+    let mut removes = Vec::new();
     for i in base..cands.len() {
         let c = &cands[i];
         match &eval.status[i] {
             Status::Duplicate(_) => report.known += 1,
             Status::Valid => writes.push((i, Place::Chains)),
             Status::Pending(why) => {
-                report
-                    .pending
-                    .push(format!("{}:{} waits: {why}", c.chain(), c.height()));
+                report.pending.push(format!("{}:{} waits: {why}", c.chain(), c.height()));
                 writes.push((i, Place::Pending));
             }
             Status::Cut => writes.push((i, Place::Forks)),
             Status::Invalid("removed", _) => report.ignored += 1,
             Status::Invalid(kind, why) => {
-                return Err(Error::rejected(
-                    label,
-                    kind,
-                    format!("block {}:{}: {why}", c.chain(), c.height()),
-                ));
+                return Err(Error::rejected(label, kind, format!("block {}:{}: {why}", c.chain(), c.height())));
             }
             Status::Undecided => unreachable!("evaluate decides every block"),
         }
@@ -196,15 +149,19 @@ fn import_sync(
         match (st.places[i], s) {
             (Place::Pending, Status::Valid) => {
                 writes.push((i, Place::Chains));
-                removes.push(i);
+                removes.push(st.paths[i].clone());
             }
             (Place::Chains, Status::Cut) => writes.push((i, Place::Forks)),
             _ => {}
         }
     }
     writes.sort_by_key(|&(i, _)| (cands[i].chain().to_string(), cands[i].height()));
-    for (i, place) in writes {
-        let c = &cands[i];
+    Ok(Plan { cands, eval, writes, removes })
+}
+
+fn commit_blocks(node: &Node, plan: &Plan, report: &mut ImportReport) -> Result<()> {
+    for &(i, place) in &plan.writes {
+        let c = &plan.cands[i];
         let path = match place {
             Place::Chains => store::chain_path(&node.home, c.chain(), c.height()),
             p => store::aside_path(&node.home, p, c.chain(), c.height(), &c.hash),
@@ -219,9 +176,198 @@ fn import_sync(
             Place::Pending => {}
         }
     }
-    for i in removes {
-        store::remove_block(&st.paths[i])?;
+    for p in &plan.removes {
+        store::remove_block(p)?;
+    }
+    Ok(())
+}
+
+/// Authenticate and decrypt a bundle addressed to this node. The caller holds the lock.
+pub fn open(node: &Node, st: &State, input: &Path, label: &str) -> Result<(bundle::Header, Payload)> {
+    let (path, _guard) = bundle::materialise(input, label, &node.home.tmp_dir())?;
+    let parsed = bundle::parse(&path, label)?;
+    let h = &parsed.header;
+    let me = node.id();
+    if !h.recipients.iter().any(|r| r == me) {
+        return Err(Error::rejected(
+            label,
+            "not-addressed",
+            format!("bundle is addressed to {}, not to this node ({me})", h.recipients.join(", ")),
+        ));
+    }
+    let sender = st
+        .eval
+        .members
+        .get(&h.sender)
+        .ok_or_else(|| Error::rejected(label, "outsider", format!("signed by {}, a node outside this roster", h.sender)))?;
+    let pk = sender.identity.public_key().map_err(|e| Error::rejected(label, "malformed", e))?;
+    bundle::authenticate(&path, label, &parsed, &pk)?;
+    if sender.removed.is_some() {
+        return Err(Error::rejected(
+            label,
+            "not-authorised",
+            format!("sender {} has been removed from the roster", sender.identity.name),
+        ));
+    }
+    let keys = node.keys()?;
+    let reader = bundle::decrypt_stream(&path, label, &parsed, &keys.age)?;
+    let payload = read_payload(reader, label, &parsed.header, &node.home.tmp_dir())?;
+    Ok((parsed.header, payload))
+}
+
+/// Import one bundle. The caller holds the lock.
+pub fn import(node: &Node, input: &Path, label: &str) -> Result<ImportReport> {
+    let st = node.load()?;
+    let (header, mut payload) = open(node, &st, input, label)?;
+    let mut report = ImportReport {
+        bundle: header.id.clone(),
+        kind: header.kind.clone(),
+        sender: header.sender.clone(),
+        ..Default::default()
+    };
+    let frontier = payload.frontier.take().expect("checked");
+    let blocks = std::mem::take(&mut payload.blocks);
+    match header.kind.as_str() {
+        "sync" => {
+            let plan = plan_blocks(node, st, blocks, label, &mut report)?;
+            commit_blocks(node, &plan, &mut report)?;
+        }
+        "request" => import_request(node, st, &header, payload, blocks, label, &mut report)?,
+        "file" | "transfer" => import_file(node, st, &header, payload, blocks, label, &mut report)?,
+        k => {
+            return Err(Error::rejected(label, "unsupported", format!("bundle kind {k} is not supported")));
+        }
     }
     crate::home::atomic_write(&sync::peer_path(&node.home, &header.sender), &frontier.encode())?;
+    Ok(report)
+}
+
+fn doc<'a>(p: &'a Payload, name: &str, label: &str) -> Result<&'a [u8]> {
+    p.docs
+        .get(name)
+        .map(Vec::as_slice)
+        .ok_or_else(|| Error::rejected(label, "malformed", format!("no {name} in the bundle")))
+}
+
+/// Find a valid block of `kind` on `chain` whose body satisfies `pred`.
+fn find_block(plan: &Plan, chain: &str, kind: &str, pred: impl Fn(&serde_yaml::Value) -> bool) -> Option<usize> {
+    plan.eval.chains.get(chain)?.iter().copied().find(|&i| {
+        let b = plan.cands[i].block.as_ref().expect("valid");
+        b.kind == kind && pred(&b.body)
+    })
+}
+
+fn body_str<'a>(v: &'a serde_yaml::Value, k: &str) -> Option<&'a str> {
+    v.get(k).and_then(serde_yaml::Value::as_str)
+}
+
+fn import_request(
+    node: &Node,
+    st: State,
+    header: &bundle::Header,
+    payload: Payload,
+    blocks: BlockEntries,
+    label: &str,
+    report: &mut ImportReport,
+) -> Result<()> {
+    let raw = doc(&payload, "request.yaml", label)?.to_vec();
+    let sig = doc(&payload, "request.yaml.minisig", label)?.to_vec();
+    let (raw, sig) = (raw.as_slice(), sig.as_slice());
+    let req: RequestDoc = dossier::docs::decode(raw, "request").map_err(|e| Error::rejected(label, "malformed", e))?;
+    if req.member != header.sender {
+        return Err(Error::rejected(label, "not-authorised", "the request is not the sender's own"));
+    }
+    let sender = &st.eval.members[&header.sender];
+    let pk = sender.identity.public_key().map_err(|e| Error::rejected(label, "malformed", e))?;
+    sign::verify(&pk, raw, sig, &req.comment())
+        .map_err(|e| Error::rejected(label, "bad-signature", format!("request signature: {e}")))?;
+    match (&req.attachment, &payload.content) {
+        (Some(a), Some((_, h, n))) if a.sha256 == digest::hex(h) && a.size == *n => {}
+        (None, None) => {}
+        _ => return Err(Error::rejected(label, "tampered", "the attachment does not match the signed request")),
+    }
+    let digest_hex = digest::hex(&digest::sha256(raw));
+    let plan = plan_blocks(node, st, blocks, label, report)?;
+    if find_block(&plan, &req.member, "request", |b| {
+        body_str(b, "request") == Some(req.id.as_str()) && body_str(b, "digest") == Some(digest_hex.as_str())
+    })
+    .is_none()
+    {
+        return Err(Error::rejected(label, "not-authorised", "no valid request block on the member's chain matches this request"));
+    }
+    commit_blocks(node, &plan, report)?;
+    let d = node.home.path("requests").join(&req.id);
+    report.file = Some(req.id.clone());
+    if !d.join("request.yaml").exists() {
+        if let Some((tmp, _, _)) = payload.content {
+            std::fs::create_dir_all(&d).at(&d)?;
+            tmp.persist(d.join("attachment")).map_err(|e| Error::io(d.join("attachment"), e.error))?;
+        }
+        crate::home::atomic_write(&d.join("request.yaml.minisig"), sig)?;
+        crate::home::atomic_write(&d.join("request.yaml"), raw)?;
+        report.stored = true;
+    }
+    Ok(())
+}
+
+fn import_file(
+    node: &Node,
+    st: State,
+    header: &bundle::Header,
+    payload: Payload,
+    blocks: BlockEntries,
+    label: &str,
+    report: &mut ImportReport,
+) -> Result<()> {
+    let raw = doc(&payload, "manifest.yaml", label)?.to_vec();
+    let sig = doc(&payload, "manifest.yaml.minisig", label)?.to_vec();
+    let m: Manifest = dossier::docs::decode(&raw, "manifest").map_err(|e| Error::rejected(label, "malformed", e))?;
+    let pk = node.master_card.identity.public_key().map_err(|e| Error::rejected(label, "malformed", e))?;
+    sign::verify(&pk, &raw, &sig, &m.comment())
+        .map_err(|e| Error::rejected(label, "bad-signature", format!("manifest signature (master): {e}")))?;
+    let Some((tmp, h, n)) = payload.content else {
+        return Err(Error::rejected(label, "malformed", "no content in the bundle"));
+    };
+    if digest::hex(&h) != m.content.sha256 || n != m.content.size {
+        return Err(Error::rejected(label, "tampered", "content does not match the manifest's SHA-256 and size"));
+    }
+    let mhash = digest::hex(&digest::sha256(&raw));
+    let me = node.id().to_string();
+    node.check_can_act(&st)?;
+    let plan = plan_blocks(node, st, blocks, label, report)?;
+    let found = if header.kind == "file" {
+        if m.holder != me {
+            return Err(Error::rejected(label, "not-addressed", format!("security file is for {}, not this node", m.holder)));
+        }
+        find_block(&plan, &m.issuer, "issue", |b| {
+            body_str(b, "file") == Some(m.file.as_str()) && body_str(b, "manifest") == Some(mhash.as_str())
+        })
+    } else {
+        find_block(&plan, &header.sender, "transfer", |b| {
+            body_str(b, "file") == Some(m.file.as_str())
+                && body_str(b, "to") == Some(me.as_str())
+                && body_str(b, "manifest") == Some(mhash.as_str())
+        })
+    };
+    if found.is_none() {
+        return Err(Error::rejected(
+            label,
+            "not-authorised",
+            format!("no valid {} block for file {} to this node", if header.kind == "file" { "issue" } else { "transfer" }, m.file),
+        ));
+    }
+    report.file = Some(m.file.clone());
+    let already = dossier::store::content_path(&node.home, &m.file).exists()
+        && find_block(&plan, &me, "accept", |b| body_str(b, "file") == Some(m.file.as_str()) && body_str(b, "from") == Some(header.sender.as_str())).is_some();
+    commit_blocks(node, &plan, report)?;
+    if already {
+        return Ok(());
+    }
+    dossier::store::save(&node.home, &m.file, &raw, &sig, Some(tmp))?;
+    let st = node.load()?;
+    let keys = node.keys()?;
+    let body = crate::merge::bodies::AcceptBody { file: m.file.clone(), manifest: mhash, from: header.sender.clone() };
+    node.append(&st, &keys, "accept", crate::merge::bodies::to_value(&body))?;
+    report.stored = true;
     Ok(())
 }

@@ -135,15 +135,33 @@ pub fn export(
     if recipients.is_empty() {
         return Err(Error::usage("no recipients: the roster has no other active node yet"));
     }
-    // per chain, the first height to send: the lowest any recipient may lack
+    let ids: Vec<String> = recipients.iter().map(|m| m.identity.id.clone()).collect();
+    let send = select(node, st, &ids, all)?;
+    let keys = node.keys()?;
+    let recips = recipients
+        .iter()
+        .map(|m| Ok((m.identity.id.clone(), m.identity.recipient().map_err(Error::Env)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let nb = NewBundle { kind: "sync", sender: me, key: &keys.sign, recipients: recips, created: node.time(), armor };
+    let (tmp, header) = bundle::create(nb, dir, |pw| write_blocks(pw, node, st, &send))?;
+    Ok((
+        tmp,
+        Exported {
+            header,
+            blocks: send.len(),
+            recipients: ids,
+        },
+    ))
+}
+
+/// The blocks any of `recipients` may lack (all with `all`), judged by the frontiers last
+/// received from them, plus all fork evidence.
+pub fn select(node: &Node, st: &State, recipients: &[String], all: bool) -> Result<Vec<usize>> {
     let mut from: BTreeMap<String, u64> = BTreeMap::new();
     let frontiers: Vec<Option<Frontier>> = if all {
         vec![None]
     } else {
-        recipients
-            .iter()
-            .map(|m| peer_frontier(&node.home, &m.identity.id))
-            .collect::<Result<_>>()?
+        recipients.iter().map(|id| peer_frontier(&node.home, id)).collect::<Result<_>>()?
     };
     for (chain, seq) in &st.eval.chains {
         let mut lowest = u64::MAX;
@@ -172,42 +190,25 @@ pub fn export(
     }
     send.sort();
     send.dedup();
-    let frontier = Frontier {
-        node: me.to_string(),
-        heads: st.frontier(),
-    };
-    let keys = node.keys()?;
-    let recips = recipients
-        .iter()
-        .map(|m| Ok((m.identity.id.clone(), m.identity.recipient().map_err(Error::Env)?)))
-        .collect::<Result<Vec<_>>>()?;
-    let ids: Vec<String> = recips.iter().map(|(i, _)| i.clone()).collect();
-    let nb = NewBundle {
-        kind: "sync",
-        sender: me,
-        key: &keys.sign,
-        recipients: recips,
-        created: node.time(),
-        armor,
-    };
-    let (tmp, header) = bundle::create(nb, dir, |pw| {
-        pw.entry("frontier.yaml", &frontier.encode())?;
-        for &i in &send {
-            let c = &st.cands[i];
-            let name = entry_name(c.chain(), c.height(), &digest::hex(&c.hash));
-            pw.entry(&name, &c.bytes)?;
-            pw.entry(&format!("{name}.minisig"), c.sig.as_deref().unwrap_or_default())?;
-        }
-        Ok(())
-    })?;
-    Ok((
-        tmp,
-        Exported {
-            header,
-            blocks: send.len(),
-            recipients: ids,
-        },
-    ))
+    Ok(send)
+}
+
+/// Write this node's frontier and the given blocks as payload entries.
+pub fn write_blocks(
+    pw: &mut bundle::PayloadWriter<&mut dyn std::io::Write>,
+    node: &Node,
+    st: &State,
+    send: &[usize],
+) -> std::io::Result<()> {
+    let frontier = Frontier { node: node.id().to_string(), heads: st.frontier() };
+    pw.entry("frontier.yaml", &frontier.encode())?;
+    for &i in send {
+        let c = &st.cands[i];
+        let name = entry_name(c.chain(), c.height(), &digest::hex(&c.hash));
+        pw.entry(&name, &c.bytes)?;
+        pw.entry(&format!("{name}.minisig"), c.sig.as_deref().unwrap_or_default())?;
+    }
+    Ok(())
 }
 
 /// Write a bundle temp file to its destination: a path (atomic), or stdout for `-`.
