@@ -222,6 +222,10 @@ fn import_sync(
     for i in removes {
         store::remove_block(&st.paths[i])?;
     }
-    crate::home::atomic_write(&sync::peer_path(&node.home, &header.sender), &frontier.encode())?;
+    // a replayed older bundle must not roll back what we know the sender holds
+    let known = sync::peer_frontier(&node.home, &header.sender).ok().flatten();
+    if !known.is_some_and(|k| k.covers(&frontier)) {
+        crate::home::atomic_write(&sync::peer_path(&node.home, &header.sender), &frontier.encode())?;
+    }
     Ok(())
 }
