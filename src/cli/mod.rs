@@ -111,6 +111,10 @@ fn usage_error_lines(rendered: &str) -> Vec<String> {
 }
 
 fn run(cli: Cli, ui: &Ui) -> Result<i32, Error> {
+    // completions need no home: they must work where none can be found (packaging, CI)
+    if let Command::Completions(a) = &cli.command {
+        return commands::completions::run(ui, commands::completions::CompletionsArgs { shell: a.shell });
+    }
     let ctx = Context::from_cli(&cli)?;
     use Command::*;
     match cli.command {
