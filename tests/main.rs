@@ -1,6 +1,9 @@
 //! The one integration-test binary (fast rebuilds: one link instead of many).
 mod common;
 
+mod bad_input;
+mod cli;
+
 #[test]
 fn three_node_consortium_verifies() {
     let net = common::Net::new(&["alice", "bob"]);
