@@ -2,6 +2,9 @@
 mod common;
 mod prop;
 
+mod bad_input;
+mod cli;
+
 #[test]
 fn three_node_consortium_verifies() {
     let net = common::Net::new(&["alice", "bob"]);

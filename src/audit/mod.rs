@@ -52,6 +52,8 @@ pub fn verify_state(node: &Node, st: &crate::node::State, report: &mut Report) -
         report.push(p.path.display(), p.kind, p.message.clone());
     }
     report.chains = st.eval.chains.len();
+    let me = node.id();
+    let awaiting_admission = node.config.role == crate::home::Role::Member && !st.eval.members.contains_key(me);
     for (i, s) in st.eval.status.iter().enumerate() {
         let path = st.paths[i].display();
         let stored = st.places[i] == Place::Chains;
@@ -69,6 +71,12 @@ pub fn verify_state(node: &Node, st: &crate::node::State, report: &mut Report) -
             }
             (_, Status::Pending(why)) => report.notes.push(format!("{path}: pending ({why})")),
             (_, Status::Invalid("removed", why)) => report.notes.push(format!("{path}: {why}")),
+            // a member's own genesis before it has imported its admission: not yet a problem
+            (Place::Chains, Status::Invalid("not-admitted", _)) if awaiting_admission && st.cands[i].chain() == me => {
+                report.notes.push(format!(
+                    "{path}: this member is not admitted yet: import a sync bundle from the master"
+                ))
+            }
             (_, Status::Invalid(kind, why)) => report.push(path, kind, why.clone()),
             (_, Status::Undecided) => {}
         }

@@ -279,6 +279,13 @@ pub fn parse(path: &Path, label: &str) -> Result<Parsed> {
 pub fn authenticate(path: &Path, label: &str, parsed: &Parsed, sender_key: &minisign::PublicKey) -> Result<()> {
     sign::verify(sender_key, &parsed.header_bytes, &parsed.sig, &parsed.header.comment())
         .map_err(|e| Error::rejected(label, "bad-signature", format!("header signature: {e}")))?;
+    if !sign::is_canonical(&parsed.sig) {
+        return Err(Error::rejected(
+            label,
+            "tampered",
+            "header signature file has been edited outside its signed parts (untrusted comment or layout)",
+        ));
+    }
     let mut f = File::open(path).at(path)?;
     let len = f.metadata().at(path)?.len();
     let want = parsed.payload_offset + parsed.header.payload.size;

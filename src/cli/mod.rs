@@ -64,9 +64,14 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
-            let _ = e.print();
-            return code;
+            if !e.use_stderr() || e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                let _ = e.print();
+                return if e.use_stderr() { exit::USAGE } else { exit::OK };
+            }
+            for line in usage_error_lines(&e.render().to_string()) {
+                eprintln!("{line}");
+            }
+            return exit::USAGE;
         }
     };
     let ui = Ui::new(cli.json, cli.quiet, cli.no_progress);
@@ -79,7 +84,39 @@ pub fn main() -> i32 {
     }
 }
 
+/// A clap usage error as DESIGN §3 wants errors: one `secfile: error:` line (clap's
+/// indented detail lines joined onto it), then `hint:` lines for its tips and usage.
+fn usage_error_lines(rendered: &str) -> Vec<String> {
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("usage error");
+    let mut msg = first.strip_prefix("error: ").unwrap_or(first).to_string();
+    let mut hints = Vec::new();
+    for l in lines {
+        if let Some(t) = l.strip_prefix("tip: ") {
+            hints.push(format!("hint: {t}"));
+        } else if let Some(u) = l.strip_prefix("Usage: ") {
+            hints.push(format!("hint: usage: {u}"));
+        } else if let Some(m) = l.strip_prefix("For more information") {
+            hints.push(format!("hint: for more information{m}"));
+        } else {
+            msg.push_str(if msg.ends_with(':') || l.starts_with('[') {
+                " "
+            } else {
+                ", "
+            });
+            msg.push_str(l);
+        }
+    }
+    let mut out = vec![format!("secfile: error: {}", ui::sanitize(&msg))];
+    out.extend(hints.iter().map(|h| ui::sanitize(h)));
+    out
+}
+
 fn run(cli: Cli, ui: &Ui) -> Result<i32, Error> {
+    // completions need no home: they must work where none can be found (packaging, CI)
+    if let Command::Completions(a) = &cli.command {
+        return commands::completions::run(ui, commands::completions::CompletionsArgs { shell: a.shell });
+    }
     let ctx = Context::from_cli(&cli)?;
     use Command::*;
     match cli.command {
@@ -207,5 +244,21 @@ pub fn label(path: &std::path::Path) -> String {
         "stdin".into()
     } else {
         path.display().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn usage_errors_are_one_line_then_hints() {
+        let r = "error: the following required arguments were not provided:\n  --name <NAME>\n  --role <ROLE>\n\nUsage: secfile init --name <NAME> --role <ROLE>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            super::usage_error_lines(r),
+            [
+                "secfile: error: the following required arguments were not provided: --name <NAME>, --role <ROLE>",
+                "hint: usage: secfile init --name <NAME> --role <ROLE>",
+                "hint: for more information, try '--help'.",
+            ]
+        );
     }
 }

@@ -3,6 +3,9 @@
 use crate::identity::keys::SigningKey;
 use std::io::Cursor;
 
+/// The untrusted comment secfile writes in every signature.
+pub const UNTRUSTED_COMMENT: &str = "signature from secfile";
+
 /// Sign bytes; returns the text of a `.minisig` file.
 pub fn sign(key: &SigningKey, data: &[u8], trusted_comment: &str) -> Result<String, String> {
     let sb = minisign::sign(
@@ -10,7 +13,7 @@ pub fn sign(key: &SigningKey, data: &[u8], trusted_comment: &str) -> Result<Stri
         key.secret(),
         Cursor::new(data),
         Some(trusted_comment),
-        Some("signature from secfile"),
+        Some(UNTRUSTED_COMMENT),
     )
     .map_err(|e| format!("signing failed: {e}"))?;
     Ok(sb.into_string())
@@ -31,7 +34,36 @@ pub fn verify(pk: &minisign::PublicKey, data: &[u8], sig: &[u8], trusted_comment
     Ok(())
 }
 
+/// True when a signature file is byte for byte what secfile writes: the untrusted comment
+/// and the layout that minisign leaves unauthenticated cannot then change unnoticed.
+pub fn is_canonical(sig: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(sig) else {
+        return false;
+    };
+    minisign::SignatureBox::from_string(text)
+        .is_ok_and(|sb| sb.untrusted_comment().is_ok_and(|c| c == UNTRUSTED_COMMENT) && sb.to_string() == text)
+}
+
 /// The trusted comment of a block signature.
 pub fn block_comment(chain: &str, height: u64) -> String {
     format!("secfile block {chain} {height}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_signature_files_only() {
+        let kp = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
+        let text = minisign::sign(None, &kp.sk, Cursor::new(b"x"), Some("t"), Some(UNTRUSTED_COMMENT))
+            .unwrap()
+            .into_string();
+        assert!(is_canonical(text.as_bytes()));
+        let edited = text.replacen("from secfile", "from secfilf", 1);
+        assert!(!is_canonical(edited.as_bytes()));
+        let mut vt = text.clone().into_bytes();
+        *vt.last_mut().unwrap() = 0x0b;
+        assert!(!is_canonical(&vt));
+    }
 }

@@ -238,7 +238,11 @@ pub fn import(node: &Node, input: &Path, label: &str) -> Result<ImportReport> {
             return Err(Error::rejected(label, "unsupported", format!("bundle kind {k} is not supported")));
         }
     }
-    crate::home::atomic_write(&sync::peer_path(&node.home, &header.sender), &frontier.encode())?;
+    // a replayed older bundle must not roll back what we know the sender holds
+    let known = sync::peer_frontier(&node.home, &header.sender).ok().flatten();
+    if !known.is_some_and(|k| k.covers(&frontier)) {
+        crate::home::atomic_write(&sync::peer_path(&node.home, &header.sender), &frontier.encode())?;
+    }
     Ok(report)
 }
 

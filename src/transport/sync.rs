@@ -43,6 +43,17 @@ impl Frontier {
         m.insert("heads".into(), Value::Sequence(heads));
         codec::emit(&Value::Mapping(m)).expect("frontier emits").into_bytes()
     }
+    /// True when this frontier already says everything `other` says: every head of `other`
+    /// is at or below a head of the same chain here (the same block when at the same height).
+    pub fn covers(&self, other: &Frontier) -> bool {
+        self.node == other.node
+            && other.heads.iter().all(|o| {
+                self.heads
+                    .iter()
+                    .any(|h| h.chain == o.chain && (h.height > o.height || (h.height == o.height && h.hash == o.hash)))
+            })
+    }
+
     pub fn decode(bytes: &[u8]) -> Result<Frontier, String> {
         let v = codec::parse_strict(bytes, MAX_FRONTIER)?;
         let f: Frontier = serde_yaml::from_value(v).map_err(|e| format!("bad frontier: {e}"))?;
@@ -231,5 +242,36 @@ pub fn deliver(tmp: NamedTempFile, out: &Path, stdout: &mut dyn std::io::Write) 
     } else {
         let mut f = std::fs::File::open(tmp.path()).at(tmp.path())?;
         crate::home::atomic_write_with(out, |w| std::io::copy(&mut f, w).map(|_| ()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(heads: &[(&str, u64, char)]) -> Frontier {
+        Frontier {
+            node: "0123456789abcdef".into(),
+            heads: heads
+                .iter()
+                .map(|&(c, h, x)| SeenRef {
+                    chain: c.into(),
+                    height: h,
+                    hash: x.to_string().repeat(64),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn newer_frontier_covers_older_not_the_reverse() {
+        let old = f(&[("aaaaaaaaaaaaaaaa", 2, 'a')]);
+        let new = f(&[("aaaaaaaaaaaaaaaa", 3, 'b'), ("bbbbbbbbbbbbbbbb", 0, 'c')]);
+        assert!(new.covers(&old) && new.covers(&new));
+        assert!(!old.covers(&new));
+        assert!(
+            !f(&[("aaaaaaaaaaaaaaaa", 2, 'd')]).covers(&old),
+            "same height, other block"
+        );
     }
 }

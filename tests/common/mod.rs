@@ -119,3 +119,112 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     v.sort();
     v
 }
+
+// ---------------------------------------------------------------------------------------
+// Helpers for tests/cli.rs and tests/bad_input.rs (end-to-end and bad-input tests).
+// ---------------------------------------------------------------------------------------
+
+/// Run a prepared command and return (exit code, stdout, stderr).
+pub fn output(mut c: Command) -> (i32, String, String) {
+    let out = c.output().expect("run secfile");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Parse a `--json` document from stdout.
+pub fn json(stdout: &str) -> serde_json::Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{stdout}"))
+}
+
+/// `secfile --json --home HOME args…`, asserting success, parsed.
+pub fn ok_json(home: &Path, args: &[&str]) -> serde_json::Value {
+    let mut a = vec!["--json"];
+    a.extend_from_slice(args);
+    json(&ok(home, &a))
+}
+
+/// Assert that stderr is one `secfile: error:` line (plus optional `hint:` lines) and that
+/// the line mentions every one of `needles`.
+pub fn assert_one_error_line(stderr: &str, needles: &[&str]) {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.starts_with("hint: ")).collect();
+    assert_eq!(lines.len(), 1, "want one error line (plus hints), got:\n{stderr}");
+    assert!(lines[0].starts_with("secfile: error: "), "not an error line: {stderr}");
+    for n in needles {
+        assert!(lines[0].contains(n), "error line does not mention {n:?}: {}", lines[0]);
+    }
+}
+
+/// Assert a run failed with exactly `code`, one error line mentioning `needles`, and left
+/// `home` byte-identical to `before`.
+pub fn assert_refused(
+    r: (i32, String, String),
+    code: i32,
+    needles: &[&str],
+    home: &Path,
+    before: &[(PathBuf, Vec<u8>)],
+) {
+    let (c, _out, err) = r;
+    assert_eq!(c, code, "want exit {code} for {needles:?}, got {c}; stderr:\n{err}");
+    assert_one_error_line(&err, needles);
+    assert!(
+        snapshot(home) == before,
+        "home {} changed ({needles:?})",
+        home.display()
+    );
+}
+
+/// Put a directory back to a [`snapshot`]: files not in it are removed, the others rewritten.
+pub fn restore(dir: &Path, snap: &[(PathBuf, Vec<u8>)]) {
+    for (p, _) in snapshot(dir) {
+        if !snap.iter().any(|(q, _)| *q == p) {
+            std::fs::remove_file(&p).unwrap();
+        }
+    }
+    for (p, b) in snap {
+        std::fs::write(p, b).unwrap();
+    }
+}
+
+/// A copy of `bytes` with the byte at `at` XOR `mask`.
+pub fn flipped(bytes: &[u8], at: usize, mask: u8) -> Vec<u8> {
+    let mut b = bytes.to_vec();
+    b[at] ^= mask;
+    b
+}
+
+/// True when the tests run as root (which ignores file permissions).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(|e| e == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// A path as &str (temp paths are UTF-8 here).
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+impl Net {
+    /// Make a sync bundle from `from` to `to` at `file` (in the net's dir) without importing it.
+    pub fn export(&self, from: &str, to: &str, file: &str) -> PathBuf {
+        let b = self.path(file);
+        ok(&self.home(from), &["sync", "export", "--to", to, "--out", s(&b)]);
+        b
+    }
+
+    /// The node id of a home.
+    pub fn id(&self, name: &str) -> String {
+        ok_json(&self.home(name), &["status"])["id"]
+            .as_str()
+            .expect("status --json has id")
+            .to_string()
+    }
+}
