@@ -1,5 +1,6 @@
 //! The one integration-test binary (fast rebuilds: one link instead of many).
 mod common;
+mod interop;
 
 #[test]
 fn three_node_consortium_verifies() {
