@@ -1,9 +1,9 @@
 //! The one integration-test binary (fast rebuilds: one link instead of many).
 mod common;
-mod prop;
-
 mod bad_input;
 mod cli;
+mod interop;
+mod prop;
 
 #[test]
 fn three_node_consortium_verifies() {
