@@ -1,5 +1,6 @@
 //! The one integration-test binary (fast rebuilds: one link instead of many).
 mod common;
+mod docs;
 
 #[test]
 fn three_node_consortium_verifies() {
