@@ -1,5 +1,7 @@
 //! The one integration-test binary (fast rebuilds: one link instead of many).
 mod common;
+mod fixtures_gen;
+mod tamper;
 
 #[test]
 fn three_node_consortium_verifies() {
