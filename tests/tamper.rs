@@ -253,7 +253,7 @@ fn tampered_homes_fail_verify_naming_the_problem() {
             ("ok", Ok(())) | ("expected-fail", Err(_)) => {}
             ("ok", Err(e)) => failures.push(format!("{case}: {e}")),
             ("expected-fail", Ok(())) => failures.push(format!(
-                "{case}: passes now; mark it ok in fixtures_gen.rs and regenerate"
+                "{case}: passes now: mark it ok in tests/fixtures_gen.rs and run regenerate_tables"
             )),
             (s, _) => failures.push(format!("{case}: unknown status {s}")),
         }
