@@ -168,21 +168,18 @@ pub fn cases() -> Vec<Case> {
             "-",
             "one byte of bob's head block changed (note text bob-3 -> bob-4); signature left as it was",
         ),
-        Case {
-            status: "expected-fail",
-            ..c(
-                "flipped-byte-middle",
-                Some(|g, h| {
-                    edit(h, &g.block("bob", 2), |t| t.replacen("bob-2", "bob-3", 1));
-                }),
-                vec![
-                    x("bad-signature", B2, "bad signature"),
-                    x("after-invalid", B3, "{bob}/0000000002.yaml is invalid"),
-                ],
-                "-",
-                "one byte of bob's middle block changed: its successor is reported as following an invalid block, not as missing",
-            )
-        },
+        c(
+            "flipped-byte-middle",
+            Some(|g, h| {
+                edit(h, &g.block("bob", 2), |t| t.replacen("bob-2", "bob-3", 1));
+            }),
+            vec![
+                x("bad-signature", B2, "bad signature"),
+                x("after-invalid", B3, "{bob}/0000000002.yaml is invalid"),
+            ],
+            "-",
+            "one byte of bob's middle block changed: its successor is reported as following an invalid block, not as missing",
+        ),
         c(
             "deleted-middle-block",
             Some(|g, h| {
@@ -223,23 +220,20 @@ pub fn cases() -> Vec<Case> {
             "-",
             "alice's head block cut to half its length",
         ),
-        Case {
-            status: "expected-fail",
-            ..c(
-                "missing-signature",
-                Some(|g, h| fs::remove_file(sig_path(&h.join(g.block("alice", 3)))).unwrap()),
-                vec![
-                    x(
-                        "missing-signature",
-                        "chains/{alice}/0000000003.yaml",
-                        "missing signature",
-                    ),
-                    x("after-invalid", A4, "{alice}/0000000003.yaml is invalid"),
-                ],
-                "-",
-                "the .minisig of alice's block 3 deleted: block 4 follows an invalid block",
-            )
-        },
+        c(
+            "missing-signature",
+            Some(|g, h| fs::remove_file(sig_path(&h.join(g.block("alice", 3)))).unwrap()),
+            vec![
+                x(
+                    "missing-signature",
+                    "chains/{alice}/0000000003.yaml",
+                    "missing signature",
+                ),
+                x("after-invalid", A4, "{alice}/0000000003.yaml is invalid"),
+            ],
+            "-",
+            "the .minisig of alice's block 3 deleted: block 4 follows an invalid block",
+        ),
         c(
             "edited-clock",
             Some(|g, h| {

@@ -7,6 +7,7 @@ use crate::merge::Status;
 use crate::node::Node;
 use crate::subchain::store::Place;
 use serde::Serialize;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// One problem: the input it concerns, a stable kind word, and what is wrong.
@@ -47,6 +48,26 @@ pub fn verify_home(node: &Node, report: &mut Report) -> Result<()> {
         report.push(p.path.display(), p.kind, p.message.clone());
     }
     report.chains = st.eval.chains.len();
+    // A stored block waits when no validly signed predecessor is known; when the file at the
+    // predecessor's place is there but invalid, say so instead of calling it missing.
+    let invalid_at: HashMap<(&str, u64), usize> = (0..st.cands.len())
+        .filter(|&i| matches!(st.eval.status[i], Status::Invalid(k, _) if k != "removed"))
+        .filter_map(|i| match &st.cands[i].location {
+            Some((chain, Some(h))) => Some(((chain.as_str(), *h), i)),
+            _ => None,
+        })
+        .collect();
+    let sound_at: HashSet<(&str, u64)> = (0..st.cands.len())
+        .filter(|&i| matches!(st.eval.status[i], Status::Valid | Status::Pending(_) | Status::Cut))
+        .filter_map(|i| st.cands[i].block.as_ref().ok().map(|b| (b.chain.as_str(), b.height)))
+        .collect();
+    let invalid_prev = |i: usize| {
+        let b = st.cands[i].block.as_ref().ok().filter(|b| b.height > 0)?;
+        let at = (b.chain.as_str(), b.height - 1);
+        (!sound_at.contains(&at))
+            .then(|| invalid_at.get(&at).copied())
+            .flatten()
+    };
     for (i, s) in st.eval.status.iter().enumerate() {
         let path = st.paths[i].display();
         let stored = st.places[i] == Place::Chains;
@@ -59,9 +80,17 @@ pub fn verify_home(node: &Node, report: &mut Report) -> Result<()> {
                 report.push(path, "duplicate", format!("same bytes as {}", st.paths[*j].display()))
             }
             (_, Status::Duplicate(_)) => {}
-            (Place::Chains, Status::Pending(why)) => {
-                report.push(path, "missing", format!("cannot be validated: {why}"))
-            }
+            (Place::Chains, Status::Pending(why)) => match invalid_prev(i) {
+                Some(j) => report.push(
+                    path,
+                    "after-invalid",
+                    format!(
+                        "cannot be validated: its predecessor {} is invalid",
+                        st.paths[j].display()
+                    ),
+                ),
+                None => report.push(path, "missing", format!("cannot be validated: {why}")),
+            },
             (_, Status::Pending(why)) => report.notes.push(format!("{path}: pending ({why})")),
             (_, Status::Invalid("removed", why)) => report.notes.push(format!("{path}: {why}")),
             (_, Status::Invalid(kind, why)) => report.push(path, kind, why.clone()),
