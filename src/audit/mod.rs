@@ -99,7 +99,7 @@ pub fn verify_home(node: &Node, report: &mut Report) -> Result<()> {
     }
     for f in &st.eval.forks {
         report.push(
-            format!("chains/{}", f.chain),
+            node.home.chain_dir(&f.chain).display(),
             "fork",
             format!(
                 "fork at height {}: {} validly signed blocks ({})",
