@@ -103,6 +103,11 @@ fn make_at_test_time(case: &str, home: &Path, scratch: &Path) {
             fs::remove_file(&b3).unwrap();
             fs::create_dir(&b3).unwrap();
         }
+        "oversized-block" => {
+            let mut b = fs::read(&b3).unwrap();
+            b.resize(64 * 1024 + 1, b' ');
+            fs::write(&b3, b).unwrap();
+        }
         other => panic!("no test-time recipe for case {other}: add one in tests/tamper.rs"),
     }
 }
@@ -326,6 +331,7 @@ struct BundleRow {
     message: String,
     verify: i32,
     verify_kind: String,
+    status: String,
 }
 
 fn bundle_rows() -> Vec<BundleRow> {
@@ -333,7 +339,7 @@ fn bundle_rows() -> Vec<BundleRow> {
     table(&fixtures_dir().join("bundles/cases.tsv"))
         .into_iter()
         .map(|r| {
-            assert_eq!(r.len(), 9, "bundles/cases.tsv row {r:?}");
+            assert_eq!(r.len(), 10, "bundles/cases.tsv row {r:?}");
             BundleRow {
                 case: r[0].clone(),
                 file: r[1].clone(),
@@ -343,12 +349,15 @@ fn bundle_rows() -> Vec<BundleRow> {
                 message: expand(&r[5], &ids),
                 verify: r[6].parse().unwrap(),
                 verify_kind: if r[7] == "=" { r[4].clone() } else { r[7].clone() },
+                status: r[8].clone(),
             }
         })
         .collect()
 }
 
-fn check_bundle(r: &BundleRow, home: &Path) -> Result<(), String> {
+/// `import FILE` (plain and --json) at a home: exit code, the one stderr line, the kind, and
+/// the home byte-identical.
+fn check_import(r: &BundleRow, home: &Path) -> Result<(), String> {
     let bundle = fixtures_dir().join("bundles").join(&r.file);
     let bs = bundle.to_str().unwrap();
     let before = snapshot(home);
@@ -390,7 +399,14 @@ fn check_bundle(r: &BundleRow, home: &Path) -> Result<(), String> {
     if snapshot(home) != before {
         return Err("import --json changed the home".into());
     }
-    // the auditor's view: verify FILE
+    Ok(())
+}
+
+/// The auditor's view, `verify FILE` at a home: exit code and the problem naming the file.
+fn check_verify_file(r: &BundleRow, home: &Path) -> Result<(), String> {
+    let bundle = fixtures_dir().join("bundles").join(&r.file);
+    let bs = bundle.to_str().unwrap();
+    let before = snapshot(home);
     let out = at(home, &["--json", "verify", bs]).output().unwrap();
     if out.status.code() != Some(r.verify) {
         return Err(format!(
@@ -433,8 +449,17 @@ fn tampered_bundles_are_rejected_and_leave_the_home_unchanged() {
     for r in &rows {
         let home = tmp.path().join(&r.case);
         copy_fixture_home(&fixtures_dir().join("homes").join(&r.at), &home);
-        if let Err(e) = check_bundle(r, &home) {
+        if let Err(e) = check_import(r, &home) {
             failures.push(format!("{}: {e}", r.case));
+        }
+        match (r.status.as_str(), check_verify_file(r, &home)) {
+            ("ok", Ok(())) | ("expected-fail", Err(_)) => {}
+            ("ok", Err(e)) => failures.push(format!("{}: {e}", r.case)),
+            ("expected-fail", Ok(())) => failures.push(format!(
+                "{}: verify FILE passes now: mark it ok in tests/fixtures_gen.rs and run regenerate_tables",
+                r.case
+            )),
+            (s, _) => failures.push(format!("{}: unknown status {s}", r.case)),
         }
     }
     for e in fs::read_dir(fixtures_dir().join("bundles")).unwrap() {
