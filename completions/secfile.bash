@@ -37,6 +37,9 @@ _secfile() {
             secfile,log)
                 cmd="secfile__subcmd__log"
                 ;;
+            secfile,merge)
+                cmd="secfile__subcmd__merge"
+                ;;
             secfile,roster)
                 cmd="secfile__subcmd__roster"
                 ;;
@@ -48,6 +51,9 @@ _secfile() {
                 ;;
             secfile,verify)
                 cmd="secfile__subcmd__verify"
+                ;;
+            secfile,xfer)
+                cmd="secfile__subcmd__xfer"
                 ;;
             secfile__subcmd__help,append)
                 cmd="secfile__subcmd__help__subcmd__append"
@@ -70,6 +76,9 @@ _secfile() {
             secfile__subcmd__help,log)
                 cmd="secfile__subcmd__help__subcmd__log"
                 ;;
+            secfile__subcmd__help,merge)
+                cmd="secfile__subcmd__help__subcmd__merge"
+                ;;
             secfile__subcmd__help,roster)
                 cmd="secfile__subcmd__help__subcmd__roster"
                 ;;
@@ -81,6 +90,9 @@ _secfile() {
                 ;;
             secfile__subcmd__help,verify)
                 cmd="secfile__subcmd__help__subcmd__verify"
+                ;;
+            secfile__subcmd__help,xfer)
+                cmd="secfile__subcmd__help__subcmd__xfer"
                 ;;
             secfile__subcmd__help__subcmd__roster,admit)
                 cmd="secfile__subcmd__help__subcmd__roster__subcmd__admit"
@@ -146,7 +158,7 @@ _secfile() {
 
     case "${cmd}" in
         secfile)
-            opts="-q -h -V --home --json --quiet --no-progress --passphrase-file --help --version init card roster append import sync log status verify completions help"
+            opts="-q -h -V --home --json --quiet --no-progress --passphrase-file --help --version init card roster append import sync xfer merge log status verify completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -250,7 +262,7 @@ _secfile() {
             return 0
             ;;
         secfile__subcmd__help)
-            opts="init card roster append import sync log status verify completions help"
+            opts="init card roster append import sync xfer merge log status verify completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -348,6 +360,20 @@ _secfile() {
             return 0
             ;;
         secfile__subcmd__help__subcmd__log)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__help__subcmd__merge)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -487,6 +513,20 @@ _secfile() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        secfile__subcmd__help__subcmd__xfer)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         secfile__subcmd__import)
             opts="-q -h --home --json --quiet --no-progress --passphrase-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -551,6 +591,32 @@ _secfile() {
             fi
             case "${prev}" in
                 --chain)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__merge)
+            opts="-q -h --out --include-pending --home --json --quiet --no-progress --passphrase-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -880,7 +946,33 @@ _secfile() {
             return 0
             ;;
         secfile__subcmd__verify)
-            opts="-q -h --home --json --quiet --no-progress --passphrase-file --help"
+            opts="-q -h --global-head --home --json --quiet --no-progress --passphrase-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --global-head)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__xfer)
+            opts="-q -h --armor --home --json --quiet --no-progress --passphrase-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -37,6 +37,8 @@ complete -c secfile -n "__fish_secfile_needs_command" -f -a "roster" -d 'Manage 
 complete -c secfile -n "__fish_secfile_needs_command" -f -a "append" -d 'Append a generic block to this node\'s chain (for scripts)'
 complete -c secfile -n "__fish_secfile_needs_command" -f -a "import" -d 'Import bundles of any kind (idempotent; verifies everything before writing)'
 complete -c secfile -n "__fish_secfile_needs_command" -f -a "sync" -d 'Exchange blocks with other nodes in sync bundles'
+complete -c secfile -n "__fish_secfile_needs_command" -f -a "xfer" -d 'Exchange through a spool directory on a mounted medium (USB stick)'
+complete -c secfile -n "__fish_secfile_needs_command" -f -a "merge" -d 'Compute the global chain: valid blocks of every sub-chain ordered by (clock, chain id)'
 complete -c secfile -n "__fish_secfile_needs_command" -f -a "log" -d 'Show blocks: one chain, every chain, or the global order'
 complete -c secfile -n "__fish_secfile_needs_command" -f -a "status" -d 'Show this node, its chains, pending blocks and forks'
 complete -c secfile -n "__fish_secfile_needs_command" -f -a "verify" -d 'Audit the home, or the bundles, cards and homes given, and report every problem'
@@ -134,6 +136,21 @@ complete -c secfile -n "__fish_secfile_using_subcommand sync; and __fish_seen_su
 complete -c secfile -n "__fish_secfile_using_subcommand sync; and __fish_seen_subcommand_from help" -f -a "export" -d 'Export the blocks a peer lacks (own and relayed) as a sync bundle'
 complete -c secfile -n "__fish_secfile_using_subcommand sync; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import a sync bundle (idempotent; nothing is written unless every block checks)'
 complete -c secfile -n "__fish_secfile_using_subcommand sync; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c secfile -n "__fish_secfile_using_subcommand xfer" -l home -d 'Node home directory [default: $XDG_DATA_HOME/secfile]' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand xfer" -l passphrase-file -d 'Read the passphrase protecting this node\'s keys from FILE (first line)' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand xfer" -l armor -d 'Leave ASCII-armored bundles'
+complete -c secfile -n "__fish_secfile_using_subcommand xfer" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secfile -n "__fish_secfile_using_subcommand xfer" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c secfile -n "__fish_secfile_using_subcommand xfer" -l no-progress -d 'Never draw progress bars'
+complete -c secfile -n "__fish_secfile_using_subcommand xfer" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c secfile -n "__fish_secfile_using_subcommand merge" -l out -d 'Write the global chain to FILE (- for stdout)' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand merge" -l home -d 'Node home directory [default: $XDG_DATA_HOME/secfile]' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand merge" -l passphrase-file -d 'Read the passphrase protecting this node\'s keys from FILE (first line)' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand merge" -l include-pending -d 'Also list the tentative tail (valid blocks not yet final)'
+complete -c secfile -n "__fish_secfile_using_subcommand merge" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secfile -n "__fish_secfile_using_subcommand merge" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c secfile -n "__fish_secfile_using_subcommand merge" -l no-progress -d 'Never draw progress bars'
+complete -c secfile -n "__fish_secfile_using_subcommand merge" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c secfile -n "__fish_secfile_using_subcommand log" -l chain -d 'Only this chain (node name or id)' -r
 complete -c secfile -n "__fish_secfile_using_subcommand log" -l home -d 'Node home directory [default: $XDG_DATA_HOME/secfile]' -r -F
 complete -c secfile -n "__fish_secfile_using_subcommand log" -l passphrase-file -d 'Read the passphrase protecting this node\'s keys from FILE (first line)' -r -F
@@ -148,6 +165,7 @@ complete -c secfile -n "__fish_secfile_using_subcommand status" -l json -d 'Prin
 complete -c secfile -n "__fish_secfile_using_subcommand status" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c secfile -n "__fish_secfile_using_subcommand status" -l no-progress -d 'Never draw progress bars'
 complete -c secfile -n "__fish_secfile_using_subcommand status" -s h -l help -d 'Print help'
+complete -c secfile -n "__fish_secfile_using_subcommand verify" -l global-head -d 'Also require HASH to be the running hash of an entry of this node\'s final global chain' -r
 complete -c secfile -n "__fish_secfile_using_subcommand verify" -l home -d 'Node home directory [default: $XDG_DATA_HOME/secfile]' -r -F
 complete -c secfile -n "__fish_secfile_using_subcommand verify" -l passphrase-file -d 'Read the passphrase protecting this node\'s keys from FILE (first line)' -r -F
 complete -c secfile -n "__fish_secfile_using_subcommand verify" -l json -d 'Print machine-readable JSON on stdout'
@@ -160,17 +178,19 @@ complete -c secfile -n "__fish_secfile_using_subcommand completions" -l json -d 
 complete -c secfile -n "__fish_secfile_using_subcommand completions" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c secfile -n "__fish_secfile_using_subcommand completions" -l no-progress -d 'Never draw progress bars'
 complete -c secfile -n "__fish_secfile_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync log status verify completions help" -f -a "init" -d 'Create a node: keys, home layout and genesis block'
-complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync log status verify completions help" -f -a "card" -d 'Export this node\'s card (its self-signed public identity)'
-complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync log status verify completions help" -f -a "roster" -d 'Manage and show the roster (membership is recorded on the master\'s chain)'
-complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync log status verify completions help" -f -a "append" -d 'Append a generic block to this node\'s chain (for scripts)'
-complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync log status verify completions help" -f -a "import" -d 'Import bundles of any kind (idempotent; verifies everything before writing)'
-complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync log status verify completions help" -f -a "sync" -d 'Exchange blocks with other nodes in sync bundles'
-complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync log status verify completions help" -f -a "log" -d 'Show blocks: one chain, every chain, or the global order'
-complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync log status verify completions help" -f -a "status" -d 'Show this node, its chains, pending blocks and forks'
-complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync log status verify completions help" -f -a "verify" -d 'Audit the home, or the bundles, cards and homes given, and report every problem'
-complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync log status verify completions help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, elvish, powershell)'
-complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync log status verify completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync xfer merge log status verify completions help" -f -a "init" -d 'Create a node: keys, home layout and genesis block'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync xfer merge log status verify completions help" -f -a "card" -d 'Export this node\'s card (its self-signed public identity)'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync xfer merge log status verify completions help" -f -a "roster" -d 'Manage and show the roster (membership is recorded on the master\'s chain)'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync xfer merge log status verify completions help" -f -a "append" -d 'Append a generic block to this node\'s chain (for scripts)'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync xfer merge log status verify completions help" -f -a "import" -d 'Import bundles of any kind (idempotent; verifies everything before writing)'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync xfer merge log status verify completions help" -f -a "sync" -d 'Exchange blocks with other nodes in sync bundles'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync xfer merge log status verify completions help" -f -a "xfer" -d 'Exchange through a spool directory on a mounted medium (USB stick)'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync xfer merge log status verify completions help" -f -a "merge" -d 'Compute the global chain: valid blocks of every sub-chain ordered by (clock, chain id)'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync xfer merge log status verify completions help" -f -a "log" -d 'Show blocks: one chain, every chain, or the global order'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync xfer merge log status verify completions help" -f -a "status" -d 'Show this node, its chains, pending blocks and forks'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync xfer merge log status verify completions help" -f -a "verify" -d 'Audit the home, or the bundles, cards and homes given, and report every problem'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync xfer merge log status verify completions help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, elvish, powershell)'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync xfer merge log status verify completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c secfile -n "__fish_secfile_using_subcommand help; and __fish_seen_subcommand_from roster" -f -a "admit" -d 'Admit a member from its card (master only): an `admit` block'
 complete -c secfile -n "__fish_secfile_using_subcommand help; and __fish_seen_subcommand_from roster" -f -a "remove" -d 'Remove a member (master only): a `remove` block with the member\'s cutoff'
 complete -c secfile -n "__fish_secfile_using_subcommand help; and __fish_seen_subcommand_from roster" -f -a "list" -d 'List the roster as derived from the master\'s chain held here'

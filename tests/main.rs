@@ -1,10 +1,12 @@
 //! The one integration-test binary (fast rebuilds: one link instead of many).
-mod common;
 mod bad_input;
 mod cli;
+mod common;
 mod docs;
+mod fixtures_gen;
 mod interop;
 mod prop;
+mod tamper;
 
 #[test]
 fn three_node_consortium_verifies() {

@@ -7,6 +7,7 @@ use crate::merge::Status;
 use crate::node::Node;
 use crate::subchain::store::Place;
 use serde::Serialize;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// One problem: the input it concerns, a stable kind word, and what is wrong.
@@ -54,6 +55,26 @@ pub fn verify_state(node: &Node, st: &crate::node::State, report: &mut Report) -
     report.chains = st.eval.chains.len();
     let me = node.id();
     let awaiting_admission = node.config.role == crate::home::Role::Member && !st.eval.members.contains_key(me);
+    // A stored block waits when no validly signed predecessor is known; when the file at the
+    // predecessor's place is there but invalid, say so instead of calling it missing.
+    let invalid_at: HashMap<(&str, u64), usize> = (0..st.cands.len())
+        .filter(|&i| matches!(st.eval.status[i], Status::Invalid(k, _) if k != "removed"))
+        .filter_map(|i| match &st.cands[i].location {
+            Some((chain, Some(h))) => Some(((chain.as_str(), *h), i)),
+            _ => None,
+        })
+        .collect();
+    let sound_at: HashSet<(&str, u64)> = (0..st.cands.len())
+        .filter(|&i| matches!(st.eval.status[i], Status::Valid | Status::Pending(_) | Status::Cut))
+        .filter_map(|i| st.cands[i].block.as_ref().ok().map(|b| (b.chain.as_str(), b.height)))
+        .collect();
+    let invalid_prev = |i: usize| {
+        let b = st.cands[i].block.as_ref().ok().filter(|b| b.height > 0)?;
+        let at = (b.chain.as_str(), b.height - 1);
+        (!sound_at.contains(&at))
+            .then(|| invalid_at.get(&at).copied())
+            .flatten()
+    };
     for (i, s) in st.eval.status.iter().enumerate() {
         let path = st.paths[i].display();
         let stored = st.places[i] == Place::Chains;
@@ -66,9 +87,17 @@ pub fn verify_state(node: &Node, st: &crate::node::State, report: &mut Report) -
                 report.push(path, "duplicate", format!("same bytes as {}", st.paths[*j].display()))
             }
             (_, Status::Duplicate(_)) => {}
-            (Place::Chains, Status::Pending(why)) => {
-                report.push(path, "missing", format!("cannot be validated: {why}"))
-            }
+            (Place::Chains, Status::Pending(why)) => match invalid_prev(i) {
+                Some(j) => report.push(
+                    path,
+                    "after-invalid",
+                    format!(
+                        "cannot be validated: its predecessor {} is invalid",
+                        st.paths[j].display()
+                    ),
+                ),
+                None => report.push(path, "missing", format!("cannot be validated: {why}")),
+            },
             (_, Status::Pending(why)) => report.notes.push(format!("{path}: pending ({why})")),
             (_, Status::Invalid("removed", why)) => report.notes.push(format!("{path}: {why}")),
             // a member's own genesis before it has imported its admission: not yet a problem
@@ -83,7 +112,7 @@ pub fn verify_state(node: &Node, st: &crate::node::State, report: &mut Report) -
     }
     for f in &st.eval.forks {
         report.push(
-            format!("chains/{}", f.chain),
+            node.home.chain_dir(&f.chain).display(),
             "fork",
             format!(
                 "fork at height {}: {} validly signed blocks ({})",

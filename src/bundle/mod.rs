@@ -325,9 +325,15 @@ pub fn decrypt_stream(
     f.seek(SeekFrom::Start(parsed.payload_offset)).at(path)?;
     let dec = age::Decryptor::new_buffered(BufReader::with_capacity(1 << 20, f))
         .map_err(|e| Error::rejected(label, "malformed", format!("payload is not an age file: {e}")))?;
-    let r = dec.decrypt(std::iter::once(identity as &dyn age::Identity)).map_err(|e| {
-        Error::rejected(label, "not-addressed", format!("payload does not decrypt with this node's key: {e}"))
-    })?;
+    let r = dec
+        .decrypt(std::iter::once(identity as &dyn age::Identity))
+        .map_err(|e| {
+            Error::rejected(
+                label,
+                "not-addressed",
+                format!("payload does not decrypt with this node's key: {e}"),
+            )
+        })?;
     Ok(BufReader::with_capacity(1 << 20, r))
 }
 

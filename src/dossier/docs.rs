@@ -105,7 +105,11 @@ mod tests {
             request: None,
             event: "audit".into(),
             fields: [("k".to_string(), "v: \"x\"".to_string())].into(),
-            content: ContentInfo { name: "a.pdf".into(), size: 9, sha256: "00".repeat(32) },
+            content: ContentInfo {
+                name: "a.pdf".into(),
+                size: 9,
+                sha256: "00".repeat(32),
+            },
             issued: "2026-11-23T12:00:00Z".into(),
             expires: Some("2027-01-01T00:00:00Z".into()),
         };

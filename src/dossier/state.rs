@@ -65,11 +65,23 @@ pub fn derive(global: &Global, eval: &Evaluation, cands: &[Cand]) -> BTreeMap<St
                 let Ok(i) = b.body_as::<IssueBody>() else { continue };
                 ev.detail = format!("serial {} to {}", i.serial, i.holder);
                 if files.contains_key(&i.file) {
-                    orphans.push((i.file.clone(), Event { rejected: Some("already issued".into()), ..ev }));
+                    orphans.push((
+                        i.file.clone(),
+                        Event {
+                            rejected: Some("already issued".into()),
+                            ..ev
+                        },
+                    ));
                     continue;
                 }
                 if !member_ok(&i.holder) {
-                    orphans.push((i.file.clone(), Event { rejected: Some("holder is not an active member".into()), ..ev }));
+                    orphans.push((
+                        i.file.clone(),
+                        Event {
+                            rejected: Some("holder is not an active member".into()),
+                            ..ev
+                        },
+                    ));
                     continue;
                 }
                 files.insert(
@@ -97,10 +109,17 @@ pub fn derive(global: &Global, eval: &Evaluation, cands: &[Cand]) -> BTreeMap<St
                     None => Err("no such file issued".to_string()),
                     Some(f) if f.holder != b.chain => Err(format!("{} is not the holder ({} is)", b.chain, f.holder)),
                     Some(f) if f.revoked.is_some() => Err("the file is revoked".into()),
-                    Some(f) if f.expires.as_deref().and_then(crate::timefmt::parse_rfc3339).is_some_and(|x| block_time > x) => {
+                    Some(f)
+                        if f.expires
+                            .as_deref()
+                            .and_then(crate::timefmt::parse_rfc3339)
+                            .is_some_and(|x| block_time > x) =>
+                    {
                         Err("the file has expired".into())
                     }
-                    Some(_) if !member_ok(&t.to) || t.to == b.chain => Err(format!("{} is not another active member", t.to)),
+                    Some(_) if !member_ok(&t.to) || t.to == b.chain => {
+                        Err(format!("{} is not another active member", t.to))
+                    }
                     Some(f) => {
                         f.holder = t.to.clone();
                         Ok(())

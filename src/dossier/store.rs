@@ -14,7 +14,13 @@ pub fn file_dir(home: &Home, id: &str) -> PathBuf {
 }
 
 /// Store a manifest, its signature, and (if given) the content temp file.
-pub fn save(home: &Home, id: &str, manifest: &[u8], sig: &[u8], content: Option<tempfile::NamedTempFile>) -> Result<()> {
+pub fn save(
+    home: &Home,
+    id: &str,
+    manifest: &[u8],
+    sig: &[u8],
+    content: Option<tempfile::NamedTempFile>,
+) -> Result<()> {
     let d = file_dir(home, id);
     std::fs::create_dir_all(&d).at(&d)?;
     if let Some(tmp) = content {

@@ -167,15 +167,25 @@ pub fn to_value<T: Serialize>(t: &T) -> Value {
 }
 
 fn hex_ok(s: &str, what: &str) -> Result<(), String> {
-    crate::digest::parse_hash(s).map(|_| ()).ok_or_else(|| format!("bad {what} hash"))
+    crate::digest::parse_hash(s)
+        .map(|_| ())
+        .ok_or_else(|| format!("bad {what} hash"))
 }
 
 fn file_ok(s: &str) -> Result<(), String> {
-    if crate::dossier::docs::is_doc_id(s) { Ok(()) } else { Err(format!("bad file id {s:?}")) }
+    if crate::dossier::docs::is_doc_id(s) {
+        Ok(())
+    } else {
+        Err(format!("bad file id {s:?}"))
+    }
 }
 
 fn note_ok(s: &str) -> Result<(), String> {
-    if s.len() > subchain::MAX_FIELD { Err(format!("note is over the limit of {} bytes", subchain::MAX_FIELD)) } else { Ok(()) }
+    if s.len() > subchain::MAX_FIELD {
+        Err(format!("note is over the limit of {} bytes", subchain::MAX_FIELD))
+    } else {
+        Ok(())
+    }
 }
 
 /// Check a field map (keys, value sizes, count).
@@ -226,7 +236,9 @@ pub fn check_body(b: &Block, author_role: Role) -> Result<(), String> {
             Ok(())
         }
         "request" if author_role != Role::Member => Err("only members request security files".into()),
-        "issue" | "revoke" if author_role != Role::Master => Err(format!("only the master may {} security files", b.kind)),
+        "issue" | "revoke" if author_role != Role::Master => {
+            Err(format!("only the master may {} security files", b.kind))
+        }
         "request" => {
             let r: RequestBody = b.body_as()?;
             file_ok(&r.request)?;
@@ -246,7 +258,10 @@ pub fn check_body(b: &Block, author_role: Role) -> Result<(), String> {
             if !subchain::is_node_id(&i.holder) {
                 return Err("bad holder id".into());
             }
-            if i.expires.as_deref().is_some_and(|e| crate::timefmt::parse_rfc3339(e).is_none()) {
+            if i.expires
+                .as_deref()
+                .is_some_and(|e| crate::timefmt::parse_rfc3339(e).is_none())
+            {
                 return Err("bad expiry".into());
             }
             Ok(())
@@ -255,13 +270,21 @@ pub fn check_body(b: &Block, author_role: Role) -> Result<(), String> {
             let t: TransferBody = b.body_as()?;
             file_ok(&t.file)?;
             hex_ok(&t.manifest, "manifest")?;
-            if !subchain::is_node_id(&t.to) { Err("bad recipient id".into()) } else { Ok(()) }
+            if !subchain::is_node_id(&t.to) {
+                Err("bad recipient id".into())
+            } else {
+                Ok(())
+            }
         }
         "accept" => {
             let a: AcceptBody = b.body_as()?;
             file_ok(&a.file)?;
             hex_ok(&a.manifest, "manifest")?;
-            if !subchain::is_node_id(&a.from) { Err("bad sender id".into()) } else { Ok(()) }
+            if !subchain::is_node_id(&a.from) {
+                Err("bad sender id".into())
+            } else {
+                Ok(())
+            }
         }
         "endorse" | "annotate" | "revoke" => {
             let n: NoteBody = b.body_as()?;

@@ -56,7 +56,12 @@ pub struct Payload {
     pub content: Option<(tempfile::NamedTempFile, Hash, u64)>,
 }
 
-const DOC_ENTRIES: &[&str] = &["request.yaml", "request.yaml.minisig", "manifest.yaml", "manifest.yaml.minisig"];
+const DOC_ENTRIES: &[&str] = &[
+    "request.yaml",
+    "request.yaml.minisig",
+    "manifest.yaml",
+    "manifest.yaml.minisig",
+];
 
 fn read_payload<R: BufRead>(r: R, label: &str, header: &bundle::Header, tmp_dir: &Path) -> Result<Payload> {
     let bad = |e: String| Error::rejected(label, "malformed", e);
@@ -71,11 +76,16 @@ fn read_payload<R: BufRead>(r: R, label: &str, header: &bundle::Header, tmp_dir:
             }
             p.frontier = Some(f);
         } else if DOC_ENTRIES.contains(&e.name.as_str()) && header.kind != "sync" {
-            let b = r.read_small(&e, dossier::docs::MAX_DOC).map_err(|er| Error::rejected(label, "limit", er))?;
+            let b = r
+                .read_small(&e, dossier::docs::MAX_DOC)
+                .map_err(|er| Error::rejected(label, "limit", er))?;
             p.docs.insert(e.name.clone(), b);
         } else if e.name == "content" && header.kind != "sync" && p.content.is_none() {
             std::fs::create_dir_all(tmp_dir).at(tmp_dir)?;
-            let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(tmp_dir).at(tmp_dir)?;
+            let mut tmp = tempfile::Builder::new()
+                .prefix(".tmp-")
+                .tempfile_in(tmp_dir)
+                .at(tmp_dir)?;
             let mut w = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut()));
             r.copy_to(&e, &mut w).map_err(bad)?;
             let (mut bw, hash, size) = w.finish();
@@ -83,8 +93,14 @@ fn read_payload<R: BufRead>(r: R, label: &str, header: &bundle::Header, tmp_dir:
             drop(bw);
             p.content = Some((tmp, hash, size));
         } else if let Some((chain, height, hash, is_sig)) = sync::parse_entry_name(&e.name) {
-            let limit = if is_sig { crate::envelope::MAX_SIG } else { crate::subchain::MAX_BLOCK };
-            let data = r.read_small(&e, limit).map_err(|er| Error::rejected(label, "limit", er))?;
+            let limit = if is_sig {
+                crate::envelope::MAX_SIG
+            } else {
+                crate::subchain::MAX_BLOCK
+            };
+            let data = r
+                .read_small(&e, limit)
+                .map_err(|er| Error::rejected(label, "limit", er))?;
             let slot = p.blocks.entry((chain, height, hash)).or_default();
             if is_sig {
                 slot.1 = Some(data)
@@ -117,7 +133,11 @@ fn plan_blocks(node: &Node, st: State, blocks: BlockEntries, label: &str, report
         let name = sync::entry_name(&chain, height, &hash);
         let bytes = bytes.ok_or_else(|| bad(format!("{name}: signature without block")))?;
         if digest::hex(&digest::sha256(&bytes)) != hash {
-            return Err(Error::rejected(label, "tampered", format!("{name}: content does not match its hash")));
+            return Err(Error::rejected(
+                label,
+                "tampered",
+                format!("{name}: content does not match its hash"),
+            ));
         }
         let c = Cand::new(format!("{label}: {name}"), true, None, bytes, sig);
         if c.block.as_ref().is_ok_and(|b| b.chain != chain || b.height != height) {
@@ -134,13 +154,19 @@ fn plan_blocks(node: &Node, st: State, blocks: BlockEntries, label: &str, report
             Status::Duplicate(_) => report.known += 1,
             Status::Valid => writes.push((i, Place::Chains)),
             Status::Pending(why) => {
-                report.pending.push(format!("{}:{} waits: {why}", c.chain(), c.height()));
+                report
+                    .pending
+                    .push(format!("{}:{} waits: {why}", c.chain(), c.height()));
                 writes.push((i, Place::Pending));
             }
             Status::Cut => writes.push((i, Place::Forks)),
             Status::Invalid("removed", _) => report.ignored += 1,
             Status::Invalid(kind, why) => {
-                return Err(Error::rejected(label, kind, format!("block {}:{}: {why}", c.chain(), c.height())));
+                return Err(Error::rejected(
+                    label,
+                    kind,
+                    format!("block {}:{}: {why}", c.chain(), c.height()),
+                ));
             }
             Status::Undecided => unreachable!("evaluate decides every block"),
         }
@@ -156,7 +182,12 @@ fn plan_blocks(node: &Node, st: State, blocks: BlockEntries, label: &str, report
         }
     }
     writes.sort_by_key(|&(i, _)| (cands[i].chain().to_string(), cands[i].height()));
-    Ok(Plan { cands, eval, writes, removes })
+    Ok(Plan {
+        cands,
+        eval,
+        writes,
+        removes,
+    })
 }
 
 fn commit_blocks(node: &Node, plan: &Plan, report: &mut ImportReport) -> Result<()> {
@@ -192,15 +223,23 @@ pub fn open(node: &Node, st: &State, input: &Path, label: &str) -> Result<(bundl
         return Err(Error::rejected(
             label,
             "not-addressed",
-            format!("bundle is addressed to {}, not to this node ({me})", h.recipients.join(", ")),
+            format!(
+                "bundle is addressed to {}, not to this node ({me})",
+                h.recipients.join(", ")
+            ),
         ));
     }
-    let sender = st
-        .eval
-        .members
-        .get(&h.sender)
-        .ok_or_else(|| Error::rejected(label, "outsider", format!("signed by {}, a node outside this roster", h.sender)))?;
-    let pk = sender.identity.public_key().map_err(|e| Error::rejected(label, "malformed", e))?;
+    let sender = st.eval.members.get(&h.sender).ok_or_else(|| {
+        Error::rejected(
+            label,
+            "outsider",
+            format!("signed by {}, a node outside this roster", h.sender),
+        )
+    })?;
+    let pk = sender
+        .identity
+        .public_key()
+        .map_err(|e| Error::rejected(label, "malformed", e))?;
     bundle::authenticate(&path, label, &parsed, &pk)?;
     if sender.removed.is_some() {
         return Err(Error::rejected(
@@ -235,7 +274,11 @@ pub fn import(node: &Node, input: &Path, label: &str) -> Result<ImportReport> {
         "request" => import_request(node, st, &header, payload, blocks, label, &mut report)?,
         "file" | "transfer" => import_file(node, st, &header, payload, blocks, label, &mut report)?,
         k => {
-            return Err(Error::rejected(label, "unsupported", format!("bundle kind {k} is not supported")));
+            return Err(Error::rejected(
+                label,
+                "unsupported",
+                format!("bundle kind {k} is not supported"),
+            ));
         }
     }
     // a replayed older bundle must not roll back what we know the sender holds
@@ -279,16 +322,29 @@ fn import_request(
     let (raw, sig) = (raw.as_slice(), sig.as_slice());
     let req: RequestDoc = dossier::docs::decode(raw, "request").map_err(|e| Error::rejected(label, "malformed", e))?;
     if req.member != header.sender {
-        return Err(Error::rejected(label, "not-authorised", "the request is not the sender's own"));
+        return Err(Error::rejected(
+            label,
+            "not-authorised",
+            "the request is not the sender's own",
+        ));
     }
     let sender = &st.eval.members[&header.sender];
-    let pk = sender.identity.public_key().map_err(|e| Error::rejected(label, "malformed", e))?;
+    let pk = sender
+        .identity
+        .public_key()
+        .map_err(|e| Error::rejected(label, "malformed", e))?;
     sign::verify(&pk, raw, sig, &req.comment())
         .map_err(|e| Error::rejected(label, "bad-signature", format!("request signature: {e}")))?;
     match (&req.attachment, &payload.content) {
         (Some(a), Some((_, h, n))) if a.sha256 == digest::hex(h) && a.size == *n => {}
         (None, None) => {}
-        _ => return Err(Error::rejected(label, "tampered", "the attachment does not match the signed request")),
+        _ => {
+            return Err(Error::rejected(
+                label,
+                "tampered",
+                "the attachment does not match the signed request",
+            ));
+        }
     }
     let digest_hex = digest::hex(&digest::sha256(raw));
     let plan = plan_blocks(node, st, blocks, label, report)?;
@@ -297,7 +353,11 @@ fn import_request(
     })
     .is_none()
     {
-        return Err(Error::rejected(label, "not-authorised", "no valid request block on the member's chain matches this request"));
+        return Err(Error::rejected(
+            label,
+            "not-authorised",
+            "no valid request block on the member's chain matches this request",
+        ));
     }
     commit_blocks(node, &plan, report)?;
     let d = node.home.path("requests").join(&req.id);
@@ -305,7 +365,8 @@ fn import_request(
     if !d.join("request.yaml").exists() {
         if let Some((tmp, _, _)) = payload.content {
             std::fs::create_dir_all(&d).at(&d)?;
-            tmp.persist(d.join("attachment")).map_err(|e| Error::io(d.join("attachment"), e.error))?;
+            tmp.persist(d.join("attachment"))
+                .map_err(|e| Error::io(d.join("attachment"), e.error))?;
         }
         crate::home::atomic_write(&d.join("request.yaml.minisig"), sig)?;
         crate::home::atomic_write(&d.join("request.yaml"), raw)?;
@@ -326,14 +387,22 @@ fn import_file(
     let raw = doc(&payload, "manifest.yaml", label)?.to_vec();
     let sig = doc(&payload, "manifest.yaml.minisig", label)?.to_vec();
     let m: Manifest = dossier::docs::decode(&raw, "manifest").map_err(|e| Error::rejected(label, "malformed", e))?;
-    let pk = node.master_card.identity.public_key().map_err(|e| Error::rejected(label, "malformed", e))?;
+    let pk = node
+        .master_card
+        .identity
+        .public_key()
+        .map_err(|e| Error::rejected(label, "malformed", e))?;
     sign::verify(&pk, &raw, &sig, &m.comment())
         .map_err(|e| Error::rejected(label, "bad-signature", format!("manifest signature (master): {e}")))?;
     let Some((tmp, h, n)) = payload.content else {
         return Err(Error::rejected(label, "malformed", "no content in the bundle"));
     };
     if digest::hex(&h) != m.content.sha256 || n != m.content.size {
-        return Err(Error::rejected(label, "tampered", "content does not match the manifest's SHA-256 and size"));
+        return Err(Error::rejected(
+            label,
+            "tampered",
+            "content does not match the manifest's SHA-256 and size",
+        ));
     }
     let mhash = digest::hex(&digest::sha256(&raw));
     let me = node.id().to_string();
@@ -341,7 +410,11 @@ fn import_file(
     let plan = plan_blocks(node, st, blocks, label, report)?;
     let found = if header.kind == "file" {
         if m.holder != me {
-            return Err(Error::rejected(label, "not-addressed", format!("security file is for {}, not this node", m.holder)));
+            return Err(Error::rejected(
+                label,
+                "not-addressed",
+                format!("security file is for {}, not this node", m.holder),
+            ));
         }
         find_block(&plan, &m.issuer, "issue", |b| {
             body_str(b, "file") == Some(m.file.as_str()) && body_str(b, "manifest") == Some(mhash.as_str())
@@ -357,12 +430,19 @@ fn import_file(
         return Err(Error::rejected(
             label,
             "not-authorised",
-            format!("no valid {} block for file {} to this node", if header.kind == "file" { "issue" } else { "transfer" }, m.file),
+            format!(
+                "no valid {} block for file {} to this node",
+                if header.kind == "file" { "issue" } else { "transfer" },
+                m.file
+            ),
         ));
     }
     report.file = Some(m.file.clone());
     let already = dossier::store::content_path(&node.home, &m.file).exists()
-        && find_block(&plan, &me, "accept", |b| body_str(b, "file") == Some(m.file.as_str()) && body_str(b, "from") == Some(header.sender.as_str())).is_some();
+        && find_block(&plan, &me, "accept", |b| {
+            body_str(b, "file") == Some(m.file.as_str()) && body_str(b, "from") == Some(header.sender.as_str())
+        })
+        .is_some();
     commit_blocks(node, &plan, report)?;
     if already {
         return Ok(());
@@ -370,7 +450,11 @@ fn import_file(
     dossier::store::save(&node.home, &m.file, &raw, &sig, Some(tmp))?;
     let st = node.load()?;
     let keys = node.keys()?;
-    let body = crate::merge::bodies::AcceptBody { file: m.file.clone(), manifest: mhash, from: header.sender.clone() };
+    let body = crate::merge::bodies::AcceptBody {
+        file: m.file.clone(),
+        manifest: mhash,
+        from: header.sender.clone(),
+    };
     node.append(&st, &keys, "accept", crate::merge::bodies::to_value(&body))?;
     report.stored = true;
     Ok(())

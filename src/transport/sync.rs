@@ -153,7 +153,14 @@ pub fn export(
         .iter()
         .map(|m| Ok((m.identity.id.clone(), m.identity.recipient().map_err(Error::Env)?)))
         .collect::<Result<Vec<_>>>()?;
-    let nb = NewBundle { kind: "sync", sender: me, key: &keys.sign, recipients: recips, created: node.time(), armor };
+    let nb = NewBundle {
+        kind: "sync",
+        sender: me,
+        key: &keys.sign,
+        recipients: recips,
+        created: node.time(),
+        armor,
+    };
     let (tmp, header) = bundle::create(nb, dir, |pw| write_blocks(pw, node, st, &send))?;
     Ok((
         tmp,
@@ -172,7 +179,10 @@ pub fn select(node: &Node, st: &State, recipients: &[String], all: bool) -> Resu
     let frontiers: Vec<Option<Frontier>> = if all {
         vec![None]
     } else {
-        recipients.iter().map(|id| peer_frontier(&node.home, id)).collect::<Result<_>>()?
+        recipients
+            .iter()
+            .map(|id| peer_frontier(&node.home, id))
+            .collect::<Result<_>>()?
     };
     for (chain, seq) in &st.eval.chains {
         let mut lowest = u64::MAX;
@@ -211,7 +221,10 @@ pub fn write_blocks(
     st: &State,
     send: &[usize],
 ) -> std::io::Result<()> {
-    let frontier = Frontier { node: node.id().to_string(), heads: st.frontier() };
+    let frontier = Frontier {
+        node: node.id().to_string(),
+        heads: st.frontier(),
+    };
     pw.entry("frontier.yaml", &frontier.encode())?;
     for &i in send {
         let c = &st.cands[i];

@@ -228,3 +228,55 @@ impl Net {
             .to_string()
     }
 }
+
+// ---- fixtures helpers (fixtures/ and the tamper tables) ----
+
+/// The committed `fixtures/` folder.
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// Copy a directory tree: regular files and directories, symlinks as symlinks. Entries whose
+/// path relative to `src` is in `skip` (e.g. `lock`, `tmp`) and `.tmp-*` files are left out.
+pub fn copy_tree(src: &Path, dst: &Path, skip: &[&str]) {
+    std::fs::create_dir_all(dst).expect("create dir");
+    for e in walkdir::WalkDir::new(src).min_depth(1).sort_by_file_name() {
+        let e = e.expect("walk");
+        let rel = e.path().strip_prefix(src).expect("under src");
+        if skip.iter().any(|s| rel.starts_with(s)) || e.file_name().to_string_lossy().starts_with(".tmp-") {
+            continue;
+        }
+        let to = dst.join(rel);
+        let ft = e.file_type();
+        if ft.is_dir() {
+            std::fs::create_dir_all(&to).expect("create dir");
+        } else if ft.is_symlink() {
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(std::fs::read_link(e.path()).expect("readlink"), &to).expect("symlink");
+        } else if ft.is_file() {
+            std::fs::copy(e.path(), &to).unwrap_or_else(|err| panic!("copy {}: {err}", e.path().display()));
+        } else {
+            panic!("{}: cannot copy a special file", e.path().display());
+        }
+    }
+}
+
+/// Copy a committed fixture home to `dst` (never work in `fixtures/` itself) and restore
+/// what git does not keep: secret keys mode 0600 and `keys/` mode 0700.
+pub fn copy_fixture_home(src: &Path, dst: &Path) {
+    copy_tree(src, dst, &["lock", "tmp"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let keys = dst.join("keys");
+        if keys.is_dir() {
+            std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+            for name in ["age.key", "minisign.key"] {
+                let p = keys.join(name);
+                if p.exists() {
+                    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+                }
+            }
+        }
+    }
+}
