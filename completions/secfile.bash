@@ -25,6 +25,9 @@ _secfile() {
             secfile,completions)
                 cmd="secfile__subcmd__completions"
                 ;;
+            secfile,file)
+                cmd="secfile__subcmd__file"
+                ;;
             secfile,help)
                 cmd="secfile__subcmd__help"
                 ;;
@@ -34,11 +37,20 @@ _secfile() {
             secfile,init)
                 cmd="secfile__subcmd__init"
                 ;;
+            secfile,issue)
+                cmd="secfile__subcmd__issue"
+                ;;
             secfile,log)
                 cmd="secfile__subcmd__log"
                 ;;
             secfile,merge)
                 cmd="secfile__subcmd__merge"
+                ;;
+            secfile,op)
+                cmd="secfile__subcmd__op"
+                ;;
+            secfile,request)
+                cmd="secfile__subcmd__request"
                 ;;
             secfile,roster)
                 cmd="secfile__subcmd__roster"
@@ -55,6 +67,36 @@ _secfile() {
             secfile,xfer)
                 cmd="secfile__subcmd__xfer"
                 ;;
+            secfile__subcmd__file,extract)
+                cmd="secfile__subcmd__file__subcmd__extract"
+                ;;
+            secfile__subcmd__file,help)
+                cmd="secfile__subcmd__file__subcmd__help"
+                ;;
+            secfile__subcmd__file,history)
+                cmd="secfile__subcmd__file__subcmd__history"
+                ;;
+            secfile__subcmd__file,list)
+                cmd="secfile__subcmd__file__subcmd__list"
+                ;;
+            secfile__subcmd__file,show)
+                cmd="secfile__subcmd__file__subcmd__show"
+                ;;
+            secfile__subcmd__file__subcmd__help,extract)
+                cmd="secfile__subcmd__file__subcmd__help__subcmd__extract"
+                ;;
+            secfile__subcmd__file__subcmd__help,help)
+                cmd="secfile__subcmd__file__subcmd__help__subcmd__help"
+                ;;
+            secfile__subcmd__file__subcmd__help,history)
+                cmd="secfile__subcmd__file__subcmd__help__subcmd__history"
+                ;;
+            secfile__subcmd__file__subcmd__help,list)
+                cmd="secfile__subcmd__file__subcmd__help__subcmd__list"
+                ;;
+            secfile__subcmd__file__subcmd__help,show)
+                cmd="secfile__subcmd__file__subcmd__help__subcmd__show"
+                ;;
             secfile__subcmd__help,append)
                 cmd="secfile__subcmd__help__subcmd__append"
                 ;;
@@ -63,6 +105,9 @@ _secfile() {
                 ;;
             secfile__subcmd__help,completions)
                 cmd="secfile__subcmd__help__subcmd__completions"
+                ;;
+            secfile__subcmd__help,file)
+                cmd="secfile__subcmd__help__subcmd__file"
                 ;;
             secfile__subcmd__help,help)
                 cmd="secfile__subcmd__help__subcmd__help"
@@ -73,11 +118,20 @@ _secfile() {
             secfile__subcmd__help,init)
                 cmd="secfile__subcmd__help__subcmd__init"
                 ;;
+            secfile__subcmd__help,issue)
+                cmd="secfile__subcmd__help__subcmd__issue"
+                ;;
             secfile__subcmd__help,log)
                 cmd="secfile__subcmd__help__subcmd__log"
                 ;;
             secfile__subcmd__help,merge)
                 cmd="secfile__subcmd__help__subcmd__merge"
+                ;;
+            secfile__subcmd__help,op)
+                cmd="secfile__subcmd__help__subcmd__op"
+                ;;
+            secfile__subcmd__help,request)
+                cmd="secfile__subcmd__help__subcmd__request"
                 ;;
             secfile__subcmd__help,roster)
                 cmd="secfile__subcmd__help__subcmd__roster"
@@ -94,6 +148,30 @@ _secfile() {
             secfile__subcmd__help,xfer)
                 cmd="secfile__subcmd__help__subcmd__xfer"
                 ;;
+            secfile__subcmd__help__subcmd__file,extract)
+                cmd="secfile__subcmd__help__subcmd__file__subcmd__extract"
+                ;;
+            secfile__subcmd__help__subcmd__file,history)
+                cmd="secfile__subcmd__help__subcmd__file__subcmd__history"
+                ;;
+            secfile__subcmd__help__subcmd__file,list)
+                cmd="secfile__subcmd__help__subcmd__file__subcmd__list"
+                ;;
+            secfile__subcmd__help__subcmd__file,show)
+                cmd="secfile__subcmd__help__subcmd__file__subcmd__show"
+                ;;
+            secfile__subcmd__help__subcmd__op,annotate)
+                cmd="secfile__subcmd__help__subcmd__op__subcmd__annotate"
+                ;;
+            secfile__subcmd__help__subcmd__op,endorse)
+                cmd="secfile__subcmd__help__subcmd__op__subcmd__endorse"
+                ;;
+            secfile__subcmd__help__subcmd__op,revoke)
+                cmd="secfile__subcmd__help__subcmd__op__subcmd__revoke"
+                ;;
+            secfile__subcmd__help__subcmd__op,transfer)
+                cmd="secfile__subcmd__help__subcmd__op__subcmd__transfer"
+                ;;
             secfile__subcmd__help__subcmd__roster,admit)
                 cmd="secfile__subcmd__help__subcmd__roster__subcmd__admit"
                 ;;
@@ -108,6 +186,36 @@ _secfile() {
                 ;;
             secfile__subcmd__help__subcmd__sync,import)
                 cmd="secfile__subcmd__help__subcmd__sync__subcmd__import"
+                ;;
+            secfile__subcmd__op,annotate)
+                cmd="secfile__subcmd__op__subcmd__annotate"
+                ;;
+            secfile__subcmd__op,endorse)
+                cmd="secfile__subcmd__op__subcmd__endorse"
+                ;;
+            secfile__subcmd__op,help)
+                cmd="secfile__subcmd__op__subcmd__help"
+                ;;
+            secfile__subcmd__op,revoke)
+                cmd="secfile__subcmd__op__subcmd__revoke"
+                ;;
+            secfile__subcmd__op,transfer)
+                cmd="secfile__subcmd__op__subcmd__transfer"
+                ;;
+            secfile__subcmd__op__subcmd__help,annotate)
+                cmd="secfile__subcmd__op__subcmd__help__subcmd__annotate"
+                ;;
+            secfile__subcmd__op__subcmd__help,endorse)
+                cmd="secfile__subcmd__op__subcmd__help__subcmd__endorse"
+                ;;
+            secfile__subcmd__op__subcmd__help,help)
+                cmd="secfile__subcmd__op__subcmd__help__subcmd__help"
+                ;;
+            secfile__subcmd__op__subcmd__help,revoke)
+                cmd="secfile__subcmd__op__subcmd__help__subcmd__revoke"
+                ;;
+            secfile__subcmd__op__subcmd__help,transfer)
+                cmd="secfile__subcmd__op__subcmd__help__subcmd__transfer"
                 ;;
             secfile__subcmd__roster,admit)
                 cmd="secfile__subcmd__roster__subcmd__admit"
@@ -158,7 +266,7 @@ _secfile() {
 
     case "${cmd}" in
         secfile)
-            opts="-q -h -V --home --json --quiet --no-progress --passphrase-file --help --version init card roster append import sync xfer merge log status verify completions help"
+            opts="-q -h -V --home --json --quiet --no-progress --passphrase-file --help --version init card roster append request issue file op import sync xfer merge log status verify completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -261,8 +369,206 @@ _secfile() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        secfile__subcmd__file)
+            opts="-q -h --home --json --quiet --no-progress --passphrase-file --help list show extract history help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__file__subcmd__extract)
+            opts="-q -h --out --home --json --quiet --no-progress --passphrase-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__file__subcmd__help)
+            opts="list show extract history help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__file__subcmd__help__subcmd__extract)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__file__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__file__subcmd__help__subcmd__history)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__file__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__file__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__file__subcmd__history)
+            opts="-q -h --home --json --quiet --no-progress --passphrase-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__file__subcmd__list)
+            opts="-q -h --all --home --json --quiet --no-progress --passphrase-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__file__subcmd__show)
+            opts="-q -h --home --json --quiet --no-progress --passphrase-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         secfile__subcmd__help)
-            opts="init card roster append import sync xfer merge log status verify completions help"
+            opts="init card roster append request issue file op import sync xfer merge log status verify completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -317,6 +623,76 @@ _secfile() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        secfile__subcmd__help__subcmd__file)
+            opts="list show extract history"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__help__subcmd__file__subcmd__extract)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__help__subcmd__file__subcmd__history)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__help__subcmd__file__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__help__subcmd__file__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         secfile__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -359,6 +735,20 @@ _secfile() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        secfile__subcmd__help__subcmd__issue)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         secfile__subcmd__help__subcmd__log)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -374,6 +764,90 @@ _secfile() {
             return 0
             ;;
         secfile__subcmd__help__subcmd__merge)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__help__subcmd__op)
+            opts="endorse annotate transfer revoke"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__help__subcmd__op__subcmd__annotate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__help__subcmd__op__subcmd__endorse)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__help__subcmd__op__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__help__subcmd__op__subcmd__transfer)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__help__subcmd__request)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -583,6 +1057,52 @@ _secfile() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        secfile__subcmd__issue)
+            opts="-q -h --to --attach --field --event --expires --out --armor --home --json --quiet --no-progress --passphrase-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --attach)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --field)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --event)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expires)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         secfile__subcmd__log)
             opts="-q -h --chain --global --home --json --quiet --no-progress --passphrase-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -616,6 +1136,262 @@ _secfile() {
                 return 0
             fi
             case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__op)
+            opts="-q -h --home --json --quiet --no-progress --passphrase-file --help endorse annotate transfer revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__op__subcmd__annotate)
+            opts="-q -h --note --home --json --quiet --no-progress --passphrase-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --note)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__op__subcmd__endorse)
+            opts="-q -h --note --home --json --quiet --no-progress --passphrase-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --note)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__op__subcmd__help)
+            opts="endorse annotate transfer revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__op__subcmd__help__subcmd__annotate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__op__subcmd__help__subcmd__endorse)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__op__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__op__subcmd__help__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__op__subcmd__help__subcmd__transfer)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__op__subcmd__revoke)
+            opts="-q -h --reason --home --json --quiet --no-progress --passphrase-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__op__subcmd__transfer)
+            opts="-q -h --to --out --armor --home --json --quiet --no-progress --passphrase-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__request)
+            opts="-q -h --event --field --attach --for --out --armor --home --json --quiet --no-progress --passphrase-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --event)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --field)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --attach)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --out)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

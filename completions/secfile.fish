@@ -35,6 +35,10 @@ complete -c secfile -n "__fish_secfile_needs_command" -f -a "init" -d 'Create a 
 complete -c secfile -n "__fish_secfile_needs_command" -f -a "card" -d 'Export this node\'s card (its self-signed public identity)'
 complete -c secfile -n "__fish_secfile_needs_command" -f -a "roster" -d 'Manage and show the roster (membership is recorded on the master\'s chain)'
 complete -c secfile -n "__fish_secfile_needs_command" -f -a "append" -d 'Append a generic block to this node\'s chain (for scripts)'
+complete -c secfile -n "__fish_secfile_needs_command" -f -a "request" -d 'Ask the master for a security file (member): a request bundle plus a `request` block'
+complete -c secfile -n "__fish_secfile_needs_command" -f -a "issue" -d 'Issue a security file (master): from a member\'s request bundle, or directly with --to'
+complete -c secfile -n "__fish_secfile_needs_command" -f -a "file" -d 'Security files: the ones held here, their manifests, content and life on the chain'
+complete -c secfile -n "__fish_secfile_needs_command" -f -a "op" -d 'Operate on a security file: each operation is a block, settled by the global chain'
 complete -c secfile -n "__fish_secfile_needs_command" -f -a "import" -d 'Import bundles of any kind (idempotent; verifies everything before writing)'
 complete -c secfile -n "__fish_secfile_needs_command" -f -a "sync" -d 'Exchange blocks with other nodes in sync bundles'
 complete -c secfile -n "__fish_secfile_needs_command" -f -a "xfer" -d 'Exchange through a spool directory on a mounted medium (USB stick)'
@@ -102,6 +106,119 @@ complete -c secfile -n "__fish_secfile_using_subcommand append" -l json -d 'Prin
 complete -c secfile -n "__fish_secfile_using_subcommand append" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c secfile -n "__fish_secfile_using_subcommand append" -l no-progress -d 'Never draw progress bars'
 complete -c secfile -n "__fish_secfile_using_subcommand append" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c secfile -n "__fish_secfile_using_subcommand request" -l event -d 'The trigger event (A-Z a-z 0-9 . _ -)' -r
+complete -c secfile -n "__fish_secfile_using_subcommand request" -l field -d 'A field KEY=VALUE (repeatable)' -r
+complete -c secfile -n "__fish_secfile_using_subcommand request" -l attach -d 'A file to send to the master with the request' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand request" -l for -d 'The member the file is for [default: this node]' -r
+complete -c secfile -n "__fish_secfile_using_subcommand request" -l out -d 'Write the bundle to FILE (- for stdout)' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand request" -l home -d 'Node home directory [default: $XDG_DATA_HOME/secfile]' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand request" -l passphrase-file -d 'Read the passphrase protecting this node\'s keys from FILE (first line)' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand request" -l armor -d 'Write ASCII armor fit for an email body'
+complete -c secfile -n "__fish_secfile_using_subcommand request" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secfile -n "__fish_secfile_using_subcommand request" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c secfile -n "__fish_secfile_using_subcommand request" -l no-progress -d 'Never draw progress bars'
+complete -c secfile -n "__fish_secfile_using_subcommand request" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c secfile -n "__fish_secfile_using_subcommand issue" -l to -d 'Issue without a request, to this member' -r
+complete -c secfile -n "__fish_secfile_using_subcommand issue" -l attach -d 'The content (with --to)' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand issue" -l field -d 'A field KEY=VALUE (with --to; repeatable)' -r
+complete -c secfile -n "__fish_secfile_using_subcommand issue" -l event -d 'The event recorded in the manifest (with --to)' -r
+complete -c secfile -n "__fish_secfile_using_subcommand issue" -l expires -d 'Expiry date (YYYY-MM-DD or RFC 3339 UTC)' -r
+complete -c secfile -n "__fish_secfile_using_subcommand issue" -l out -d 'Write the bundle to FILE (- for stdout)' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand issue" -l home -d 'Node home directory [default: $XDG_DATA_HOME/secfile]' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand issue" -l passphrase-file -d 'Read the passphrase protecting this node\'s keys from FILE (first line)' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand issue" -l armor -d 'Write ASCII armor fit for an email body'
+complete -c secfile -n "__fish_secfile_using_subcommand issue" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secfile -n "__fish_secfile_using_subcommand issue" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c secfile -n "__fish_secfile_using_subcommand issue" -l no-progress -d 'Never draw progress bars'
+complete -c secfile -n "__fish_secfile_using_subcommand issue" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and not __fish_seen_subcommand_from list show extract history help" -l home -d 'Node home directory [default: $XDG_DATA_HOME/secfile]' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand file; and not __fish_seen_subcommand_from list show extract history help" -l passphrase-file -d 'Read the passphrase protecting this node\'s keys from FILE (first line)' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand file; and not __fish_seen_subcommand_from list show extract history help" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and not __fish_seen_subcommand_from list show extract history help" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and not __fish_seen_subcommand_from list show extract history help" -l no-progress -d 'Never draw progress bars'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and not __fish_seen_subcommand_from list show extract history help" -s h -l help -d 'Print help'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and not __fish_seen_subcommand_from list show extract history help" -f -a "list" -d 'List the security files this node holds (or every file the chain knows, with --all)'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and not __fish_seen_subcommand_from list show extract history help" -f -a "show" -d 'Show a file\'s manifest and its state from the global chain'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and not __fish_seen_subcommand_from list show extract history help" -f -a "extract" -d 'Write a file\'s content, checked against the manifest\'s SHA-256'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and not __fish_seen_subcommand_from list show extract history help" -f -a "history" -d 'A file\'s life from the global chain: final, tentative and rejected events'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and not __fish_seen_subcommand_from list show extract history help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from list" -l home -d 'Node home directory [default: $XDG_DATA_HOME/secfile]' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from list" -l passphrase-file -d 'Read the passphrase protecting this node\'s keys from FILE (first line)' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from list" -l all -d 'Every file in the global chain, whoever holds it'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from list" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from list" -l no-progress -d 'Never draw progress bars'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from show" -l home -d 'Node home directory [default: $XDG_DATA_HOME/secfile]' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from show" -l passphrase-file -d 'Read the passphrase protecting this node\'s keys from FILE (first line)' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from show" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from show" -l no-progress -d 'Never draw progress bars'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from extract" -l out -d 'Where to write the content (- for stdout)' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from extract" -l home -d 'Node home directory [default: $XDG_DATA_HOME/secfile]' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from extract" -l passphrase-file -d 'Read the passphrase protecting this node\'s keys from FILE (first line)' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from extract" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from extract" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from extract" -l no-progress -d 'Never draw progress bars'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from extract" -s h -l help -d 'Print help'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from history" -l home -d 'Node home directory [default: $XDG_DATA_HOME/secfile]' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from history" -l passphrase-file -d 'Read the passphrase protecting this node\'s keys from FILE (first line)' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from history" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from history" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from history" -l no-progress -d 'Never draw progress bars'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from history" -s h -l help -d 'Print help'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the security files this node holds (or every file the chain knows, with --all)'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a file\'s manifest and its state from the global chain'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from help" -f -a "extract" -d 'Write a file\'s content, checked against the manifest\'s SHA-256'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from help" -f -a "history" -d 'A file\'s life from the global chain: final, tentative and rejected events'
+complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer revoke help" -l home -d 'Node home directory [default: $XDG_DATA_HOME/secfile]' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer revoke help" -l passphrase-file -d 'Read the passphrase protecting this node\'s keys from FILE (first line)' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer revoke help" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer revoke help" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer revoke help" -l no-progress -d 'Never draw progress bars'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer revoke help" -s h -l help -d 'Print help'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer revoke help" -f -a "endorse" -d 'Endorse a file you hold'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer revoke help" -f -a "annotate" -d 'Annotate a file with a note'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer revoke help" -f -a "transfer" -d 'Transfer a file you hold to another member (re-encrypted to the new holder)'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer revoke help" -f -a "revoke" -d 'Revoke a file (master only)'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer revoke help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from endorse" -l note -d 'An optional note' -r
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from endorse" -l home -d 'Node home directory [default: $XDG_DATA_HOME/secfile]' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from endorse" -l passphrase-file -d 'Read the passphrase protecting this node\'s keys from FILE (first line)' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from endorse" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from endorse" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from endorse" -l no-progress -d 'Never draw progress bars'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from endorse" -s h -l help -d 'Print help'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from annotate" -l note -d 'The note' -r
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from annotate" -l home -d 'Node home directory [default: $XDG_DATA_HOME/secfile]' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from annotate" -l passphrase-file -d 'Read the passphrase protecting this node\'s keys from FILE (first line)' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from annotate" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from annotate" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from annotate" -l no-progress -d 'Never draw progress bars'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from annotate" -s h -l help -d 'Print help'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from transfer" -l to -d 'The new holder (name or id)' -r
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from transfer" -l out -d 'Write the bundle to FILE (- for stdout) [default: outbox/<member>/]' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from transfer" -l home -d 'Node home directory [default: $XDG_DATA_HOME/secfile]' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from transfer" -l passphrase-file -d 'Read the passphrase protecting this node\'s keys from FILE (first line)' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from transfer" -l armor -d 'Write ASCII armor fit for an email body'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from transfer" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from transfer" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from transfer" -l no-progress -d 'Never draw progress bars'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from transfer" -s h -l help -d 'Print help'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from revoke" -l reason -d 'Why' -r
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from revoke" -l home -d 'Node home directory [default: $XDG_DATA_HOME/secfile]' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from revoke" -l passphrase-file -d 'Read the passphrase protecting this node\'s keys from FILE (first line)' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from revoke" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from revoke" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from revoke" -l no-progress -d 'Never draw progress bars'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from help" -f -a "endorse" -d 'Endorse a file you hold'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from help" -f -a "annotate" -d 'Annotate a file with a note'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from help" -f -a "transfer" -d 'Transfer a file you hold to another member (re-encrypted to the new holder)'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from help" -f -a "revoke" -d 'Revoke a file (master only)'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c secfile -n "__fish_secfile_using_subcommand import" -l home -d 'Node home directory [default: $XDG_DATA_HOME/secfile]' -r -F
 complete -c secfile -n "__fish_secfile_using_subcommand import" -l passphrase-file -d 'Read the passphrase protecting this node\'s keys from FILE (first line)' -r -F
 complete -c secfile -n "__fish_secfile_using_subcommand import" -l json -d 'Print machine-readable JSON on stdout'
@@ -178,21 +295,33 @@ complete -c secfile -n "__fish_secfile_using_subcommand completions" -l json -d 
 complete -c secfile -n "__fish_secfile_using_subcommand completions" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c secfile -n "__fish_secfile_using_subcommand completions" -l no-progress -d 'Never draw progress bars'
 complete -c secfile -n "__fish_secfile_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync xfer merge log status verify completions help" -f -a "init" -d 'Create a node: keys, home layout and genesis block'
-complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync xfer merge log status verify completions help" -f -a "card" -d 'Export this node\'s card (its self-signed public identity)'
-complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync xfer merge log status verify completions help" -f -a "roster" -d 'Manage and show the roster (membership is recorded on the master\'s chain)'
-complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync xfer merge log status verify completions help" -f -a "append" -d 'Append a generic block to this node\'s chain (for scripts)'
-complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync xfer merge log status verify completions help" -f -a "import" -d 'Import bundles of any kind (idempotent; verifies everything before writing)'
-complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync xfer merge log status verify completions help" -f -a "sync" -d 'Exchange blocks with other nodes in sync bundles'
-complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync xfer merge log status verify completions help" -f -a "xfer" -d 'Exchange through a spool directory on a mounted medium (USB stick)'
-complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync xfer merge log status verify completions help" -f -a "merge" -d 'Compute the global chain: valid blocks of every sub-chain ordered by (clock, chain id)'
-complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync xfer merge log status verify completions help" -f -a "log" -d 'Show blocks: one chain, every chain, or the global order'
-complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync xfer merge log status verify completions help" -f -a "status" -d 'Show this node, its chains, pending blocks and forks'
-complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync xfer merge log status verify completions help" -f -a "verify" -d 'Audit the home, or the bundles, cards and homes given, and report every problem'
-complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync xfer merge log status verify completions help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, elvish, powershell)'
-complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append import sync xfer merge log status verify completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append request issue file op import sync xfer merge log status verify completions help" -f -a "init" -d 'Create a node: keys, home layout and genesis block'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append request issue file op import sync xfer merge log status verify completions help" -f -a "card" -d 'Export this node\'s card (its self-signed public identity)'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append request issue file op import sync xfer merge log status verify completions help" -f -a "roster" -d 'Manage and show the roster (membership is recorded on the master\'s chain)'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append request issue file op import sync xfer merge log status verify completions help" -f -a "append" -d 'Append a generic block to this node\'s chain (for scripts)'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append request issue file op import sync xfer merge log status verify completions help" -f -a "request" -d 'Ask the master for a security file (member): a request bundle plus a `request` block'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append request issue file op import sync xfer merge log status verify completions help" -f -a "issue" -d 'Issue a security file (master): from a member\'s request bundle, or directly with --to'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append request issue file op import sync xfer merge log status verify completions help" -f -a "file" -d 'Security files: the ones held here, their manifests, content and life on the chain'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append request issue file op import sync xfer merge log status verify completions help" -f -a "op" -d 'Operate on a security file: each operation is a block, settled by the global chain'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append request issue file op import sync xfer merge log status verify completions help" -f -a "import" -d 'Import bundles of any kind (idempotent; verifies everything before writing)'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append request issue file op import sync xfer merge log status verify completions help" -f -a "sync" -d 'Exchange blocks with other nodes in sync bundles'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append request issue file op import sync xfer merge log status verify completions help" -f -a "xfer" -d 'Exchange through a spool directory on a mounted medium (USB stick)'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append request issue file op import sync xfer merge log status verify completions help" -f -a "merge" -d 'Compute the global chain: valid blocks of every sub-chain ordered by (clock, chain id)'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append request issue file op import sync xfer merge log status verify completions help" -f -a "log" -d 'Show blocks: one chain, every chain, or the global order'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append request issue file op import sync xfer merge log status verify completions help" -f -a "status" -d 'Show this node, its chains, pending blocks and forks'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append request issue file op import sync xfer merge log status verify completions help" -f -a "verify" -d 'Audit the home, or the bundles, cards and homes given, and report every problem'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append request issue file op import sync xfer merge log status verify completions help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, elvish, powershell)'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and not __fish_seen_subcommand_from init card roster append request issue file op import sync xfer merge log status verify completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c secfile -n "__fish_secfile_using_subcommand help; and __fish_seen_subcommand_from roster" -f -a "admit" -d 'Admit a member from its card (master only): an `admit` block'
 complete -c secfile -n "__fish_secfile_using_subcommand help; and __fish_seen_subcommand_from roster" -f -a "remove" -d 'Remove a member (master only): a `remove` block with the member\'s cutoff'
 complete -c secfile -n "__fish_secfile_using_subcommand help; and __fish_seen_subcommand_from roster" -f -a "list" -d 'List the roster as derived from the master\'s chain held here'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and __fish_seen_subcommand_from file" -f -a "list" -d 'List the security files this node holds (or every file the chain knows, with --all)'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and __fish_seen_subcommand_from file" -f -a "show" -d 'Show a file\'s manifest and its state from the global chain'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and __fish_seen_subcommand_from file" -f -a "extract" -d 'Write a file\'s content, checked against the manifest\'s SHA-256'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and __fish_seen_subcommand_from file" -f -a "history" -d 'A file\'s life from the global chain: final, tentative and rejected events'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and __fish_seen_subcommand_from op" -f -a "endorse" -d 'Endorse a file you hold'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and __fish_seen_subcommand_from op" -f -a "annotate" -d 'Annotate a file with a note'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and __fish_seen_subcommand_from op" -f -a "transfer" -d 'Transfer a file you hold to another member (re-encrypted to the new holder)'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and __fish_seen_subcommand_from op" -f -a "revoke" -d 'Revoke a file (master only)'
 complete -c secfile -n "__fish_secfile_using_subcommand help; and __fish_seen_subcommand_from sync" -f -a "export" -d 'Export the blocks a peer lacks (own and relayed) as a sync bundle'
 complete -c secfile -n "__fish_secfile_using_subcommand help; and __fish_seen_subcommand_from sync" -f -a "import" -d 'Import a sync bundle (idempotent; nothing is written unless every block checks)'

@@ -26,6 +26,7 @@ pub struct Report {
     pub blocks: usize,
     pub chains: usize,
     pub bundles: usize,
+    pub steps: Vec<Step>,
 }
 
 impl Report {
@@ -149,10 +150,124 @@ fn check_private(p: &Path, report: &mut Report) {
 #[cfg(not(unix))]
 fn check_private(_p: &Path, _report: &mut Report) {}
 
-/// Audit a file given on the command line: a bundle or a card.
+/// One named step of checking a security file (Blockcerts-style), with its result.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Step {
+    pub input: String,
+    pub step: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+fn step(report: &mut Report, input: &str, name: &str, res: std::result::Result<String, String>) -> bool {
+    let ok = res.is_ok();
+    let detail = match res {
+        Ok(d) => d,
+        Err(e) => {
+            report.push(input, name, e.clone());
+            e
+        }
+    };
+    report.steps.push(Step {
+        input: input.to_string(),
+        step: name.to_string(),
+        ok,
+        detail,
+    });
+    ok
+}
+
+/// The manifest checks shared by bundles, stored files and extracted content.
+fn check_security_file(
+    node: &Node,
+    st: &crate::node::State,
+    label: &str,
+    raw: &[u8],
+    sig: &[u8],
+    content: Option<(crate::digest::Hash, u64)>,
+    report: &mut Report,
+) {
+    use crate::dossier::{self, Manifest};
+    let m: Manifest = match dossier::docs::decode(raw, "manifest") {
+        Ok(m) => m,
+        Err(e) => {
+            step(report, label, "manifest-format", Err(e));
+            return;
+        }
+    };
+    let pk = node.master_card.identity.public_key().expect("pinned card checked");
+    let sig_ok = crate::subchain::sign::verify(&pk, raw, sig, &m.comment())
+        .map(|_| format!("signed by the master {}", node.master_card.identity.id))
+        .map_err(|e| format!("manifest signature: {e}"));
+    step(report, label, "manifest-signature", sig_ok);
+    if let Some((h, n)) = content {
+        let res = if crate::digest::hex(&h) == m.content.sha256 && n == m.content.size {
+            Ok(format!("{} bytes, sha256 {}", n, m.content.sha256))
+        } else {
+            Err(format!(
+                "content sha256 {} ({n} bytes) does not match the manifest's {}",
+                crate::digest::hex(&h),
+                m.content.sha256
+            ))
+        };
+        step(report, label, "content-digest", res);
+    }
+    let exp = match m.expires_at() {
+        Some(x) if node.opts.now > x => Err(format!("expired on {}", m.expires.as_deref().unwrap_or(""))),
+        Some(_) => Ok(format!("valid until {}", m.expires.as_deref().unwrap_or(""))),
+        None => Ok("no expiry".into()),
+    };
+    step(report, label, "expiry", exp);
+    let (g, files) = crate::transport::files::states(st);
+    let final_only = {
+        let mut g2 = g.clone();
+        g2.entries.truncate(g2.final_count);
+        crate::dossier::state::derive(&g2, &st.eval, &st.cands)
+    };
+    match (final_only.get(&m.file), files.get(&m.file)) {
+        (Some(f), _) => {
+            let rev = match &f.revoked {
+                Some(r) => Err(format!("revoked by the master: {r}")),
+                None => Ok("not revoked in the final global chain".into()),
+            };
+            step(report, label, "revocation", rev);
+            let name = st
+                .eval
+                .members
+                .get(&f.holder)
+                .map(|x| x.identity.name.clone())
+                .unwrap_or_default();
+            step(
+                report,
+                label,
+                "holder",
+                Ok(format!("held by {name} ({}) per the final global chain", f.holder)),
+            );
+        }
+        (None, Some(_)) => {
+            report.steps.push(Step {
+                input: label.to_string(),
+                step: "revocation".into(),
+                ok: true,
+                detail: "issued, but not final yet: revocation and holder are tentative".into(),
+            });
+        }
+        (None, None) => {
+            step(
+                report,
+                label,
+                "issued",
+                Err("no issue block for this file in this node's global chain".into()),
+            );
+        }
+    }
+}
+
+/// Audit a path given on the command line: a card, a bundle, a home, a stored security
+/// file directory, or an extracted content file.
 pub fn verify_path(node: Option<&Node>, path: &Path, report: &mut Report) -> Result<()> {
     let label = path.display().to_string();
-    let mut head = [0u8; 32];
+    let mut head = [0u8; 40];
     let n = {
         use std::io::Read;
         let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
@@ -172,48 +287,98 @@ pub fn verify_path(node: Option<&Node>, path: &Path, report: &mut Report) -> Res
         }
         return Ok(());
     }
-    report.bundles += 1;
     let Some(node) = node else {
         return Err(Error::Env(format!(
-            "{label}: verifying a bundle needs a home (the roster holds the sender's key)"
+            "{label}: verifying this needs a home (the roster holds the keys to check against)"
         )));
     };
     let st = node.load()?;
-    let tmp = node.home.tmp_dir();
+    let is_bundle = head.starts_with(bundle::MAGIC.as_bytes())
+        || String::from_utf8_lossy(head)
+            .trim_start()
+            .starts_with(bundle::armor::BEGIN);
+    if !is_bundle {
+        // an extracted content file: find the security file it belongs to
+        let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let (h, n) = crate::digest::sha256_reader(std::io::BufReader::new(f)).map_err(|e| Error::io(path, e))?;
+        let hex = crate::digest::hex(&h);
+        for id in crate::dossier::store::list(&node.home)? {
+            if let Some((raw, sig)) = crate::dossier::store::load(&node.home, &id)? {
+                if let Ok(m) = crate::dossier::docs::decode::<crate::dossier::Manifest>(&raw, "manifest") {
+                    if m.content.sha256 == hex {
+                        report.notes.push(format!("{label}: content of security file {id}"));
+                        check_security_file(node, &st, &label, &raw, &sig, Some((h, n)), report);
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        report.push(
+            &label,
+            "unknown",
+            "not a bundle or card, and no security file held here has this content",
+        );
+        return Ok(());
+    }
+    report.bundles += 1;
     let res = (|| -> Result<()> {
+        let tmp = node.home.tmp_dir();
         let (p, _g) = bundle::materialise(path, &label, &tmp)?;
         let parsed = bundle::parse(&p, &label)?;
-        let h = &parsed.header;
-        let sender = st.eval.members.get(&h.sender).ok_or_else(|| {
-            Error::rejected(
-                &label,
-                "outsider",
-                format!("signed by {}, a node outside this roster", h.sender),
-            )
-        })?;
-        let pk = sender
-            .identity
-            .public_key()
-            .map_err(|e| Error::rejected(&label, "malformed", e))?;
-        bundle::authenticate(&p, &label, &parsed, &pk)?;
-        if h.recipients.iter().any(|r| r == node.id()) {
-            let keys = node.keys()?;
-            let plain = bundle::decrypt(&p, &label, &parsed, &keys.age, &tmp)?;
-            let mut r = bundle::PayloadReader::new(std::io::BufReader::new(plain.as_file()))
+        let h = parsed.header.clone();
+        if !h.recipients.iter().any(|r| r == node.id()) {
+            let sender = st.eval.members.get(&h.sender).ok_or_else(|| {
+                Error::rejected(
+                    &label,
+                    "outsider",
+                    format!("signed by {}, a node outside this roster", h.sender),
+                )
+            })?;
+            let pk = sender
+                .identity
+                .public_key()
                 .map_err(|e| Error::rejected(&label, "malformed", e))?;
-            while let Some(e) = r.next_entry().map_err(|e| Error::rejected(&label, "malformed", e))? {
-                r.copy_to(&e, &mut std::io::sink())
-                    .map_err(|e| Error::rejected(&label, "malformed", e))?;
-            }
-            report.notes.push(format!(
-                "{label}: {} bundle {} from {}: signature, digest and payload check",
-                h.kind, h.id, sender.identity.name
-            ));
-        } else {
+            bundle::authenticate(&p, &label, &parsed, &pk)?;
             report.notes.push(format!(
                 "{label}: {} bundle {} from {}: signature and digest check (not addressed to this node)",
                 h.kind, h.id, sender.identity.name
             ));
+            return Ok(());
+        }
+        let st2 = node.load()?;
+        let (header, payload) = crate::transport::import::open(node, &st2, path, &label)?;
+        report.steps.push(Step {
+            input: label.clone(),
+            step: "bundle-signature".into(),
+            ok: true,
+            detail: format!("{} bundle {} signed by {}", header.kind, header.id, header.sender),
+        });
+        report.steps.push(Step {
+            input: label.clone(),
+            step: "payload-digest".into(),
+            ok: true,
+            detail: "payload sha256 matches the signed header; decrypted".into(),
+        });
+        let crate::transport::import::Payload {
+            blocks, docs, content, ..
+        } = payload;
+        let mut rep = crate::transport::ImportReport::default();
+        let st3 = node.load()?;
+        crate::transport::import::check_blocks(node, st3, blocks, &label, &mut rep)?;
+        step(
+            report,
+            &label,
+            "blocks",
+            Ok(format!(
+                "{} blocks new here, {} already held, {} pending",
+                rep.added_planned,
+                rep.known,
+                rep.pending.len()
+            )),
+        );
+        if let (Some(raw), Some(sig)) = (docs.get("manifest.yaml"), docs.get("manifest.yaml.minisig")) {
+            let c = content.as_ref().map(|(_, h, n)| (*h, *n));
+            check_security_file(node, &st, &label, raw, sig, c, report);
         }
         Ok(())
     })();
@@ -222,6 +387,23 @@ pub fn verify_path(node: Option<&Node>, path: &Path, report: &mut Report) -> Res
         Err(Error::Rejected { input, kind, detail }) => report.push(input, kind, detail),
         Err(e) => return Err(e),
     }
+    Ok(())
+}
+
+/// Audit a stored security file directory (`files/<id>`).
+pub fn verify_stored_file(node: &Node, dir: &Path, report: &mut Report) -> Result<()> {
+    let label = dir.display().to_string();
+    let st = node.load()?;
+    let m = dir.join("manifest.yaml");
+    let raw = std::fs::read(&m).map_err(|e| Error::io(&m, e))?;
+    let sp = dir.join("manifest.yaml.minisig");
+    let sig = std::fs::read(&sp).map_err(|e| Error::io(&sp, e))?;
+    let cp = dir.join("content");
+    let content = match std::fs::File::open(&cp) {
+        Ok(f) => Some(crate::digest::sha256_reader(std::io::BufReader::new(f)).map_err(|e| Error::io(&cp, e))?),
+        Err(_) => None,
+    };
+    check_security_file(node, &st, &label, &raw, &sig, content, report);
     Ok(())
 }
 

@@ -48,6 +48,12 @@ pub enum Command {
     #[command(subcommand)]
     Roster(commands::roster::RosterCommand),
     Append(commands::append::AppendArgs),
+    Request(commands::request::RequestArgs),
+    Issue(commands::issue::IssueArgs),
+    #[command(subcommand)]
+    File(commands::file::FileCommand),
+    #[command(subcommand)]
+    Op(commands::op::OpCommand),
     Import(commands::import::ImportArgs),
     #[command(subcommand)]
     Sync(commands::sync::SyncCommand),
@@ -124,6 +130,10 @@ fn run(cli: Cli, ui: &Ui) -> Result<i32, Error> {
         Card(a) => commands::card::run(&ctx, ui, a),
         Roster(c) => commands::roster::run(&ctx, ui, c),
         Append(a) => commands::append::run(&ctx, ui, a),
+        Request(a) => commands::request::run(&ctx, ui, a),
+        Issue(a) => commands::issue::run(&ctx, ui, a),
+        File(c) => commands::file::run(&ctx, ui, c),
+        Op(c) => commands::op::run(&ctx, ui, c),
         Import(a) => commands::import::run(&ctx, ui, a),
         Sync(c) => commands::sync::run(&ctx, ui, c),
         Xfer(a) => commands::xfer::run(&ctx, ui, a),

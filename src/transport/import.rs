@@ -36,6 +36,8 @@ pub struct ImportReport {
     pub file: Option<String>,
     /// True when a document (request, security file) was newly stored.
     pub stored: bool,
+    /// Blocks that would be added (read-only checks).
+    pub added_planned: usize,
 }
 
 impl ImportReport {
@@ -188,6 +190,19 @@ fn plan_blocks(node: &Node, st: State, blocks: BlockEntries, label: &str, report
         writes,
         removes,
     })
+}
+
+/// Check a bundle's blocks against the store without writing anything.
+pub fn check_blocks(
+    node: &Node,
+    st: State,
+    blocks: BlockEntries,
+    label: &str,
+    report: &mut ImportReport,
+) -> Result<()> {
+    let plan = plan_blocks(node, st, blocks, label, report)?;
+    report.added_planned = plan.writes.iter().filter(|(_, p)| *p == Place::Chains).count();
+    Ok(())
 }
 
 fn commit_blocks(node: &Node, plan: &Plan, report: &mut ImportReport) -> Result<()> {

@@ -1,5 +1,6 @@
 //! Moving blocks between nodes: sync bundles (export and import), the per-peer frontier
 //! that makes exports incremental, and the import of any bundle kind.
+pub mod files;
 pub mod import;
 pub mod sync;
 pub mod xfer;

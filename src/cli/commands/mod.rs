@@ -2,12 +2,52 @@
 pub mod append;
 pub mod card;
 pub mod completions;
+pub mod file;
 pub mod import;
 pub mod init;
+pub mod issue;
 pub mod log;
 pub mod merge;
+pub mod op;
+pub mod request;
 pub mod roster;
 pub mod status;
 pub mod sync;
 pub mod verify;
 pub mod xfer;
+
+/// Deliver a bundle made by a command: to `--out` (a path or `-`), else to the outbox of
+/// its recipient. Returns where it went.
+pub fn deliver_made(
+    node: &crate::node::Node,
+    tmp: tempfile::NamedTempFile,
+    header: &crate::bundle::Header,
+    recipient: &str,
+    out: Option<&std::path::Path>,
+    armor: bool,
+) -> Result<String, crate::Error> {
+    match out {
+        Some(p) => {
+            crate::transport::sync::deliver(tmp, p, &mut std::io::stdout().lock())?;
+            Ok(p.display().to_string())
+        }
+        None => {
+            let ext = if armor { "bundle.asc" } else { "bundle" };
+            let p = node
+                .home
+                .outbox_dir()
+                .join(recipient)
+                .join(format!("{}.{ext}", header.id));
+            crate::transport::sync::deliver(tmp, &p, &mut std::io::sink())?;
+            Ok(p.display().to_string())
+        }
+    }
+}
+
+/// Print a JSON result unless the bundle itself went to stdout.
+pub fn result_unless_stdout(ui: &crate::cli::Ui, out: Option<&std::path::Path>, json: serde_json::Value) {
+    if out == Some(std::path::Path::new("-")) {
+        return;
+    }
+    ui.result("", json);
+}

@@ -49,7 +49,12 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
     if !a.paths.is_empty() {
         let node = ctx.node().ok();
         for p in &a.paths {
-            if p.is_dir() {
+            if p.is_dir() && p.join("manifest.yaml").exists() {
+                let node = node
+                    .as_ref()
+                    .ok_or_else(|| Error::Env(format!("{}: verifying a security file needs a home", p.display())))?;
+                audit::verify_stored_file(node, p, &mut report)?;
+            } else if p.is_dir() {
                 let sub = crate::node::Node::open(crate::home::Home::new(p), ctx.options())?;
                 audit::verify_home(&sub, &mut report)?;
             } else {
@@ -60,6 +65,15 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
     let mut text = String::new();
     for p in &report.problems {
         text.push_str(&format!("{}: {} [{}]\n", p.input, sanitize(&p.message), p.kind));
+    }
+    for st in &report.steps {
+        text.push_str(&format!(
+            "{}: {:<18} {} {}\n",
+            st.input,
+            st.step,
+            if st.ok { "ok  " } else { "FAIL" },
+            sanitize(&st.detail)
+        ));
     }
     for n in &report.notes {
         ui.status(&sanitize(n));
@@ -77,7 +91,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
         &text,
         serde_json::json!({
             "ok": report.ok(), "problems": report.problems, "notes": report.notes,
-            "blocks": report.blocks, "chains": report.chains, "bundles": report.bundles,
+            "blocks": report.blocks, "chains": report.chains, "bundles": report.bundles, "steps": report.steps,
         }),
     );
     Ok(if report.ok() { 0 } else { 1 })

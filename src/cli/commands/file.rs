@@ -1,0 +1,177 @@
+//! `secfile file list|show|extract|history`
+use crate::cli::{Context, Ui, ui::sanitize};
+use crate::error::Error;
+use crate::transport::files;
+use clap::Subcommand;
+use std::path::PathBuf;
+
+/// Security files: the ones held here, their manifests, content and life on the chain
+#[derive(Debug, Subcommand)]
+pub enum FileCommand {
+    /// List the security files this node holds (or every file the chain knows, with --all)
+    List {
+        /// Every file in the global chain, whoever holds it
+        #[arg(long)]
+        all: bool,
+    },
+    /// Show a file's manifest and its state from the global chain
+    Show {
+        /// The file id
+        id: String,
+    },
+    /// Write a file's content, checked against the manifest's SHA-256
+    Extract {
+        /// The file id
+        id: String,
+        /// Where to write the content (- for stdout)
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// A file's life from the global chain: final, tentative and rejected events
+    History {
+        /// The file id
+        id: String,
+    },
+}
+
+fn state_json(f: &crate::dossier::state::FileState, names: &dyn Fn(&str) -> String) -> serde_json::Value {
+    serde_json::json!({
+        "id": f.id, "serial": f.serial, "holder": f.holder, "holder_name": names(&f.holder),
+        "revoked": f.revoked.is_some(), "revoke_reason": f.revoked, "expires": f.expires,
+        "request": f.request, "endorsements": f.endorsements, "notes": f.notes,
+        "state": if f.tentative { "tentative" } else { "final" },
+    })
+}
+
+pub fn run(ctx: &Context, ui: &Ui, c: FileCommand) -> Result<i32, Error> {
+    let node = ctx.node()?;
+    let st = node.load()?;
+    let (_, all_files) = files::states(&st);
+    let names = |id: &str| {
+        st.eval
+            .members
+            .get(id)
+            .map(|m| m.identity.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    };
+    let get = |id: &str| {
+        all_files
+            .get(id)
+            .ok_or_else(|| Error::rejected(id, "unknown", "no such security file in this node's chain"))
+    };
+    match c {
+        FileCommand::List { all } => {
+            let mut text = String::new();
+            let mut rows = Vec::new();
+            for f in all_files.values().filter(|f| all || f.holder == node.id()) {
+                let flag = if f.revoked.is_some() { " REVOKED" } else { "" };
+                let tent = if f.tentative { " (tentative)" } else { "" };
+                text.push_str(&format!(
+                    "{} serial {} holder {}{flag}{tent}\n",
+                    f.id,
+                    f.serial,
+                    names(&f.holder)
+                ));
+                rows.push(state_json(f, &names));
+            }
+            ui.result(&text, serde_json::Value::Array(rows));
+        }
+        FileCommand::Show { id } => {
+            let f = get(&id)?;
+            let mut j = state_json(f, &names);
+            let mut text = format!(
+                "file {}\nserial {}\nholder {} ({})\nrevoked {}\nstate {}\n",
+                f.id,
+                f.serial,
+                names(&f.holder),
+                f.holder,
+                f.revoked
+                    .as_deref()
+                    .map(|r| format!("yes: {}", sanitize(r)))
+                    .unwrap_or_else(|| "no".into()),
+                if f.tentative {
+                    "tentative (not final yet)"
+                } else {
+                    "final"
+                }
+            );
+            if let Ok((m, _, _)) = files::stored_manifest(&node, &id) {
+                text.push_str(&format!(
+                    "event {}\nissued {}\nexpires {}\ncontent {} ({} bytes, sha256 {})\n",
+                    sanitize(&m.event),
+                    m.issued,
+                    m.expires.as_deref().unwrap_or("never"),
+                    sanitize(&m.content.name),
+                    m.content.size,
+                    m.content.sha256
+                ));
+                for (k, v) in &m.fields {
+                    text.push_str(&format!("field {}={}\n", sanitize(k), sanitize(v)));
+                }
+                j["manifest"] = serde_json::to_value(&m).unwrap_or_default();
+            }
+            ui.result(&text, j);
+        }
+        FileCommand::Extract { id, out } => {
+            let _ = get(&id);
+            let info = if out == std::path::Path::new("-") {
+                // stdout cannot be taken back: check the stored copy first, then stream it
+                files::extract(&node, &id, &mut std::io::sink())?;
+                let mut o = std::io::stdout().lock();
+                files::extract(&node, &id, &mut o)?
+            } else {
+                let dir = out
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(std::path::Path::new("."));
+                let mut tmp = tempfile::Builder::new()
+                    .prefix(".tmp-")
+                    .tempfile_in(dir)
+                    .map_err(|e| Error::io(dir, e))?;
+                let info = files::extract(&node, &id, tmp.as_file_mut())?;
+                tmp.as_file().sync_all().map_err(|e| Error::io(&out, e))?;
+                tmp.persist(&out).map_err(|e| Error::io(&out, e.error))?;
+                crate::home::set_mode(&out, 0o600)?;
+                ui.status(&format!(
+                    "extracted {} ({} bytes, sha256 checked) to {}",
+                    id,
+                    info.size,
+                    out.display()
+                ));
+                info
+            };
+            if out != std::path::Path::new("-") {
+                ui.result("", serde_json::json!({"id": id, "name": info.name, "size": info.size, "sha256": info.sha256, "out": out.display().to_string()}));
+            }
+        }
+        FileCommand::History { id } => {
+            let f = get(&id)?;
+            let mut text = String::new();
+            let mut rows = Vec::new();
+            for e in &f.events {
+                let outcome = match &e.rejected {
+                    None => e.status.to_string(),
+                    Some(why) => format!("REJECTED ({})", sanitize(why)),
+                };
+                text.push_str(&format!(
+                    "{:<9} {} by {} at {}:{} clock {} {} [{}]\n",
+                    e.kind,
+                    e.time,
+                    names(&e.by),
+                    names(&e.chain),
+                    e.height,
+                    e.clock,
+                    sanitize(&e.detail),
+                    outcome
+                ));
+                rows.push(serde_json::json!({
+                    "kind": e.kind, "by": e.by, "by_name": names(&e.by), "height": e.height, "clock": e.clock,
+                    "time": e.time, "detail": e.detail, "status": if e.rejected.is_some() { "rejected" } else { e.status },
+                    "final": e.status == "final", "reason": e.rejected,
+                }));
+            }
+            ui.result(&text, serde_json::json!({"id": id, "holder": f.holder, "events": rows}));
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,75 @@
+//! `secfile op endorse|annotate|transfer|revoke`
+use crate::cli::{Context, Ui};
+use crate::error::Error;
+use clap::Subcommand;
+use std::path::PathBuf;
+
+/// Operate on a security file: each operation is a block, settled by the global chain
+#[derive(Debug, Subcommand)]
+pub enum OpCommand {
+    /// Endorse a file you hold
+    Endorse {
+        /// The file id
+        id: String,
+        /// An optional note
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Annotate a file with a note
+    Annotate {
+        /// The file id
+        id: String,
+        /// The note
+        #[arg(long)]
+        note: String,
+    },
+    /// Transfer a file you hold to another member (re-encrypted to the new holder)
+    Transfer {
+        /// The file id
+        id: String,
+        /// The new holder (name or id)
+        #[arg(long, value_name = "MEMBER")]
+        to: String,
+        /// Write the bundle to FILE (- for stdout) [default: outbox/<member>/]
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Write ASCII armor fit for an email body
+        #[arg(long)]
+        armor: bool,
+    },
+    /// Revoke a file (master only)
+    Revoke {
+        /// The file id
+        id: String,
+        /// Why
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+}
+
+pub fn run(ctx: &Context, ui: &Ui, c: OpCommand) -> Result<i32, Error> {
+    let node = ctx.node()?;
+    let _lock = node.lock()?;
+    let (kind, id, note) = match c {
+        OpCommand::Transfer { id, to, out, armor } => {
+            let made = crate::transport::files::transfer(&node, &id, &to, armor)?;
+            let where_ = super::deliver_made(&node, made.tmp, &made.header, &made.recipient, out.as_deref(), armor)?;
+            ui.status(&format!("transferred {id} to {to} -> {where_} (tentative until final)"));
+            super::result_unless_stdout(
+                ui,
+                out.as_deref(),
+                serde_json::json!({"id": id, "kind": "transfer", "to": made.recipient, "height": made.block.height, "bundle": made.header.id, "out": where_}),
+            );
+            return Ok(0);
+        }
+        OpCommand::Endorse { id, note } => ("endorse", id, note),
+        OpCommand::Annotate { id, note } => ("annotate", id, note),
+        OpCommand::Revoke { id, reason } => ("revoke", id, reason),
+    };
+    let b = crate::transport::files::note(&node, kind, &id, &note)?;
+    ui.result(
+        &format!("{kind} {id}: block {}:{} clock {}", b.chain, b.height, b.clock),
+        serde_json::json!({"id": id, "kind": kind, "chain": b.chain, "height": b.height, "clock": b.clock}),
+    );
+    Ok(0)
+}

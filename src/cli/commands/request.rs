@@ -1,0 +1,60 @@
+//! `secfile request`
+use crate::cli::{Context, Ui};
+use crate::error::Error;
+use clap::Args;
+use std::path::PathBuf;
+
+/// Ask the master for a security file (member): a request bundle plus a `request` block
+///
+/// The event is the trigger and goes on the chain; fields and the attachment travel
+/// encrypted to the master only. Without --out the bundle goes to outbox/<master>/.
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    /// The trigger event (A-Z a-z 0-9 . _ -)
+    #[arg(long)]
+    pub event: String,
+    /// A field KEY=VALUE (repeatable)
+    #[arg(long = "field", value_name = "KEY=VALUE")]
+    pub fields: Vec<String>,
+    /// A file to send to the master with the request
+    #[arg(long, value_name = "FILE")]
+    pub attach: Option<PathBuf>,
+    /// The member the file is for [default: this node]
+    #[arg(long = "for", value_name = "MEMBER")]
+    pub for_member: Option<String>,
+    /// Write the bundle to FILE (- for stdout)
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Write ASCII armor fit for an email body
+    #[arg(long)]
+    pub armor: bool,
+}
+
+pub fn run(ctx: &Context, ui: &Ui, a: RequestArgs) -> Result<i32, Error> {
+    let fields = crate::ops::parse_fields(&a.fields)?;
+    let node = ctx.node()?;
+    let _lock = node.lock()?;
+    let made = crate::transport::files::request(
+        &node,
+        &a.event,
+        fields,
+        a.attach.as_deref(),
+        a.for_member.as_deref(),
+        a.armor,
+    )?;
+    let out = super::deliver_made(
+        &node,
+        made.tmp,
+        &made.header,
+        &made.recipient,
+        a.out.as_deref(),
+        a.armor,
+    )?;
+    ui.status(&format!("request {} for event {} -> {out}", made.id, a.event));
+    super::result_unless_stdout(
+        ui,
+        a.out.as_deref(),
+        serde_json::json!({"request": made.id, "bundle": made.header.id, "height": made.block.height, "out": out, "recipient": made.recipient}),
+    );
+    Ok(0)
+}
