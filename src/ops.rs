@@ -125,6 +125,14 @@ pub fn parse_fields(raw: &[String]) -> Result<BTreeMap<String, String>> {
     Ok(fields)
 }
 
+/// The name an attachment is recorded under: its file name.
+pub fn attachment_name(path: &Path) -> Result<String> {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| !n.is_empty() && n.len() <= 255)
+        .ok_or_else(|| Error::usage(format!("{}: attachment needs a file name", path.display())))
+}
+
 /// Hash an attachment by streaming it (its content never enters the chain).
 pub fn attachment(path: &Path) -> Result<Attachment> {
     let f = std::fs::File::open(path).at(path)?;

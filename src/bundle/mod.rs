@@ -188,7 +188,12 @@ pub fn create(
             w.write_all(sig.as_bytes())?;
             w.flush()?;
             ct.as_file_mut().seek(SeekFrom::Start(0))?;
-            io::copy(ct.as_file_mut(), &mut w)?;
+            drop(w);
+            // File to File: the kernel copies (copy_file_range), no user-space pass
+            let mut dst: &File = out.as_file();
+            dst.seek(SeekFrom::End(0))?;
+            io::copy(ct.as_file_mut(), &mut dst)?;
+            return out.as_file().sync_all();
         }
         w.flush()?;
         drop(w);

@@ -48,6 +48,7 @@ fn bundle_to(
     kind: &str,
     to: &crate::merge::validate::Member,
     armor: bool,
+    dir: &Path,
     entries: impl FnOnce(&mut bundle::PayloadWriter<&mut dyn Write>) -> std::io::Result<()>,
 ) -> Result<(NamedTempFile, Header)> {
     let st = node.load()?;
@@ -62,7 +63,7 @@ fn bundle_to(
         created: node.time(),
         armor,
     };
-    bundle::create(nb, &node.home.tmp_dir(), |pw| {
+    bundle::create(nb, dir, |pw| {
         entries(pw)?;
         sync::write_blocks(pw, node, &st, &send)
     })
@@ -86,6 +87,7 @@ pub fn request(
     attach: Option<&Path>,
     for_member: Option<&str>,
     armor: bool,
+    dir: &Path,
 ) -> Result<Made> {
     if node.config.role != Role::Member {
         return Err(Error::rejected(
@@ -133,7 +135,7 @@ pub fn request(
     };
     let (block, _) = node.append(&st, &keys, "request", bodies::to_value(&body))?;
     let master = node.load()?.eval.members[&node.config.master].clone();
-    let (tmp, header) = bundle_to(node, "request", &master, armor, |pw| {
+    let (tmp, header) = bundle_to(node, "request", &master, armor, dir, |pw| {
         pw.entry("request.yaml", &raw)?;
         pw.entry("request.yaml.minisig", sig.as_bytes())?;
         if let Some(p) = attach {
@@ -167,7 +169,7 @@ pub enum Source<'a> {
 }
 
 /// `issue`: the master generates, signs and encrypts a security file for its holder.
-pub fn issue(node: &Node, source: Source<'_>, expires: Option<String>, armor: bool) -> Result<Made> {
+pub fn issue(node: &Node, source: Source<'_>, expires: Option<String>, armor: bool, dir: &Path) -> Result<Made> {
     if node.config.role != Role::Master {
         return Err(Error::rejected(
             node.id(),
@@ -253,58 +255,84 @@ pub fn issue(node: &Node, source: Source<'_>, expires: Option<String>, armor: bo
             )
         }
     };
-    let content = match (&content_path, &generated) {
-        (Some(p), _) => content_info(p)?,
-        (None, Some(g)) => ContentInfo {
-            name: "security-file.txt".into(),
-            size: g.len() as u64,
-            sha256: digest::hex(&digest::sha256(g)),
-        },
-        _ => unreachable!("one content source"),
-    };
     let serial = 1 + st.eval.chains[node.id()]
         .iter()
         .filter(|&&i| st.block(i).kind == "issue")
         .count() as u64;
-    let m = Manifest {
-        format: 1,
-        file: bundle::random_id(),
-        serial,
-        issuer: node.id().to_string(),
-        holder: holder.clone(),
-        request,
-        event,
-        fields,
-        content,
-        issued: node.time(),
-        expires: expires.clone(),
-    };
-    let raw = dossier::docs::encode(&m);
     let keys = node.keys()?;
-    let sig = sign::sign(&keys.sign, &raw, &m.comment()).map_err(Error::Env)?;
-    let body = IssueBody {
-        file: m.file.clone(),
-        serial,
-        holder: holder.clone(),
-        request: m.request.clone(),
-        manifest: digest::hex(&digest::sha256(&raw)),
-        expires,
+    let to = member(&st, &holder, "holder")?.clone();
+    let file_id = bundle::random_id();
+    let content_name = match &content_path {
+        Some(p) => crate::ops::attachment_name(p)?,
+        None => "security-file.txt".to_string(),
     };
-    let (block, _) = node.append(&st, &keys, "issue", bodies::to_value(&body))?;
-    dossier::store::save(&node.home, &m.file, &raw, sig.as_bytes(), None)?;
-    let to = node.load()?.eval.members[&holder].clone();
-    let (tmp, header) = bundle_to(node, "file", &to, armor, |pw| {
+    let (size, reader): (u64, Box<dyn Read>) = match (&content_path, generated) {
+        (Some(p), _) => {
+            let f = std::fs::File::open(p).at(p)?;
+            (
+                f.metadata().at(p)?.len(),
+                Box::new(std::io::BufReader::with_capacity(1 << 20, f)),
+            )
+        }
+        (None, Some(g)) => (g.len() as u64, Box::new(std::io::Cursor::new(g))),
+        _ => unreachable!("one content source"),
+    };
+    // One pass over the content: it is hashed while it is encrypted into the payload; the
+    // manifest, its signature and the blocks follow it in the payload.
+    let mut made: Option<(Manifest, Block)> = None;
+    let nb = NewBundle {
+        kind: "file",
+        sender: node.id(),
+        key: &keys.sign,
+        recipients: vec![(to.identity.id.clone(), to.identity.recipient().map_err(Error::Env)?)],
+        created: node.time(),
+        armor,
+    };
+    let (tmp, header) = bundle::create(nb, dir, |pw| {
+        let mut hr = digest::HashingReader::new(reader);
+        pw.entry_from("content", size, &mut hr)?;
+        let (h, n) = hr.finish();
+        let m = Manifest {
+            format: 1,
+            file: file_id.clone(),
+            serial,
+            issuer: node.id().to_string(),
+            holder: holder.clone(),
+            request: request.clone(),
+            event: event.clone(),
+            fields: fields.clone(),
+            content: ContentInfo {
+                name: content_name.clone(),
+                size: n,
+                sha256: digest::hex(&h),
+            },
+            issued: node.time(),
+            expires: expires.clone(),
+        };
+        let raw = dossier::docs::encode(&m);
+        let sig = sign::sign(&keys.sign, &raw, &m.comment()).map_err(std::io::Error::other)?;
+        let body = IssueBody {
+            file: m.file.clone(),
+            serial,
+            holder: holder.clone(),
+            request: m.request.clone(),
+            manifest: digest::hex(&digest::sha256(&raw)),
+            expires: expires.clone(),
+        };
+        let (block, _) = node
+            .append(&st, &keys, "issue", bodies::to_value(&body))
+            .map_err(std::io::Error::other)?;
+        dossier::store::save(&node.home, &m.file, &raw, sig.as_bytes(), None).map_err(std::io::Error::other)?;
         pw.entry("manifest.yaml", &raw)?;
         pw.entry("manifest.yaml.minisig", sig.as_bytes())?;
-        match (&content_path, &generated) {
-            (Some(p), _) => {
-                let f = std::fs::File::open(p)?;
-                pw.entry_from("content", m.content.size, std::io::BufReader::new(f))
-            }
-            (None, Some(g)) => pw.entry("content", g),
-            _ => unreachable!(),
-        }
+        let st2 = node.load().map_err(std::io::Error::other)?;
+        let send =
+            sync::select(node, &st2, std::slice::from_ref(&to.identity.id), false).map_err(std::io::Error::other)?;
+        sync::write_blocks(pw, node, &st2, &send)?;
+        made = Some((m, block));
+        Ok(())
     })?;
+    let (m, block) = made.expect("filled by the payload writer");
     Ok(Made {
         tmp,
         header,
@@ -354,7 +382,7 @@ fn find_file<'a>(files: &'a BTreeMap<String, FileState>, id: &str) -> Result<&'a
 }
 
 /// `op transfer ID --to MEMBER`: the holder passes the file on, re-encrypted to the new holder.
-pub fn transfer(node: &Node, id: &str, to: &str, armor: bool) -> Result<Made> {
+pub fn transfer(node: &Node, id: &str, to: &str, armor: bool, dir: &Path) -> Result<Made> {
     let st = node.load()?;
     node.check_can_act(&st)?;
     let (_, files) = states(&st);
@@ -392,7 +420,7 @@ pub fn transfer(node: &Node, id: &str, to: &str, armor: bool) -> Result<Made> {
         manifest: mhash,
     };
     let (block, _) = node.append(&st, &keys, "transfer", bodies::to_value(&body))?;
-    let (tmp, header) = bundle_to(node, "transfer", &target, armor, |pw| {
+    let (tmp, header) = bundle_to(node, "transfer", &target, armor, dir, |pw| {
         pw.entry("manifest.yaml", &raw)?;
         pw.entry("manifest.yaml.minisig", &sig)?;
         let f = std::fs::File::open(&cp)?;

@@ -247,14 +247,18 @@ pub fn deliver(tmp: NamedTempFile, out: &Path, stdout: &mut dyn std::io::Write) 
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let same_dir = tmp.path().parent() == Some(dir);
-    if same_dir {
-        tmp.persist(out).map_err(|e| Error::io(out, e.error))?;
-        crate::home::set_mode(out, 0o644)?;
-        crate::home::fsync_dir(dir)
-    } else {
-        let mut f = std::fs::File::open(tmp.path()).at(tmp.path())?;
-        crate::home::atomic_write_with(out, |w| std::io::copy(&mut f, w).map(|_| ()))
+    std::fs::create_dir_all(dir).at(dir)?;
+    // a rename when the temp file is on the same filesystem, else a copy
+    match tmp.persist(out) {
+        Ok(_) => {
+            crate::home::set_mode(out, 0o644)?;
+            crate::home::fsync_dir(dir)
+        }
+        Err(e) => {
+            let tmp = e.file;
+            let mut f = std::fs::File::open(tmp.path()).at(tmp.path())?;
+            crate::home::atomic_write_with(out, |w| std::io::copy(&mut f, w).map(|_| ()))
+        }
     }
 }
 

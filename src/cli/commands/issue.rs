@@ -62,6 +62,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: IssueArgs) -> Result<i32, Error> {
             "only the master issues security files; this node is a member",
         ));
     }
+    let dir = super::bundle_dir(&node, a.out.as_deref());
     let made = match (&a.request, &a.to) {
         (Some(r), _) => {
             let rep = crate::transport::import(&node, r, &label(r))?;
@@ -75,7 +76,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: IssueArgs) -> Result<i32, Error> {
                     ));
                 }
             };
-            crate::transport::files::issue(&node, Source::Request(&id), expires, a.armor)?
+            crate::transport::files::issue(&node, Source::Request(&id), expires, a.armor, &dir)?
         }
         (None, Some(to)) => {
             let attach = a.attach.as_deref().expect("clap requires --attach");
@@ -89,6 +90,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: IssueArgs) -> Result<i32, Error> {
                 },
                 expires,
                 a.armor,
+                &dir,
             )?
         }
         _ => unreachable!("clap requires one"),

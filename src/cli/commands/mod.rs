@@ -51,3 +51,16 @@ pub fn result_unless_stdout(ui: &crate::cli::Ui, out: Option<&std::path::Path>, 
     }
     ui.result("", json);
 }
+
+/// Where a bundle is built: beside its `--out` file (so delivering it is a rename), else in
+/// the home's tmp/ (same filesystem as the outbox).
+pub fn bundle_dir(node: &crate::node::Node, out: Option<&std::path::Path>) -> std::path::PathBuf {
+    match out {
+        Some(p) if p != std::path::Path::new("-") => p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| std::path::PathBuf::from(".")),
+        _ => node.home.tmp_dir(),
+    }
+}

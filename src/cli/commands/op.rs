@@ -52,7 +52,8 @@ pub fn run(ctx: &Context, ui: &Ui, c: OpCommand) -> Result<i32, Error> {
     let _lock = node.lock()?;
     let (kind, id, note) = match c {
         OpCommand::Transfer { id, to, out, armor } => {
-            let made = crate::transport::files::transfer(&node, &id, &to, armor)?;
+            let made =
+                crate::transport::files::transfer(&node, &id, &to, armor, &super::bundle_dir(&node, out.as_deref()))?;
             let where_ = super::deliver_made(&node, made.tmp, &made.header, &made.recipient, out.as_deref(), armor)?;
             ui.status(&format!("transferred {id} to {to} -> {where_} (tentative until final)"));
             super::result_unless_stdout(

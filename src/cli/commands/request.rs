@@ -41,6 +41,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: RequestArgs) -> Result<i32, Error> {
         a.attach.as_deref(),
         a.for_member.as_deref(),
         a.armor,
+        &super::bundle_dir(&node, a.out.as_deref()),
     )?;
     let out = super::deliver_made(
         &node,
