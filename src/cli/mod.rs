@@ -201,7 +201,12 @@ impl Context {
             ),
             Err(_) => Duration::from_secs(10),
         };
-        let age_work_factor = std::env::var("SECFILE_SCRYPT_LOG_N").ok().and_then(|s| s.parse().ok());
+        let age_work_factor = match std::env::var("SECFILE_SCRYPT_LOG_N") {
+            Ok(s) => Some(s.parse::<u8>().ok().filter(|n| (1..=30).contains(n)).ok_or_else(|| {
+                Error::usage(format!("SECFILE_SCRYPT_LOG_N={s:?}: want an integer from 1 to 30"))
+            })?),
+            Err(_) => None,
+        };
         Ok(Context {
             home: Home::new(home),
             passphrase,

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 /// an `issue` block. Without --out the bundle goes to outbox/<holder>/.
 #[derive(Debug, Args)]
 pub struct IssueArgs {
-    /// The member's request bundle (- for stdin)
+    /// The member's request bundle (- for stdin), or the id of a request already imported (e.g. by xfer)
     #[arg(required_unless_present = "to", conflicts_with = "to")]
     pub request: Option<PathBuf>,
     /// Issue without a request, to this member
@@ -64,6 +64,13 @@ pub fn run(ctx: &Context, ui: &Ui, a: IssueArgs) -> Result<i32, Error> {
     }
     let dir = super::bundle_dir(&node, a.out.as_deref());
     let made = match (&a.request, &a.to) {
+        (Some(r), _) if !r.exists() && r.to_str().is_some_and(crate::dossier::docs::is_doc_id) => {
+            let id = r.to_str().expect("checked").to_string();
+            if !node.home.path("requests").join(&id).join("request.yaml").exists() {
+                return Err(Error::rejected(&id, "unknown", "no request with this id has been imported here"));
+            }
+            crate::transport::files::issue(&node, Source::Request(&id), expires, a.armor, &dir)?
+        }
         (Some(r), _) => {
             let rep = crate::transport::import(&node, r, &label(r))?;
             let id = match (rep.kind.as_str(), rep.file) {

@@ -70,12 +70,31 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
             f.hashes.join(" ")
         ));
     }
+    // requests imported here (master) that no issue block answers yet
+    let mut open_requests = Vec::new();
+    if node.config.role == crate::home::Role::Master {
+        let answered: std::collections::BTreeSet<String> = st.eval.chains[me]
+            .iter()
+            .filter_map(|&i| st.block(i).body_as::<crate::merge::bodies::IssueBody>().ok())
+            .filter_map(|b| b.request)
+            .collect();
+        if let Ok(rd) = std::fs::read_dir(node.home.path("requests")) {
+            for e in rd.flatten() {
+                let id = e.file_name().to_string_lossy().into_owned();
+                if crate::dossier::docs::is_doc_id(&id) && !answered.contains(&id) {
+                    text.push_str(&format!("  request {id} awaits issue (secfile issue {id})\n"));
+                    open_requests.push(id);
+                }
+            }
+        }
+        open_requests.sort();
+    }
     ui.result(
         &text,
         serde_json::json!({
             "id": me, "name": node.config.name, "role": node.config.role.as_str(), "fingerprint": fp,
             "master": node.config.master, "admitted": admitted, "chains": chains,
-            "pending": pending, "forks": forks, "home": node.home.root.display().to_string(),
+            "pending": pending, "forks": forks, "requests": open_requests, "home": node.home.root.display().to_string(),
         }),
     );
     Ok(0)
