@@ -99,7 +99,7 @@ complete -c secfile -n "__fish_secfile_using_subcommand roster; and __fish_seen_
 complete -c secfile -n "__fish_secfile_using_subcommand roster; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c secfile -n "__fish_secfile_using_subcommand append" -l kind -d 'The block kind (a-z 0-9 . _ -, not a built-in kind)' -r
 complete -c secfile -n "__fish_secfile_using_subcommand append" -l field -d 'A field KEY=VALUE (repeatable)' -r
-complete -c secfile -n "__fish_secfile_using_subcommand append" -l attach -d 'A file recorded by hash (repeatable)' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand append" -l attach -d 'A file recorded by hash (repeatable; - for stdin)' -r -F
 complete -c secfile -n "__fish_secfile_using_subcommand append" -l home -d 'Node home directory [default: $XDG_DATA_HOME/secfile]' -r -F
 complete -c secfile -n "__fish_secfile_using_subcommand append" -l passphrase-file -d 'Read the passphrase protecting this node\'s keys from FILE (first line)' -r -F
 complete -c secfile -n "__fish_secfile_using_subcommand append" -l json -d 'Print machine-readable JSON on stdout'
@@ -108,7 +108,7 @@ complete -c secfile -n "__fish_secfile_using_subcommand append" -l no-progress -
 complete -c secfile -n "__fish_secfile_using_subcommand append" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c secfile -n "__fish_secfile_using_subcommand request" -l event -d 'The trigger event (A-Z a-z 0-9 . _ -)' -r
 complete -c secfile -n "__fish_secfile_using_subcommand request" -l field -d 'A field KEY=VALUE (repeatable)' -r
-complete -c secfile -n "__fish_secfile_using_subcommand request" -l attach -d 'A file to send to the master with the request' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand request" -l attach -d 'A file to send to the master with the request (- for stdin)' -r -F
 complete -c secfile -n "__fish_secfile_using_subcommand request" -l for -d 'The member the file is for [default: this node]' -r
 complete -c secfile -n "__fish_secfile_using_subcommand request" -l out -d 'Write the bundle to FILE (- for stdout)' -r -F
 complete -c secfile -n "__fish_secfile_using_subcommand request" -l home -d 'Node home directory [default: $XDG_DATA_HOME/secfile]' -r -F
@@ -119,7 +119,7 @@ complete -c secfile -n "__fish_secfile_using_subcommand request" -s q -l quiet -
 complete -c secfile -n "__fish_secfile_using_subcommand request" -l no-progress -d 'Never draw progress bars'
 complete -c secfile -n "__fish_secfile_using_subcommand request" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c secfile -n "__fish_secfile_using_subcommand issue" -l to -d 'Issue without a request, to this member' -r
-complete -c secfile -n "__fish_secfile_using_subcommand issue" -l attach -d 'The content (with --to)' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand issue" -l attach -d 'The content (with --to; - for stdin)' -r -F
 complete -c secfile -n "__fish_secfile_using_subcommand issue" -l field -d 'A field KEY=VALUE (with --to; repeatable)' -r
 complete -c secfile -n "__fish_secfile_using_subcommand issue" -l event -d 'The event recorded in the manifest (with --to)' -r
 complete -c secfile -n "__fish_secfile_using_subcommand issue" -l expires -d 'Expiry date (YYYY-MM-DD or RFC 3339 UTC)' -r

@@ -201,12 +201,13 @@ impl Context {
             ),
             Err(_) => Duration::from_secs(10),
         };
-        let age_work_factor = match std::env::var("SECFILE_SCRYPT_LOG_N") {
-            Ok(s) => Some(s.parse::<u8>().ok().filter(|n| (1..=30).contains(n)).ok_or_else(|| {
-                Error::usage(format!("SECFILE_SCRYPT_LOG_N={s:?}: want an integer from 1 to 30"))
-            })?),
-            Err(_) => None,
-        };
+        let age_work_factor =
+            match std::env::var("SECFILE_SCRYPT_LOG_N") {
+                Ok(s) => Some(s.parse::<u8>().ok().filter(|n| (1..=30).contains(n)).ok_or_else(|| {
+                    Error::usage(format!("SECFILE_SCRYPT_LOG_N={s:?}: want an integer from 1 to 30"))
+                })?),
+                Err(_) => None,
+            };
         Ok(Context {
             home: Home::new(home),
             passphrase,
@@ -276,4 +277,22 @@ mod tests {
             ]
         );
     }
+}
+
+/// An input that may be `-`: stdin is copied to a temp file named `stdin` in the home's
+/// tmp/ (content has to be read twice: hashed, then sent). The guard removes it.
+pub fn spool_stdin(node: &Node, path: &std::path::Path) -> Result<(PathBuf, Option<tempfile::TempDir>), Error> {
+    if path != std::path::Path::new("-") {
+        return Ok((path.to_path_buf(), None));
+    }
+    let dir = node.home.tmp_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let td = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempdir_in(&dir)
+        .map_err(|e| Error::io(&dir, e))?;
+    let p = td.path().join("stdin");
+    let mut f = std::fs::File::create(&p).map_err(|e| Error::io(&p, e))?;
+    std::io::copy(&mut std::io::stdin().lock(), &mut f).map_err(|e| Error::io("stdin", e))?;
+    Ok((p, Some(td)))
 }

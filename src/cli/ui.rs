@@ -58,18 +58,17 @@ impl Ui {
         }
     }
 
-    pub fn progress_bar(&self, len: u64, msg: &'static str) -> indicatif::ProgressBar {
+    /// A spinner on stderr for long work (only on a terminal, never with -q/--no-progress);
+    /// it clears itself when dropped.
+    pub fn spinner(&self, msg: &str) -> Spinner {
         if !self.progress {
-            return indicatif::ProgressBar::hidden();
+            return Spinner(indicatif::ProgressBar::hidden());
         }
-        let pb = indicatif::ProgressBar::new(len);
-        pb.set_style(
-            indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len}")
-                .expect("template")
-                .progress_chars("=> "),
-        );
-        pb.set_message(msg);
-        pb
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_style(indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("template"));
+        pb.set_message(msg.to_string());
+        pb.enable_steady_tick(std::time::Duration::from_millis(120));
+        Spinner(pb)
     }
 }
 
@@ -91,5 +90,14 @@ mod tests {
     #[test]
     fn escapes_terminal_controls() {
         assert_eq!(super::sanitize("a\u{1b}[31mb"), "a\\x1b[31mb");
+    }
+}
+
+/// A spinner that clears itself when dropped.
+pub struct Spinner(indicatif::ProgressBar);
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
     }
 }

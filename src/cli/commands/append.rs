@@ -15,7 +15,7 @@ pub struct AppendArgs {
     /// A field KEY=VALUE (repeatable)
     #[arg(long = "field", value_name = "KEY=VALUE")]
     pub fields: Vec<String>,
-    /// A file recorded by hash (repeatable)
+    /// A file recorded by hash (repeatable; - for stdin)
     #[arg(long = "attach", value_name = "FILE")]
     pub attach: Vec<PathBuf>,
 }
@@ -24,7 +24,14 @@ pub fn run(ctx: &Context, ui: &Ui, a: AppendArgs) -> Result<i32, Error> {
     let fields = crate::ops::parse_fields(&a.fields)?;
     let node = ctx.node()?;
     let _lock = node.lock()?;
-    let (b, hash) = crate::ops::append_generic(&node, &a.kind, fields, &a.attach)?;
+    let mut guards = Vec::new();
+    let mut attach = Vec::new();
+    for p in &a.attach {
+        let (p, g) = crate::cli::spool_stdin(&node, p)?;
+        attach.push(p);
+        guards.push(g);
+    }
+    let (b, hash) = crate::ops::append_generic(&node, &a.kind, fields, &attach)?;
     ui.result(
         &format!("appended {}:{} clock {} {}", b.chain, b.height, b.clock, hash),
         serde_json::json!({"chain": b.chain, "height": b.height, "clock": b.clock, "kind": b.kind, "hash": hash}),

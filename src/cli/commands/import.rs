@@ -20,6 +20,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: ImportArgs) -> Result<i32, Error> {
 pub fn import_all(ctx: &Context, ui: &Ui, bundles: &[PathBuf]) -> Result<i32, Error> {
     let node = ctx.node()?;
     let _lock = node.lock()?;
+    let _spin = ui.spinner("importing");
     let mut reports = Vec::new();
     for b in bundles {
         let r = crate::transport::import(&node, b, &label(b))?;

@@ -18,7 +18,7 @@ pub struct IssueArgs {
     /// Issue without a request, to this member
     #[arg(long, value_name = "MEMBER", requires = "attach")]
     pub to: Option<String>,
-    /// The content (with --to)
+    /// The content (with --to; - for stdin)
     #[arg(long, value_name = "FILE")]
     pub attach: Option<PathBuf>,
     /// A field KEY=VALUE (with --to; repeatable)
@@ -55,6 +55,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: IssueArgs) -> Result<i32, Error> {
     }
     let node = ctx.node()?;
     let _lock = node.lock()?;
+    let _spin = ui.spinner("issuing");
     if node.config.role != crate::home::Role::Master {
         return Err(Error::rejected(
             node.id(),
@@ -67,7 +68,11 @@ pub fn run(ctx: &Context, ui: &Ui, a: IssueArgs) -> Result<i32, Error> {
         (Some(r), _) if !r.exists() && r.to_str().is_some_and(crate::dossier::docs::is_doc_id) => {
             let id = r.to_str().expect("checked").to_string();
             if !node.home.path("requests").join(&id).join("request.yaml").exists() {
-                return Err(Error::rejected(&id, "unknown", "no request with this id has been imported here"));
+                return Err(Error::rejected(
+                    &id,
+                    "unknown",
+                    "no request with this id has been imported here",
+                ));
             }
             crate::transport::files::issue(&node, Source::Request(&id), expires, a.armor, &dir)?
         }
@@ -86,7 +91,9 @@ pub fn run(ctx: &Context, ui: &Ui, a: IssueArgs) -> Result<i32, Error> {
             crate::transport::files::issue(&node, Source::Request(&id), expires, a.armor, &dir)?
         }
         (None, Some(to)) => {
-            let attach = a.attach.as_deref().expect("clap requires --attach");
+            let (attach, _guard) =
+                crate::cli::spool_stdin(&node, a.attach.as_deref().expect("clap requires --attach"))?;
+            let attach = attach.as_path();
             crate::transport::files::issue(
                 &node,
                 Source::Direct {

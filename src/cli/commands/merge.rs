@@ -21,6 +21,7 @@ pub struct MergeArgs {
 
 pub fn run(ctx: &Context, ui: &Ui, a: MergeArgs) -> Result<i32, Error> {
     let node = ctx.node()?;
+    let _spin = ui.spinner("merging");
     let st = node.load()?;
     let g = crate::merge::global::merge(&st.eval, &st.cands);
     let waiting = st

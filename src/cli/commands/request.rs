@@ -16,7 +16,7 @@ pub struct RequestArgs {
     /// A field KEY=VALUE (repeatable)
     #[arg(long = "field", value_name = "KEY=VALUE")]
     pub fields: Vec<String>,
-    /// A file to send to the master with the request
+    /// A file to send to the master with the request (- for stdin)
     #[arg(long, value_name = "FILE")]
     pub attach: Option<PathBuf>,
     /// The member the file is for [default: this node]
@@ -34,11 +34,18 @@ pub fn run(ctx: &Context, ui: &Ui, a: RequestArgs) -> Result<i32, Error> {
     let fields = crate::ops::parse_fields(&a.fields)?;
     let node = ctx.node()?;
     let _lock = node.lock()?;
+    let (attach, _guard) = match &a.attach {
+        Some(p) => {
+            let (p, g) = crate::cli::spool_stdin(&node, p)?;
+            (Some(p), g)
+        }
+        None => (None, None),
+    };
     let made = crate::transport::files::request(
         &node,
         &a.event,
         fields,
-        a.attach.as_deref(),
+        attach.as_deref(),
         a.for_member.as_deref(),
         a.armor,
         &super::bundle_dir(&node, a.out.as_deref()),

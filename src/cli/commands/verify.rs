@@ -19,6 +19,7 @@ pub struct VerifyArgs {
 
 pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
     let mut report = Report::default();
+    let _spin = ui.spinner("verifying");
     let mut head = None;
     if let Some(h) = &a.global_head {
         head = Some(
@@ -60,11 +61,17 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
             } else {
                 if p == std::path::Path::new("-") {
                     // stdin: keep a copy in the home's tmp/ so it can be read twice
-                    let n = node.as_ref().ok_or_else(|| Error::Env("verify -: needs a home".into()))?;
+                    let n = node
+                        .as_ref()
+                        .ok_or_else(|| Error::Env("verify -: needs a home".into()))?;
                     let tmp_dir = n.home.tmp_dir();
                     std::fs::create_dir_all(&tmp_dir).map_err(|e| Error::io(&tmp_dir, e))?;
-                    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(&tmp_dir).map_err(|e| Error::io(&tmp_dir, e))?;
-                    std::io::copy(&mut std::io::stdin().lock(), tmp.as_file_mut()).map_err(|e| Error::io("stdin", e))?;
+                    let mut tmp = tempfile::Builder::new()
+                        .prefix(".tmp-")
+                        .tempfile_in(&tmp_dir)
+                        .map_err(|e| Error::io(&tmp_dir, e))?;
+                    std::io::copy(&mut std::io::stdin().lock(), tmp.as_file_mut())
+                        .map_err(|e| Error::io("stdin", e))?;
                     let before = report.problems.len();
                     audit::verify_path(node.as_ref(), tmp.path(), &mut report)?;
                     let tp = tmp.path().display().to_string();
