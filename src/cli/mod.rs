@@ -263,22 +263,6 @@ pub fn label(path: &std::path::Path) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn usage_errors_are_one_line_then_hints() {
-        let r = "error: the following required arguments were not provided:\n  --name <NAME>\n  --role <ROLE>\n\nUsage: secfile init --name <NAME> --role <ROLE>\n\nFor more information, try '--help'.\n";
-        assert_eq!(
-            super::usage_error_lines(r),
-            [
-                "secfile: error: the following required arguments were not provided: --name <NAME>, --role <ROLE>",
-                "hint: usage: secfile init --name <NAME> --role <ROLE>",
-                "hint: for more information, try '--help'.",
-            ]
-        );
-    }
-}
-
 /// An input that may be `-`: stdin is copied to a temp file named `stdin` in the home's
 /// tmp/ (content has to be read twice: hashed, then sent). The guard removes it.
 pub fn spool_stdin(node: &Node, path: &std::path::Path) -> Result<(PathBuf, Option<tempfile::TempDir>), Error> {
@@ -295,4 +279,20 @@ pub fn spool_stdin(node: &Node, path: &std::path::Path) -> Result<(PathBuf, Opti
     let mut f = std::fs::File::create(&p).map_err(|e| Error::io(&p, e))?;
     std::io::copy(&mut std::io::stdin().lock(), &mut f).map_err(|e| Error::io("stdin", e))?;
     Ok((p, Some(td)))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn usage_errors_are_one_line_then_hints() {
+        let r = "error: the following required arguments were not provided:\n  --name <NAME>\n  --role <ROLE>\n\nUsage: secfile init --name <NAME> --role <ROLE>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            super::usage_error_lines(r),
+            [
+                "secfile: error: the following required arguments were not provided: --name <NAME>, --role <ROLE>",
+                "hint: usage: secfile init --name <NAME> --role <ROLE>",
+                "hint: for more information, try '--help'.",
+            ]
+        );
+    }
 }

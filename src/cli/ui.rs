@@ -85,19 +85,19 @@ pub fn sanitize(s: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn escapes_terminal_controls() {
-        assert_eq!(super::sanitize("a\u{1b}[31mb"), "a\\x1b[31mb");
-    }
-}
-
 /// A spinner that clears itself when dropped.
 pub struct Spinner(indicatif::ProgressBar);
 
 impl Drop for Spinner {
     fn drop(&mut self) {
         self.0.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escapes_terminal_controls() {
+        assert_eq!(super::sanitize("a\u{1b}[31mb"), "a\\x1b[31mb");
     }
 }
