@@ -186,6 +186,8 @@ step_merge_all() {
     done
     say "all four nodes print the same head ${HEAD[hq]}, and their merge --out files are byte-identical:"
     indent <"$WORK/files/global-hq.txt"
+    say "the last check-ins are not final yet: hq has not appended since it saw them"
+    sf hq merge --include-pending
 }
 
 step_verify_all() {
