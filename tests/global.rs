@@ -679,3 +679,32 @@ fn removal_below_a_final_block_keeps_the_final_prefix() {
     let (code, out, err) = run(&bob, &["verify", "--global-head", &head]);
     assert_eq!(code, 0, "{out}{err}");
 }
+
+#[test]
+fn xfer_first_round_imports_members_after_the_admissions_in_the_same_run() {
+    // Built by hand: members learn their admissions only from the stick. A member's bundle
+    // may sort before the master's (which brings the admissions) in the same run.
+    let dir = tempfile::tempdir().unwrap();
+    let home = |n: &str| dir.path().join(n);
+    let usb = home("usb");
+    std::fs::create_dir(&usb).unwrap();
+    let hq = home("hq");
+    ok(&hq, &["init", "--name", "hq", "--role", "master"]);
+    let mcard = home("hq.card");
+    ok(&hq, &["card", "--out", s(&mcard)]);
+    let members = ["alice", "bob", "carol", "dave"];
+    for m in members {
+        ok(
+            &home(m),
+            &["init", "--name", m, "--role", "member", "--master", s(&mcard)],
+        );
+        let card = home(&format!("{m}.card"));
+        ok(&home(m), &["card", "--out", s(&card)]);
+        ok(&hq, &["roster", "admit", s(&card)]);
+    }
+    ok(&hq, &["xfer", s(&usb)]);
+    for m in members {
+        let j = ok_json(&home(m), &["xfer", s(&usb)]);
+        assert_eq!(j["skipped"], serde_json::json!([]), "{m}: {j}");
+    }
+}
