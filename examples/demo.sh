@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The main job: a whole air-gapped consortium on one machine.
 #
-# A master `hq` and two members `alice` and `bob`, each in its own home under a temp dir.
-# Nothing passes between the homes except files in `usb/`, which stands for a USB stick
-# carried from machine to machine. Every node appends a block, the nodes sync until every
-# node holds every chain, then every node verifies its home and prints its log.
+# A master `hq` and three members `alice`, `bob` and `carol`, each in its own home under a
+# temp dir. Nothing passes between the homes except files in `usb/`, which stands for a USB
+# stick carried from machine to machine: first the cards (for `init` and `roster admit`),
+# then only what `secfile xfer usb/` leaves there. Every node appends blocks over several
+# rounds, each after it has seen the others' blocks, so the global chain's final prefix
+# grows; then every node runs `merge` and the script checks that all four print the same
+# non-zero head and write byte-identical `merge --out` files, that `verify --global-head`
+# accepts that head everywhere, and that `verify` is clean.
 #
 #   cargo build && bash examples/demo.sh     # KEEP=1 keeps the temp dir for a look around
 #
@@ -13,10 +17,10 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-MEMBERS=(alice bob)
+MEMBERS=(alice bob carol)
 NODES=(hq "${MEMBERS[@]}")
-SYNC_ROUND=0
-declare -A LAST_BUNDLE # "from>to" -> the last bundle carried that way
+XFER_COUNT=0
+declare -A HEAD # node -> the head `merge` printed there
 
 say() { printf '==> %s\n' "$*"; }
 indent() { sed 's/^/    /'; }
@@ -66,16 +70,22 @@ cleanup() {
     exit "$rc"
 }
 
-# Carry a sync bundle FROM -> TO on the stick: export what TO lacks, import it at TO.
-carry() {
-    local from=$1 to=$2
-    SYNC_ROUND=$((SYNC_ROUND + 1))
-    local bundle
-    bundle=$(printf 'usb/%02d-%s-to-%s.bundle' "$SYNC_ROUND" "$from" "$to")
-    say "$from exports a sync bundle for $to; the stick carries it; $to imports it"
-    sf "$from" sync export --to "$to" --out "$WORK/$bundle"
-    sf "$to" sync import "$WORK/$bundle"
-    LAST_BUNDLE["$from>$to"]=$bundle
+# One exchange of NODE with the stick: `secfile xfer usb/` imports everything left there for
+# NODE, leaves a fresh incremental sync bundle for every peer under usb/<peer>/<NODE>/, and
+# removes what NODE left earlier once the recipient's frontier shows it arrived.
+xfer() {
+    local node=$1
+    XFER_COUNT=$((XFER_COUNT + 1))
+    say "the stick is plugged into $node: secfile xfer usb/"
+    sf "$node" xfer "$WORK/usb"
+}
+
+# A round: the stick visits every node in turn.
+xfer_round() {
+    local node
+    for node in "${NODES[@]}"; do
+        xfer "$node"
+    done
 }
 
 step_create_master() {
@@ -109,16 +119,17 @@ step_admit_members() {
         sf hq roster admit "$WORK/usb/$m.card"
     done
     sf hq roster list
-    for m in "${MEMBERS[@]}"; do
-        carry hq "$m"
-    done
+    say "from now on only \`secfile xfer usb/\` writes to and reads from the stick"
+    rm -f "$WORK"/usb/*.card
+    say "the stick brings every member its admission"
+    xfer_round
 }
 
 step_append_blocks() {
-    local site
+    local site node node_site
     say "every node records an inspection (attachments enter the chain by SHA-256 only)"
-    for node_site in hq:central alice:north bob:south; do
-        local node=${node_site%%:*}
+    for node_site in hq:central alice:north bob:south carol:east; do
+        node=${node_site%%:*}
         site=${node_site#*:}
         printf 'inspection report for site %s\n' "$site" >"$WORK/files/$site-report.txt"
         sf "$node" append --kind inspection --field "site=$site" --field result=pass \
@@ -126,18 +137,19 @@ step_append_blocks() {
     done
 }
 
-step_sync_everyone() {
-    local m
-    say "members bring their blocks to the master"
-    for m in "${MEMBERS[@]}"; do
-        carry "$m" hq
+step_exchange_rounds() {
+    local round node
+    for round in 1 2 3; do
+        say "round $round: the stick visits every node; each one records a check-in after importing"
+        for node in "${NODES[@]}"; do
+            xfer "$node"
+            sf "$node" append --kind checkin --field "round=$round"
+            xfer "$node" # leave the new block on the stick at once
+        done
     done
-    say "the master relays everything to every member"
-    for m in "${MEMBERS[@]}"; do
-        carry hq "$m"
-    done
-    say "carrying the same bundle twice changes nothing"
-    sf alice sync import "$WORK/${LAST_BUNDLE["hq>alice"]}"
+    say "two quiet rounds (no appends) until every node holds every block"
+    xfer_round
+    xfer_round
 }
 
 step_check_converged() {
@@ -150,22 +162,46 @@ step_check_converged() {
     local chains
     chains=$(grep -c ':0 clock 0 ' <<<"$reference")
     [[ "$chains" -eq "${#NODES[@]}" ]] || die "expected ${#NODES[@]} chains, found $chains"
+    say "the stick holds only what is not yet confirmed by its recipient:"
+    (cd "$WORK" && find usb -type f | sort | indent)
+}
+
+step_merge_all() {
+    local node head out zero
+    zero=$(printf '0%.0s' {1..64})
+    for node in "${NODES[@]}"; do
+        say "$node merges every sub-chain into the global chain"
+        out=$(sf_out "$node" merge --out "$WORK/files/global-$node.txt")
+        printf '%s\n' "$out" | indent
+        head=$(sed -n 's/^head //p' <<<"$out")
+        [[ "$head" =~ ^[0-9a-f]{64}$ ]] || die "$node's merge printed no head"
+        [[ "$head" != "$zero" ]] || die "$node's head is all zeros: nothing is final"
+        HEAD[$node]=$head
+    done
+    for node in "${MEMBERS[@]}"; do
+        [[ "${HEAD[$node]}" == "${HEAD[hq]}" ]] ||
+            die "$node's head ${HEAD[$node]} differs from hq's ${HEAD[hq]}"
+        cmp -s "$WORK/files/global-$node.txt" "$WORK/files/global-hq.txt" ||
+            die "$node's merge --out differs from hq's"
+    done
+    say "all four nodes print the same head ${HEAD[hq]}, and their merge --out files are byte-identical:"
+    indent <"$WORK/files/global-hq.txt"
+    say "the last check-ins are not final yet: hq has not appended since it saw them"
+    sf hq merge --include-pending
 }
 
 step_verify_all() {
     local node
     for node in "${NODES[@]}"; do
-        say "$node verifies its home"
-        sf "$node" verify
+        say "$node verifies its home, and that its final chain extends the head ${HEAD[hq]:0:16}…"
+        sf "$node" verify || die "verify failed on $node"
+        sf "$node" verify --global-head "${HEAD[hq]}" || die "verify --global-head failed on $node"
     done
 }
 
 step_show_logs() {
-    local node
-    for node in "${NODES[@]}"; do
-        say "log of $node"
-        sf "$node" log
-    done
+    say "the global order as alice sees it (clock, chain id)"
+    sf alice log --global
 }
 
 main() {
@@ -174,11 +210,12 @@ main() {
     step_create_members
     step_admit_members
     step_append_blocks
-    step_sync_everyone
+    step_exchange_rounds
     step_check_converged
+    step_merge_all
     step_verify_all
     step_show_logs
-    say "done: a verifying three-node consortium, synced by USB stick only"
+    say "done: a four-node consortium synced by USB stick only ($XFER_COUNT xfers); every node agrees on head ${HEAD[hq]}"
 }
 
 main "$@"

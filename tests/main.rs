@@ -4,6 +4,7 @@ mod cli;
 mod common;
 mod docs;
 mod fixtures_gen;
+mod global;
 mod interop;
 mod prop;
 mod tamper;

@@ -94,17 +94,32 @@ pub fn xfer(node: &Node, spool: &Path, armor: bool) -> Result<XferReport> {
             }
         }
     }
-    for f in files {
-        let label = f.display().to_string();
-        match super::import(node, &f, &label) {
-            Ok(r) => {
-                report.imported.push(r);
-                std::fs::remove_file(&f).at(&f)?;
+    // A bundle refused now may be accepted after another one in the same run (a member's
+    // bundle sorts before the master's that brings its admission): retry the refused ones
+    // while a pass imports something new.
+    let mut refused: Vec<(PathBuf, String)> = Vec::new();
+    loop {
+        let mut progress = false;
+        for f in files.drain(..) {
+            let label = f.display().to_string();
+            match super::import(node, &f, &label) {
+                Ok(r) => {
+                    progress |= r.changed();
+                    report.imported.push(r);
+                    std::fs::remove_file(&f).at(&f)?;
+                }
+                Err(Error::Rejected { detail, .. }) => refused.push((f, detail)),
+                Err(e) => return Err(e),
             }
-            Err(Error::Rejected { detail, .. }) => report.skipped.push((label, detail)),
-            Err(e) => return Err(e),
         }
+        if !progress || refused.is_empty() {
+            break;
+        }
+        files = refused.drain(..).map(|(f, _)| f).collect();
     }
+    report
+        .skipped
+        .extend(refused.into_iter().map(|(f, detail)| (f.display().to_string(), detail)));
     // 2. confirm what peers now hold; drop confirmed copies from the medium and outbox
     let mut ledger = load_ledger(node)?;
     let mut keep = Vec::new();
