@@ -169,6 +169,30 @@ impl Node {
                 "this home holds blocks of its own chain beyond its head (restored backup or copied home?): refusing to append; see README, \"Recovering a node\"",
             ));
         }
+        // A peer's frontier that shows this node's own chain beyond its head, or a different
+        // block at its head: this home is behind itself (a restored backup).
+        let my_hash = st.head(me).map(|(i, _)| crate::digest::hex(&st.cands[i].hash));
+        if let Ok(rd) = std::fs::read_dir(self.home.peers_dir()) {
+            for e in rd.flatten() {
+                let Ok(bytes) = std::fs::read(e.path()) else { continue };
+                let Ok(f) = crate::transport::sync::Frontier::decode(&bytes) else {
+                    continue;
+                };
+                if let Some(h) = f.heads.iter().find(|h| h.chain == me) {
+                    let (hh, mine) = (head.unwrap_or(0), my_hash.as_deref());
+                    if h.height > hh || (h.height == hh && Some(h.hash.as_str()) != mine) {
+                        return Err(Error::rejected(
+                            me,
+                            "fork",
+                            format!(
+                                "peer {} holds this node's chain up to height {}, beyond this home's head {hh} (restored backup?): refusing to append; import `sync export --to {} --all` from that peer first (README, \"Recovering a node\")",
+                                f.node, h.height, self.config.name
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
         Ok(())
     }
 

@@ -708,3 +708,44 @@ fn xfer_first_round_imports_members_after_the_admissions_in_the_same_run() {
         assert_eq!(j["skipped"], serde_json::json!([]), "{m}: {j}");
     }
 }
+
+#[test]
+fn a_restored_home_that_sees_a_peer_ahead_of_it_refuses_to_append() {
+    let net = crate::common::Net::new(&["alice"]);
+    let alice = net.home("alice");
+    let backup = net.path("alice-backup");
+    crate::common::copy_tree(&alice, &backup, &["lock", "tmp"]);
+    crate::common::ok(&alice, &["append", "--kind", "note"]);
+    crate::common::ok(&alice, &["append", "--kind", "note"]);
+    net.sync("alice", "hq");
+    // restore the old backup; an ordinary incremental bundle from hq carries hq's frontier,
+    // which shows alice's chain beyond the restored head
+    std::fs::remove_dir_all(&alice).unwrap();
+    crate::common::copy_tree(&backup, &alice, &[]);
+    let b = net.path("hq-incremental.bundle");
+    crate::common::ok(
+        &net.home("hq"),
+        &["sync", "export", "--to", "alice", "--out", b.to_str().unwrap()],
+    );
+    crate::common::ok(&alice, &["sync", "import", b.to_str().unwrap()]);
+    let (code, _, err) = crate::common::run(&alice, &["append", "--kind", "note"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("beyond this home's head"), "{err}");
+    // recovery: the peer's full export gives the node its own blocks back
+    let all = net.path("hq-all.bundle");
+    crate::common::ok(
+        &net.home("hq"),
+        &[
+            "sync",
+            "export",
+            "--to",
+            "alice",
+            "--all",
+            "--out",
+            all.to_str().unwrap(),
+        ],
+    );
+    crate::common::ok(&alice, &["sync", "import", all.to_str().unwrap()]);
+    crate::common::ok(&alice, &["append", "--kind", "note"]);
+    crate::common::ok(&alice, &["verify"]);
+}

@@ -137,7 +137,7 @@ pub fn export(
                 return Err(Error::usage(format!("--to {who}: that is this node")));
             }
             if m.removed.is_some() {
-                return Err(Error::usage(format!("--to {who}: removed from the roster")));
+                return Err(Error::rejected(who, "not-authorised", "removed from the roster"));
             }
             vec![m]
         }
