@@ -137,6 +137,55 @@ step_append_blocks() {
     done
 }
 
+step_security_file() {
+    local rid fid
+    say "alice's trigger event: an audit is due. She asks the master for a security file;"
+    say "the event goes on her chain, the fields and the attachment travel encrypted to hq only"
+    printf 'audit scope: north site, all valves\n' >"$WORK/files/audit-scope.txt"
+    sf alice request --event audit-due --field site=north --field ref=A-17 \
+        --attach "$WORK/files/audit-scope.txt"
+    xfer alice
+    xfer hq
+    rid=$(sf_out hq status | sed -n 's/^  request \([0-9a-f]*\) awaits issue.*/\1/p' | head -1)
+    [[ -n "$rid" ]] || die "hq did not receive alice's request"
+    say "hq issues the security file for request $rid: a manifest signed by the master plus the"
+    say "content, encrypted to alice, and an issue block on hq's chain"
+    sf hq issue "$rid" --expires 2027-12-31
+    xfer hq
+    xfer alice
+    fid=$(sf_out alice file list | awk '{print $1; exit}')
+    [[ "$fid" =~ ^[0-9a-f]{32}$ ]] || die "alice holds no security file"
+    FILE_ID=$fid
+    say "alice holds file $fid; she extracts it (checked against the manifest's SHA-256)"
+    sf alice file extract "$fid" --out "$WORK/files/alice-copy.txt"
+    cmp -s "$WORK/files/alice-copy.txt" "$WORK/files/audit-scope.txt" || die "extracted content differs"
+    sf alice verify "$WORK/files/alice-copy.txt"
+    say "alice endorses it and transfers it to bob (re-encrypted to bob)"
+    sf alice op endorse "$fid" --note "scope confirmed"
+    sf alice op transfer "$fid" --to bob
+    xfer alice
+    xfer bob
+    sf bob file list
+    sf bob op annotate "$fid" --note "received for the audit"
+    say "alice can no longer transfer it: she is not the holder"
+    if sf_out alice op transfer "$fid" --to carol >/dev/null 2>&1; then
+        die "a non-holder's transfer was accepted"
+    fi
+}
+
+step_file_history() {
+    local node reference
+    say "the file's life from the global chain, identical on every node:"
+    reference=$(sf_out hq file history "$FILE_ID")
+    printf '%s\n' "$reference" | indent
+    grep -q 'transfer .*\[final\]' <<<"$reference" || die "the transfer is not final on hq"
+    for node in "${MEMBERS[@]}"; do
+        [[ "$(sf_out "$node" file history "$FILE_ID")" == "$reference" ]] ||
+            die "$node tells a different history of $FILE_ID"
+    done
+    sf bob file show "$FILE_ID"
+}
+
 step_exchange_rounds() {
     local round node
     for round in 1 2 3; do
@@ -210,12 +259,15 @@ main() {
     step_create_members
     step_admit_members
     step_append_blocks
+    step_security_file
     step_exchange_rounds
     step_check_converged
     step_merge_all
     step_verify_all
+    step_file_history
     step_show_logs
     say "done: a four-node consortium synced by USB stick only ($XFER_COUNT xfers); every node agrees on head ${HEAD[hq]}"
+    say "security file $FILE_ID: requested by alice, issued by hq, transferred to bob, the same final history everywhere"
 }
 
 main "$@"

@@ -12,6 +12,8 @@
 //! forks/<id>/<height>-<hash>.yaml(.minisig)    fork evidence
 //! peers/<id>.yaml        the frontier last received from each peer
 //! outbox/<recipient>/    bundles made without --out, emptied by xfer
+//! files/<file id>/        security files: manifest.yaml(.minisig) signed by the master, content (0600)
+//! requests/<request id>/ requests imported by the master: request.yaml(.minisig), attachment
 //! state/                 checkpoints and caches (derivable)
 //! tmp/                   temp files, same filesystem as the store
 //! lock                   the home's lock file (flock)
