@@ -364,7 +364,7 @@ pub fn verify_path(node: Option<&Node>, path: &Path, report: &mut Report) -> Res
         } = payload;
         let mut rep = crate::transport::ImportReport::default();
         let st3 = node.load()?;
-        crate::transport::import::check_blocks(node, st3, blocks, &label, &mut rep)?;
+        let after = crate::transport::import::check_blocks(node, st3, blocks, &label, &mut rep)?;
         step(
             report,
             &label,
@@ -378,7 +378,9 @@ pub fn verify_path(node: Option<&Node>, path: &Path, report: &mut Report) -> Res
         );
         if let (Some(raw), Some(sig)) = (docs.get("manifest.yaml"), docs.get("manifest.yaml.minisig")) {
             let c = content.as_ref().map(|(_, h, n)| (*h, *n));
-            check_security_file(node, &st, &label, raw, sig, c, report);
+            // judged with the blocks the bundle carries (e.g. the issue block of a file
+            // not imported yet), as an import would
+            check_security_file(node, &after, &label, raw, sig, c, report);
         }
         Ok(())
     })();
