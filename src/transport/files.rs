@@ -341,7 +341,10 @@ fn holder_checks(node: &Node, f: &FileState, what: &str) -> Result<()> {
         return Err(Error::rejected(
             &f.id,
             "revoked",
-            format!("the file is revoked; it cannot be {what}d"),
+            format!(
+                "the file is revoked; it cannot be {}",
+                if what == "transfer" { "transferred" } else { "endorsed" }
+            ),
         ));
     }
     Ok(())
