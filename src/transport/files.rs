@@ -177,6 +177,8 @@ pub fn issue(node: &Node, source: Source<'_>, expires: Option<String>, armor: bo
     }
     let st = node.load()?;
     node.check_can_act(&st)?;
+    // the attachment as the signed request describes it (name, size, SHA-256)
+    let mut requested: Option<ContentInfo> = None;
     let (holder, request, event, fields, content_path, generated): (
         String,
         Option<String>,
@@ -212,6 +214,7 @@ pub fn issue(node: &Node, source: Source<'_>, expires: Option<String>, armor: bo
             }
             member(&st, &req.for_member, "for")?;
             let att = d.join("attachment");
+            requested = req.attachment.clone();
             let (cp, gen_) = if req.attachment.is_some() {
                 (Some(att), None)
             } else {
@@ -261,6 +264,19 @@ pub fn issue(node: &Node, source: Source<'_>, expires: Option<String>, armor: bo
             sha256: digest::hex(&digest::sha256(g)),
         },
         _ => unreachable!("one content source"),
+    };
+    // content from a request keeps the name the member gave it; the stored copy must still
+    // be what the member signed
+    let content = match requested {
+        Some(r) if r.size != content.size || r.sha256 != content.sha256 => {
+            return Err(Error::rejected(
+                content_path.as_deref().unwrap_or(Path::new("attachment")).display(),
+                "tampered",
+                "the stored attachment does not match the signed request",
+            ));
+        }
+        Some(r) => r,
+        None => content,
     };
     let serial = 1 + st.eval.chains[node.id()]
         .iter()
