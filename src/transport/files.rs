@@ -332,6 +332,10 @@ pub fn issue(node: &Node, source: Source<'_>, expires: Option<String>, armor: bo
 
 /// Load a stored manifest and check the master's signature on it.
 pub fn stored_manifest(node: &Node, id: &str) -> Result<(Manifest, Vec<u8>, Vec<u8>)> {
+    // ids become paths under files/: check the alphabet first (DESIGN §4)
+    if !dossier::docs::is_doc_id(id) {
+        return Err(Error::usage(format!("{id:?}: not a file id (32 lowercase hex digits)")));
+    }
     let (raw, sig) = dossier::store::load(&node.home, id)?
         .ok_or_else(|| Error::rejected(id, "unknown", "this node never received that file"))?;
     let m: Manifest = dossier::docs::decode(&raw, "manifest").map_err(|e| Error::rejected(id, "malformed", e))?;
