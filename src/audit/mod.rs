@@ -313,11 +313,22 @@ pub fn verify_path(node: Option<&Node>, path: &Path, report: &mut Report) -> Res
                 }
             }
         }
-        report.push(
-            &label,
-            "unknown",
-            "not a bundle or card, and no security file held here has this content",
-        );
+        // not a held file's content: say what is wrong with it as a bundle (empty input,
+        // not a secfile-bundle file), as for any malformed bundle
+        let why = bundle::materialise(path, &label, &node.home.tmp_dir())
+            .and_then(|(p, _g)| bundle::parse(&p, &label).map(|_| ()));
+        match why {
+            Err(Error::Rejected { kind, detail, .. }) => report.push(
+                &label,
+                kind,
+                format!("{detail}; and no security file held here has this content"),
+            ),
+            _ => report.push(
+                &label,
+                "unknown",
+                "not a bundle or card, and no security file held here has this content",
+            ),
+        }
         return Ok(());
     }
     report.bundles += 1;
