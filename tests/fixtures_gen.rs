@@ -573,17 +573,16 @@ pub fn bundle_cases() -> Vec<BundleCase> {
             1,
             "hq's bundle to bob with bob's id in the signed header's recipients replaced by alice's",
         ),
-        BundleCase {
-            ..b(
-                "forged-block-inside",
-                "forged-block-inside.bundle",
-                1,
-                "bad-signature",
-                "block {hq}:3: bad signature",
-                1,
-                "bob (a member) sends alice hq's block 3 with its note edited under hq's signature",
-            )
-        },
+        b(
+            "forged-block-inside",
+            "forged-block-inside.bundle",
+            1,
+            "bad-signature",
+            "block {hq}:3: bad signature",
+            1,
+            "bob (a member) sends alice hq's block 3 with its note edited under hq's signature; \
+             verify FILE checks the blocks inside too",
+        ),
         b(
             "for-another-node",
             "hq-to-bob.bundle",

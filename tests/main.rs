@@ -3,6 +3,7 @@ mod bad_input;
 mod cli;
 mod common;
 mod docs;
+mod files;
 mod fixtures_gen;
 mod global;
 mod interop;

@@ -313,7 +313,23 @@ pub fn verify_path(node: Option<&Node>, path: &Path, report: &mut Report) -> Res
                 }
             }
         }
-        // no security file has this content: report it as the bundle it is not
+        // not a held file's content: say what is wrong with it as a bundle (empty input,
+        // not a secfile-bundle file), as for any malformed bundle
+        let why = bundle::materialise(path, &label, &node.home.tmp_dir())
+            .and_then(|(p, _g)| bundle::parse(&p, &label).map(|_| ()));
+        match why {
+            Err(Error::Rejected { kind, detail, .. }) => report.push(
+                &label,
+                kind,
+                format!("{detail}; and no security file held here has this content"),
+            ),
+            _ => report.push(
+                &label,
+                "unknown",
+                "not a bundle or card, and no security file held here has this content",
+            ),
+        }
+        return Ok(());
     }
     report.bundles += 1;
     let res = (|| -> Result<()> {
@@ -359,7 +375,7 @@ pub fn verify_path(node: Option<&Node>, path: &Path, report: &mut Report) -> Res
         } = payload;
         let mut rep = crate::transport::ImportReport::default();
         let st3 = node.load()?;
-        crate::transport::import::check_blocks(node, st3, blocks, &label, &mut rep)?;
+        let after = crate::transport::import::check_blocks(node, st3, blocks, &label, &mut rep)?;
         step(
             report,
             &label,
@@ -373,7 +389,9 @@ pub fn verify_path(node: Option<&Node>, path: &Path, report: &mut Report) -> Res
         );
         if let (Some(raw), Some(sig)) = (docs.get("manifest.yaml"), docs.get("manifest.yaml.minisig")) {
             let c = content.as_ref().map(|(_, h, n)| (*h, *n));
-            check_security_file(node, &st, &label, raw, sig, c, report);
+            // judged with the blocks the bundle carries (e.g. the issue block of a file
+            // not imported yet), as an import would
+            check_security_file(node, &after, &label, raw, sig, c, report);
         }
         Ok(())
     })();

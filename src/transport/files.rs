@@ -179,6 +179,8 @@ pub fn issue(node: &Node, source: Source<'_>, expires: Option<String>, armor: bo
     }
     let st = node.load()?;
     node.check_can_act(&st)?;
+    // the attachment as the signed request describes it (name, size, SHA-256)
+    let mut requested: Option<ContentInfo> = None;
     let (holder, request, event, fields, content_path, generated): (
         String,
         Option<String>,
@@ -214,6 +216,7 @@ pub fn issue(node: &Node, source: Source<'_>, expires: Option<String>, armor: bo
             }
             member(&st, &req.for_member, "for")?;
             let att = d.join("attachment");
+            requested = req.attachment.clone();
             let (cp, gen_) = if req.attachment.is_some() {
                 (Some(att), None)
             } else {
@@ -292,6 +295,23 @@ pub fn issue(node: &Node, source: Source<'_>, expires: Option<String>, armor: bo
         let mut hr = digest::HashingReader::new(reader);
         pw.entry_from("content", size, &mut hr)?;
         let (h, n) = hr.finish();
+        // content from a request keeps the name the member gave it; the stored copy must
+        // still be what the member signed
+        let content = match &requested {
+            Some(r) if r.size != n || r.sha256 != digest::hex(&h) => {
+                return Err(std::io::Error::other(Error::rejected(
+                    "attachment",
+                    "tampered",
+                    "the stored attachment does not match the signed request",
+                )));
+            }
+            Some(r) => r.clone(),
+            None => ContentInfo {
+                name: content_name.clone(),
+                size: n,
+                sha256: digest::hex(&h),
+            },
+        };
         let m = Manifest {
             format: 1,
             file: file_id.clone(),
@@ -301,11 +321,7 @@ pub fn issue(node: &Node, source: Source<'_>, expires: Option<String>, armor: bo
             request: request.clone(),
             event: event.clone(),
             fields: fields.clone(),
-            content: ContentInfo {
-                name: content_name.clone(),
-                size: n,
-                sha256: digest::hex(&h),
-            },
+            content,
             issued: node.time(),
             expires: expires.clone(),
         };
@@ -344,6 +360,10 @@ pub fn issue(node: &Node, source: Source<'_>, expires: Option<String>, armor: bo
 
 /// Load a stored manifest and check the master's signature on it.
 pub fn stored_manifest(node: &Node, id: &str) -> Result<(Manifest, Vec<u8>, Vec<u8>)> {
+    // ids become paths under files/: check the alphabet first (DESIGN §4)
+    if !dossier::docs::is_doc_id(id) {
+        return Err(Error::usage(format!("{id:?}: not a file id (32 lowercase hex digits)")));
+    }
     let (raw, sig) = dossier::store::load(&node.home, id)?
         .ok_or_else(|| Error::rejected(id, "unknown", "this node never received that file"))?;
     let m: Manifest = dossier::docs::decode(&raw, "manifest").map_err(|e| Error::rejected(id, "malformed", e))?;
@@ -369,7 +389,10 @@ fn holder_checks(node: &Node, f: &FileState, what: &str) -> Result<()> {
         return Err(Error::rejected(
             &f.id,
             "revoked",
-            format!("the file is revoked; it cannot be {what}d"),
+            format!(
+                "the file is revoked; it cannot be {}",
+                if what == "transfer" { "transferred" } else { "endorsed" }
+            ),
         ));
     }
     Ok(())

@@ -192,17 +192,29 @@ fn plan_blocks(node: &Node, st: State, blocks: BlockEntries, label: &str, report
     })
 }
 
-/// Check a bundle's blocks against the store without writing anything.
+/// Check a bundle's blocks against the store without writing anything. Returns the state
+/// as it would be after the import (the bundle's blocks evaluated with the store's), so a
+/// verifier can judge a bundle's documents by the blocks that travel with them.
 pub fn check_blocks(
     node: &Node,
     st: State,
     blocks: BlockEntries,
     label: &str,
     report: &mut ImportReport,
-) -> Result<()> {
+) -> Result<State> {
+    let (mut places, mut paths, layout) = (st.places.clone(), st.paths.clone(), st.layout.clone());
     let plan = plan_blocks(node, st, blocks, label, report)?;
     report.added_planned = plan.writes.iter().filter(|(_, p)| *p == Place::Chains).count();
-    Ok(())
+    let extra = plan.cands.len() - places.len();
+    places.extend(std::iter::repeat_n(Place::Pending, extra));
+    paths.extend(std::iter::repeat_n(std::path::PathBuf::from(label), extra));
+    Ok(State {
+        cands: plan.cands,
+        places,
+        paths,
+        layout,
+        eval: plan.eval,
+    })
 }
 
 fn commit_blocks(node: &Node, plan: &Plan, report: &mut ImportReport) -> Result<()> {
