@@ -749,3 +749,35 @@ fn a_restored_home_that_sees_a_peer_ahead_of_it_refuses_to_append() {
     crate::common::ok(&alice, &["append", "--kind", "note"]);
     crate::common::ok(&alice, &["verify"]);
 }
+
+#[test]
+fn fork_evidence_file_verifies_on_its_own() {
+    let net = crate::common::Net::new(&["alice"]);
+    let alice = net.home("alice");
+    let twin = net.path("alice-twin");
+    crate::common::copy_tree(&alice, &twin, &["lock", "tmp"]);
+    crate::common::ok(&alice, &["append", "--kind", "note"]);
+    crate::common::ok(&twin, &["append", "--kind", "other"]);
+    net.sync("alice", "hq");
+    let b = net.path("twin.bundle");
+    crate::common::ok(&twin, &["sync", "export", "--to", "hq", "--out", b.to_str().unwrap()]);
+    crate::common::ok(&net.home("hq"), &["sync", "import", b.to_str().unwrap()]);
+    let hq = net.home("hq");
+    let id = crate::common::ok_json(&alice, &["status"])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let evidence: Vec<_> = std::fs::read_dir(hq.join("forks").join(&id))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    assert_eq!(evidence.len(), 2, "both blocks kept as evidence");
+    let (code, out, err) = crate::common::run(&hq, &["verify", evidence[0].to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("fork at"), "{out}");
+    // a block file that conflicts with nothing checks on its own
+    let genesis = hq.join("chains").join(&id).join("0000000000.yaml");
+    crate::common::ok(&hq, &["verify", genesis.to_str().unwrap()]);
+}

@@ -293,6 +293,9 @@ pub fn verify_path(node: Option<&Node>, path: &Path, report: &mut Report) -> Res
         )));
     };
     let st = node.load()?;
+    if head.starts_with(b"chain: \"") {
+        return verify_block_file(&st, path, report);
+    }
     let is_bundle = head.starts_with(bundle::MAGIC.as_bytes())
         || String::from_utf8_lossy(head)
             .trim_start()
@@ -501,4 +504,90 @@ pub fn save_checkpoint(node: &Node, st: &crate::node::State, global: &crate::mer
     };
     let text = serde_yaml::to_string(&cp).expect("checkpoint serialises");
     crate::home::atomic_write(&checkpoint_path(node), text.as_bytes())
+}
+
+/// Audit one block file on its own (e.g. fork evidence from `forks/`): strict format, the
+/// owner's signature from the roster (`FILE.minisig` beside it), and whether it conflicts
+/// with the block this home holds at that (chain, height) — a fork.
+pub fn verify_block_file(st: &crate::node::State, path: &Path, report: &mut Report) -> Result<()> {
+    let label = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    if bytes.len() > crate::subchain::MAX_BLOCK {
+        report.push(&label, "limit", "over the block size limit");
+        return Ok(());
+    }
+    let b = match crate::subchain::Block::decode(&bytes) {
+        Ok(b) => b,
+        Err(e) => {
+            report.push(&label, "malformed", e);
+            return Ok(());
+        }
+    };
+    let sig_path = std::path::PathBuf::from(format!("{}.minisig", path.display()));
+    let Ok(sig) = std::fs::read(&sig_path) else {
+        report.push(
+            &label,
+            "missing-signature",
+            format!("no signature file {}", sig_path.display()),
+        );
+        return Ok(());
+    };
+    let Some(owner) = st.eval.members.get(&b.chain) else {
+        report.push(
+            &label,
+            "not-admitted",
+            format!("chain {} belongs to no node of this roster", b.chain),
+        );
+        return Ok(());
+    };
+    let pk = owner
+        .identity
+        .public_key()
+        .map_err(|e| Error::rejected(&label, "malformed", e))?;
+    if let Err(e) = crate::subchain::sign::verify(
+        &pk,
+        &bytes,
+        &sig,
+        &crate::subchain::sign::block_comment(&b.chain, b.height),
+    ) {
+        report.push(&label, "bad-signature", e);
+        return Ok(());
+    }
+    let hash = crate::digest::hex(&crate::digest::sha256(&bytes));
+    report.steps.push(Step {
+        input: label.clone(),
+        step: "block-signature".into(),
+        ok: true,
+        detail: format!("{}:{} signed by its owner {}", owner.identity.name, b.height, b.chain),
+    });
+    let held: Vec<String> = st
+        .cands
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| {
+            c.chain() == b.chain
+                && c.height() == b.height
+                && matches!(st.eval.status[*i], Status::Valid | Status::Cut | Status::Pending(_))
+        })
+        .map(|(_, c)| crate::digest::hex(&c.hash))
+        .filter(|h| *h != hash)
+        .collect();
+    if held.is_empty() {
+        report.notes.push(format!(
+            "{label}: validly signed; no conflicting block at {}:{} here",
+            b.chain, b.height
+        ));
+    } else {
+        report.push(
+            &label,
+            "fork",
+            format!(
+                "fork at {}:{}: this validly signed block ({hash}) conflicts with {}",
+                b.chain,
+                b.height,
+                held.join(", ")
+            ),
+        );
+    }
+    Ok(())
 }
