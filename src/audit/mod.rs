@@ -341,18 +341,7 @@ pub fn verify_path(node: Option<&Node>, path: &Path, report: &mut Report) -> Res
         let parsed = bundle::parse(&p, &label)?;
         let h = parsed.header.clone();
         if !h.recipients.iter().any(|r| r == node.id()) {
-            let sender = st.eval.members.get(&h.sender).ok_or_else(|| {
-                Error::rejected(
-                    &label,
-                    "outsider",
-                    format!("signed by {}, a node outside this roster", h.sender),
-                )
-            })?;
-            let pk = sender
-                .identity
-                .public_key()
-                .map_err(|e| Error::rejected(&label, "malformed", e))?;
-            bundle::authenticate(&p, &label, &parsed, &pk)?;
+            let sender = crate::transport::import::authenticate_sender(&st, &p, &label, &parsed)?;
             report.notes.push(format!(
                 "{label}: {} bundle {} from {}: signature and digest check (not addressed to this node)",
                 h.kind, h.id, sender.identity.name

@@ -240,6 +240,30 @@ fn commit_blocks(node: &Node, plan: &Plan, report: &mut ImportReport) -> Result<
     Ok(())
 }
 
+/// Check that a parsed bundle's sender is in the roster and that its signature and payload
+/// digest are good; returns the sender's roster entry.
+pub fn authenticate_sender<'a>(
+    st: &'a State,
+    path: &Path,
+    label: &str,
+    parsed: &bundle::Parsed,
+) -> Result<&'a crate::merge::validate::Member> {
+    let h = &parsed.header;
+    let sender = st.eval.members.get(&h.sender).ok_or_else(|| {
+        Error::rejected(
+            label,
+            "outsider",
+            format!("signed by {}, a node outside this roster", h.sender),
+        )
+    })?;
+    let pk = sender
+        .identity
+        .public_key()
+        .map_err(|e| Error::rejected(label, "malformed", e))?;
+    bundle::authenticate(path, label, parsed, &pk)?;
+    Ok(sender)
+}
+
 /// Authenticate and decrypt a bundle addressed to this node. The caller holds the lock.
 pub fn open(node: &Node, st: &State, input: &Path, label: &str) -> Result<(bundle::Header, Payload)> {
     let (path, _guard) = bundle::materialise(input, label, &node.home.tmp_dir())?;
@@ -256,18 +280,7 @@ pub fn open(node: &Node, st: &State, input: &Path, label: &str) -> Result<(bundl
             ),
         ));
     }
-    let sender = st.eval.members.get(&h.sender).ok_or_else(|| {
-        Error::rejected(
-            label,
-            "outsider",
-            format!("signed by {}, a node outside this roster", h.sender),
-        )
-    })?;
-    let pk = sender
-        .identity
-        .public_key()
-        .map_err(|e| Error::rejected(label, "malformed", e))?;
-    bundle::authenticate(&path, label, &parsed, &pk)?;
+    let sender = authenticate_sender(st, &path, label, &parsed)?;
     if sender.removed.is_some() {
         return Err(Error::rejected(
             label,
