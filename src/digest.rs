@@ -58,10 +58,55 @@ pub fn sha256_reader<R: Read>(mut r: R) -> io::Result<(Hash, u64)> {
     Ok((h.finalize().into(), n))
 }
 
-/// A writer that hashes and counts what passes through it to an inner writer.
+/// SHA-256 on a second thread: `update` hands the bytes over and returns at once, so
+/// hashing runs beside encryption, decryption or copying on the other core.
+pub struct BackgroundHasher {
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    handle: Option<std::thread::JoinHandle<Hash>>,
+}
+
+impl BackgroundHasher {
+    pub fn new() -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+        let handle = std::thread::spawn(move || {
+            let mut h = Sha256::new();
+            for chunk in rx {
+                h.update(&chunk);
+            }
+            h.finalize().into()
+        });
+        BackgroundHasher {
+            tx: Some(tx),
+            handle: Some(handle),
+        }
+    }
+    pub fn update(&mut self, data: &[u8]) {
+        if let Some(tx) = &self.tx {
+            tx.send(data.to_vec()).expect("hasher thread alive");
+        }
+    }
+    pub fn finish(mut self) -> Hash {
+        drop(self.tx.take());
+        self.handle.take().expect("joined once").join().expect("hasher thread")
+    }
+}
+
+impl Default for BackgroundHasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+enum Hasher {
+    Inline(Sha256),
+    Background(BackgroundHasher),
+}
+
+/// A writer that hashes and counts what passes through it to an inner writer. Put a large
+/// `BufWriter` in front of a [`HashingWriter::background`] so it sees big chunks.
 pub struct HashingWriter<W> {
     inner: W,
-    hasher: Sha256,
+    hasher: Hasher,
     count: u64,
 }
 
@@ -69,20 +114,35 @@ impl<W: Write> HashingWriter<W> {
     pub fn new(inner: W) -> Self {
         HashingWriter {
             inner,
-            hasher: Sha256::new(),
+            hasher: Hasher::Inline(Sha256::new()),
+            count: 0,
+        }
+    }
+    /// Hash on a second thread.
+    pub fn background(inner: W) -> Self {
+        HashingWriter {
+            inner,
+            hasher: Hasher::Background(BackgroundHasher::new()),
             count: 0,
         }
     }
     /// The inner writer, the digest and the byte count.
     pub fn finish(self) -> (W, Hash, u64) {
-        (self.inner, self.hasher.finalize().into(), self.count)
+        let h = match self.hasher {
+            Hasher::Inline(h) => h.finalize().into(),
+            Hasher::Background(b) => b.finish(),
+        };
+        (self.inner, h, self.count)
     }
 }
 
 impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
+        match &mut self.hasher {
+            Hasher::Inline(h) => h.update(&buf[..n]),
+            Hasher::Background(b) => b.update(&buf[..n]),
+        }
         self.count += n as u64;
         Ok(n)
     }
@@ -138,6 +198,18 @@ mod tests {
             None
         );
         assert_eq!(parse_hash("abc"), None);
+    }
+
+    #[test]
+    fn background_hasher_agrees() {
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 31) as u8).collect();
+        let mut w = HashingWriter::background(Vec::new());
+        for c in data.chunks(70_001) {
+            w.write_all(c).unwrap();
+        }
+        let (out, h, n) = w.finish();
+        assert_eq!((h, n), (sha256(&data), data.len() as u64));
+        assert_eq!(out, data);
     }
 
     #[test]

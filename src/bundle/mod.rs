@@ -136,7 +136,7 @@ pub fn create(
     let enc = age::Encryptor::with_recipients(nb.recipients.iter().map(|(_, r)| r as &dyn age::Recipient))
         .map_err(|e| Error::usage(format!("no usable recipients: {e}")))?;
     let (hash, size) = (|| -> io::Result<_> {
-        let hw = HashingWriter::new(BufWriter::with_capacity(1 << 20, ct.as_file_mut()));
+        let hw = BufWriter::with_capacity(1 << 20, HashingWriter::background(ct.as_file_mut()));
         let mut stream = enc.wrap_output(hw)?;
         {
             let dynw: &mut dyn Write = &mut stream;
@@ -144,9 +144,9 @@ pub fn create(
             fill(&mut pw)?;
             pw.finish()?;
         }
-        let hw = stream.finish()?;
-        let (mut bw, hash, size) = hw.finish();
-        bw.flush()?;
+        let bw = stream.finish()?;
+        let hw = bw.into_inner().map_err(|e| e.into_error())?;
+        let (_, hash, size) = hw.finish();
         Ok((hash, size))
     })()
     .at(ct.path())?;

@@ -500,7 +500,7 @@ pub fn extract(node: &Node, id: &str, out: &mut dyn Write) -> Result<ContentInfo
     let cp = dossier::store::content_path(&node.home, id);
     let f = std::fs::File::open(&cp)
         .map_err(|_| Error::rejected(id, "unknown", "this node never received the content of that file"))?;
-    let mut w = HashingWriter::new(out);
+    let mut w = HashingWriter::background(out);
     std::io::copy(
         &mut std::io::BufReader::with_capacity(1 << 20, f).take(m.content.size + 1),
         &mut w,

@@ -13,7 +13,7 @@ use crate::node::{Node, State};
 use crate::subchain::sign;
 use crate::subchain::store::{self, Place};
 use std::collections::BTreeMap;
-use std::io::{BufRead, Write};
+use std::io::BufRead;
 use std::path::Path;
 
 /// What an import did.
@@ -88,11 +88,10 @@ fn read_payload<R: BufRead>(r: R, label: &str, header: &bundle::Header, tmp_dir:
                 .prefix(".tmp-")
                 .tempfile_in(tmp_dir)
                 .at(tmp_dir)?;
-            let mut w = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut()));
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, HashingWriter::background(tmp.as_file_mut()));
             r.copy_to(&e, &mut w).map_err(bad)?;
-            let (mut bw, hash, size) = w.finish();
-            bw.flush().at(tmp_dir)?;
-            drop(bw);
+            let hw = w.into_inner().map_err(|e| Error::io(tmp_dir, e.into_error()))?;
+            let (_, hash, size) = hw.finish();
             p.content = Some((tmp, hash, size));
         } else if let Some((chain, height, hash, is_sig)) = sync::parse_entry_name(&e.name) {
             let limit = if is_sig {

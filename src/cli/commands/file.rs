@@ -129,7 +129,7 @@ pub fn run(ctx: &Context, ui: &Ui, c: FileCommand) -> Result<i32, Error> {
                     .tempfile_in(dir)
                     .map_err(|e| Error::io(dir, e))?;
                 let info = files::extract(&node, &id, tmp.as_file_mut())?;
-                tmp.as_file().sync_all().map_err(|e| Error::io(&out, e))?;
+                // outside the home: atomic by rename, no fsync (as `age -o`)
                 tmp.persist(&out).map_err(|e| Error::io(&out, e.error))?;
                 crate::home::set_mode(&out, 0o600)?;
                 ui.status(&format!(
