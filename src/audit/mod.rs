@@ -43,7 +43,7 @@ impl Report {
 
 /// Audit the whole home.
 pub fn verify_home(node: &Node, report: &mut Report) -> Result<()> {
-    let st = node.load()?;
+    let st = node.load_full()?;
     verify_state(node, &st, report)
 }
 
@@ -178,7 +178,7 @@ pub fn verify_path(node: Option<&Node>, path: &Path, report: &mut Report) -> Res
             "{label}: verifying a bundle needs a home (the roster holds the sender's key)"
         )));
     };
-    let st = node.load()?;
+    let st = node.load_full()?;
     let tmp = node.home.tmp_dir();
     let res = (|| -> Result<()> {
         let (p, _g) = bundle::materialise(path, &label, &tmp)?;
