@@ -57,7 +57,7 @@ HELD=$(find "$M/chains" -name '*.yaml' | wc -l)
 "$S" --home "$M" merge >/dev/null
 run export_inc "$S" --home "$M" sync export --to "$(basename "$P")" --out "$WORK/inc.bundle"
 run import_inc "$S" --home "$P" sync import "$WORK/inc.bundle"
-NEW=$(grep -o '[0-9]* blocks' "$WORK/.out" | head -1 || true)
+
 
 r() { echo "scale=3; $1 / $2" | bc; }
 bps() { echo "scale=0; $2 / $1" | bc 2>/dev/null || echo -; }
@@ -71,5 +71,5 @@ line merge_warm $TOTAL "$(r "${SEC[merge_warm]}" "${SEC[merge_full]}")x merge_fu
 line merge_inc $((TOTAL / 100)) "$(r "${SEC[merge_inc]}" "${SEC[merge_full]}")x merge_full after +1% (target <= 0.05)"
 line export_full $TOTAL "$(r "${SEC[export_full]}" "${SEC[floor_read]}")x floor_read"
 line export_inc 100 "$(r "${SEC[export_inc]}" "${SEC[export_full]}")x export_full for ~100 blocks (target <= 0.05)"
-line import_inc 100 "$(r "${SEC[import_inc]}" "${SEC[export_full]}")x export_full ($NEW)"
+line import_inc 100 "$(r "${SEC[import_inc]}" "${SEC[export_full]}")x export_full"
 echo "memory target: merge of 1M blocks <= 256 MiB (merge_full RSS above at $TOTAL blocks)"
