@@ -89,7 +89,11 @@ fn main() {
                     let hashes: Vec<[u8; 64]> = chunk.iter().map(|i| Blake2b512::digest(&i.data).into()).collect();
                     let mut msgs: Vec<&[u8]> = hashes.iter().map(|h| &h[..]).collect();
                     msgs.extend(chunk.iter().map(|i| &i.global_msg[..]));
-                    let sigs: Vec<Signature> = chunk.iter().map(|i| i.sig).chain(chunk.iter().map(|i| i.global)).collect();
+                    let sigs: Vec<Signature> = chunk
+                        .iter()
+                        .map(|i| i.sig)
+                        .chain(chunk.iter().map(|i| i.global))
+                        .collect();
                     let vks: Vec<VerifyingKey> = chunk.iter().chain(chunk.iter()).map(|i| i.key).collect();
                     ed25519_dalek::verify_batch(&msgs, &sigs, &vks).expect("all signatures verify");
                 }

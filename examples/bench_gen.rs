@@ -96,9 +96,18 @@ fn generate(dir: &Path, k: usize, n: u64) -> u64 {
     let mcard = master.card().unwrap_or_else(|e| die(e)).to_bytes();
     for i in 1..k {
         let h = Home::new(dir.join("members").join(format!("m{i:02}")));
-        node::init(&h, &format!("m{i:02}"), Role::Member, Some((&mcard, "master card")), &opts())
+        node::init(
+            &h,
+            &format!("m{i:02}"),
+            Role::Member,
+            Some((&mcard, "master card")),
+            &opts(),
+        )
+        .unwrap_or_else(|e| die(e));
+        let card = Node::open(h, opts())
+            .unwrap_or_else(|e| die(e))
+            .card()
             .unwrap_or_else(|e| die(e));
-        let card = Node::open(h, opts()).unwrap_or_else(|e| die(e)).card().unwrap_or_else(|e| die(e));
         secfile::ops::admit(&master, &card.to_bytes(), "card").unwrap_or_else(|e| die(e));
     }
     let mut heads = open_heads(dir);
@@ -198,7 +207,10 @@ fn write_blocks(home: &Path, heads: &mut [Head], count: u64, mut last: Option<St
             }
             let mut fields = BTreeMap::new();
             fields.insert("round".to_string(), round.to_string());
-            fields.insert("note".to_string(), format!("benchmark block {} of {}", h.height + 1, h.id));
+            fields.insert(
+                "note".to_string(),
+                format!("benchmark block {} of {}", h.height + 1, h.id),
+            );
             let block = Block {
                 chain: h.id.clone(),
                 height: h.height + 1,

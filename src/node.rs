@@ -39,6 +39,8 @@ pub struct State {
     pub paths: Vec<PathBuf>,
     pub layout: Vec<store::LayoutProblem>,
     pub eval: Evaluation,
+    /// Entries of the signature cache this load trusted (`usize::MAX`: none read).
+    pub cache_len: usize,
 }
 
 impl State {
@@ -132,6 +134,12 @@ impl Node {
         let _ = atomic_write(&self.sig_cache_path(), &c.encode());
     }
 
+    /// Keep the signatures a load verified for the next command. Called by commands that
+    /// succeeded (a failed or refused command leaves the home unchanged).
+    pub fn keep_sig_cache(&self, st: &State) {
+        self.save_sig_cache(&st.eval, st.cache_len);
+    }
+
     fn load_with(&self, trust_cache: bool) -> Result<State> {
         let scan = store::scan(&self.home)?;
         let mut cands = Vec::with_capacity(scan.blocks.len());
@@ -183,13 +191,13 @@ impl Node {
             SigCache::default()
         };
         let eval = evaluate_with(&self.master_card, &cands, Some(&cache));
-        self.save_sig_cache(&eval, if trust_cache { cache.len() } else { usize::MAX });
         Ok(State {
             cands,
             places,
             paths,
             layout: scan.problems,
             eval,
+            cache_len: if trust_cache { cache.len() } else { usize::MAX },
         })
     }
 
@@ -440,6 +448,7 @@ mod tests {
         let keys = node.keys().unwrap();
         for _ in 0..3 {
             let st = node.load().unwrap();
+            node.keep_sig_cache(&st);
             let body = crate::merge::bodies::GenericBody {
                 fields: Default::default(),
                 attachments: vec![],
@@ -469,7 +478,7 @@ mod tests {
     fn sig_cache_never_trusts_a_changed_file() {
         let dir = tempfile::tempdir().unwrap();
         let node = master_with_blocks(dir.path());
-        node.load().unwrap();
+        node.keep_sig_cache(&node.load().unwrap());
         assert_eq!(node.sig_cache().len(), 4, "every good signature is cached");
         assert_eq!(
             node.load().unwrap().eval.fresh_sigs,

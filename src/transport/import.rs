@@ -147,7 +147,6 @@ fn plan_blocks(node: &Node, st: State, blocks: BlockEntries, label: &str, report
     }
     let cache = node.sig_cache();
     let eval = evaluate_with(&node.master_card, &cands, Some(&cache));
-    node.save_sig_cache(&eval, cache.len());
     let mut writes: Vec<(usize, Place)> = Vec::new();
     let mut removes = Vec::new();
     for i in base..cands.len() {

@@ -44,6 +44,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
         }
         if report.ok() {
             audit::save_checkpoint(&node, &st, &global)?;
+            node.keep_sig_cache(&st);
         }
     }
     if !a.paths.is_empty() {
