@@ -5,7 +5,8 @@ use crate::error::{Error, IoContext, Result};
 use crate::home::{Home, Lock, NodeConfig, Role, atomic_write};
 use crate::identity::keys::Protection;
 use crate::identity::{Card, Identity, Keys};
-use crate::merge::{Cand, Evaluation, Status, evaluate};
+use crate::merge::sigcache::SigCache;
+use crate::merge::{Cand, Evaluation, Status, evaluate_with};
 use crate::subchain::store::{self, Place};
 use crate::subchain::{Block, SeenRef, sign};
 use age::secrecy::SecretString;
@@ -38,6 +39,8 @@ pub struct State {
     pub paths: Vec<PathBuf>,
     pub layout: Vec<store::LayoutProblem>,
     pub eval: Evaluation,
+    /// Entries of the signature cache this load trusted (`usize::MAX`: none read).
+    pub cache_len: usize,
 }
 
 impl State {
@@ -94,8 +97,50 @@ impl Node {
         Keys::load(&self.home, self.config.encrypted_keys, self.opts.passphrase.as_ref())
     }
 
-    /// Scan and evaluate the store.
+    /// Scan and evaluate the store, trusting signatures this node verified before
+    /// (`state/sigcache`, keyed by the exact bytes: see [`SigCache`]).
     pub fn load(&self) -> Result<State> {
+        self.load_with(true)
+    }
+
+    /// Scan and evaluate the store, re-verifying every signature from the bytes read
+    /// (`verify`). The cache is refreshed afterwards.
+    pub fn load_full(&self) -> Result<State> {
+        self.load_with(false)
+    }
+
+    fn sig_cache_path(&self) -> PathBuf {
+        self.home.state_dir().join("sigcache")
+    }
+
+    /// The signature cache; an absent, unreadable or malformed one is empty.
+    pub fn sig_cache(&self) -> SigCache {
+        std::fs::read(self.sig_cache_path())
+            .ok()
+            .and_then(|b| SigCache::decode(&b))
+            .unwrap_or_default()
+    }
+
+    /// Record the good signatures of an evaluation as the cache, when it changed. Best
+    /// effort: a read-only home or a full disk only costs the next command time.
+    pub fn save_sig_cache(&self, eval: &Evaluation, previous: usize) {
+        if eval.fresh_sigs == 0 && eval.sig_keys.len() == previous {
+            return;
+        }
+        let mut c = SigCache::default();
+        for k in &eval.sig_keys {
+            c.insert(*k);
+        }
+        let _ = atomic_write(&self.sig_cache_path(), &c.encode());
+    }
+
+    /// Keep the signatures a load verified for the next command. Called by commands that
+    /// succeeded (a failed or refused command leaves the home unchanged).
+    pub fn keep_sig_cache(&self, st: &State) {
+        self.save_sig_cache(&st.eval, st.cache_len);
+    }
+
+    fn load_with(&self, trust_cache: bool) -> Result<State> {
         let scan = store::scan(&self.home)?;
         let mut cands = Vec::with_capacity(scan.blocks.len());
         let mut places = Vec::new();
@@ -107,25 +152,52 @@ impl Node {
             Place::Forks => 1,
             Place::Pending => 2,
         });
-        for r in raws {
+        // hashing and strict decoding are pure: spread them over the cores
+        let make = |r: store::RawBlock| {
             let location = (r.place == Place::Chains).then(|| (r.dir_chain.clone(), r.name_height));
-            cands.push(Cand::new(
+            let c = Cand::new(
                 r.path.display().to_string(),
                 r.place != Place::Chains,
                 location,
                 r.bytes,
                 r.sig,
-            ));
-            places.push(r.place);
-            paths.push(r.path);
+            );
+            (c, r.place, r.path)
+        };
+        let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(8);
+        let per = raws.len().div_ceil(threads).max(256);
+        let mut parts: Vec<Vec<store::RawBlock>> = Vec::new();
+        while raws.len() > per {
+            let tail = raws.split_off(raws.len() - per);
+            parts.push(tail);
         }
-        let eval = evaluate(&self.master_card, &cands);
+        parts.push(raws);
+        parts.reverse();
+        let made: Vec<Vec<(Cand, Place, PathBuf)>> = std::thread::scope(|s| {
+            let hs: Vec<_> = parts
+                .into_iter()
+                .map(|part| s.spawn(move || part.into_iter().map(make).collect::<Vec<_>>()))
+                .collect();
+            hs.into_iter().map(|h| h.join().expect("decoding panicked")).collect()
+        });
+        for (c, place, path) in made.into_iter().flatten() {
+            cands.push(c);
+            places.push(place);
+            paths.push(path);
+        }
+        let cache = if trust_cache {
+            self.sig_cache()
+        } else {
+            SigCache::default()
+        };
+        let eval = evaluate_with(&self.master_card, &cands, Some(&cache));
         Ok(State {
             cands,
             places,
             paths,
             layout: scan.problems,
             eval,
+            cache_len: if trust_cache { cache.len() } else { usize::MAX },
         })
     }
 
@@ -381,5 +453,91 @@ impl Node {
         let sp = PathBuf::from(format!("{}.minisig", p.display()));
         let sig = std::fs::read(&sp).at(&sp)?;
         Card::from_parts(block, sig).map_err(|e| Error::rejected(p.display(), "malformed", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::merge::sigcache;
+
+    fn master_with_blocks(dir: &std::path::Path) -> Node {
+        let home = Home::new(dir.join("hq"));
+        let opts = || Options {
+            now: 1_767_225_600,
+            ..Options::default()
+        };
+        init(&home, "hq", Role::Master, None, &opts()).unwrap();
+        let node = Node::open(home, opts()).unwrap();
+        let keys = node.keys().unwrap();
+        for _ in 0..3 {
+            let st = node.load().unwrap();
+            node.keep_sig_cache(&st);
+            let body = crate::merge::bodies::GenericBody {
+                fields: Default::default(),
+                attachments: vec![],
+            };
+            node.append(&st, &keys, "bench", body.to_value()).unwrap();
+        }
+        node
+    }
+
+    /// Replace the signature of block 2 by a well-formed one from another key.
+    fn forge_sig(node: &Node) -> (PathBuf, Vec<u8>) {
+        let p = store::chain_path(&node.home, node.id(), 2);
+        let bytes = std::fs::read(&p).unwrap();
+        let other = tempfile::tempdir().unwrap();
+        let stranger = master_with_blocks(other.path()).keys().unwrap();
+        let sig = sign::sign(&stranger.sign, &bytes, &sign::block_comment(node.id(), 2)).unwrap();
+        std::fs::write(format!("{}.minisig", p.display()), &sig).unwrap();
+        (p, sig.into_bytes())
+    }
+
+    fn status_of(st: &State, p: &std::path::Path) -> Status {
+        let i = st.paths.iter().position(|q| q == p).unwrap();
+        st.eval.status[i].clone()
+    }
+
+    #[test]
+    fn sig_cache_never_trusts_a_changed_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let node = master_with_blocks(dir.path());
+        node.keep_sig_cache(&node.load().unwrap());
+        assert_eq!(node.sig_cache().len(), 4, "every good signature is cached");
+        assert_eq!(
+            node.load().unwrap().eval.fresh_sigs,
+            0,
+            "the second load verifies nothing"
+        );
+        assert_eq!(node.load_full().unwrap().eval.fresh_sigs, 4, "verify checks everything");
+        let (p, _) = forge_sig(&node);
+        for st in [node.load().unwrap(), node.load_full().unwrap()] {
+            assert!(matches!(status_of(&st, &p), Status::Invalid("bad-signature", _)));
+        }
+        // a changed block file misses the cache too
+        std::fs::write(&p, b"chain: tampered\n").unwrap();
+        assert!(matches!(status_of(&node.load().unwrap(), &p), Status::Invalid(..)));
+    }
+
+    #[test]
+    fn verify_ignores_a_poisoned_sig_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let node = master_with_blocks(dir.path());
+        let (p, sig) = forge_sig(&node);
+        // an attacker who can write state/ adds the forged signature to the cache
+        let mut cache = node.sig_cache();
+        let pk = node.master_card.identity.public_key().unwrap();
+        cache.insert(sigcache::key(&digest::sha256(&std::fs::read(&p).unwrap()), &sig, &pk));
+        atomic_write(&node.sig_cache_path(), &cache.encode()).unwrap();
+        assert!(matches!(
+            status_of(&node.load_full().unwrap(), &p),
+            Status::Invalid("bad-signature", _)
+        ));
+        // a garbled cache is ignored, not an error
+        std::fs::write(node.sig_cache_path(), b"garbage").unwrap();
+        assert!(matches!(
+            status_of(&node.load().unwrap(), &p),
+            Status::Invalid("bad-signature", _)
+        ));
     }
 }

@@ -44,7 +44,7 @@ impl Report {
 
 /// Audit the whole home.
 pub fn verify_home(node: &Node, report: &mut Report) -> Result<()> {
-    let st = node.load()?;
+    let st = node.load_full()?;
     verify_state(node, &st, report)
 }
 
@@ -292,7 +292,7 @@ pub fn verify_path(node: Option<&Node>, path: &Path, report: &mut Report) -> Res
             "{label}: verifying this needs a home (the roster holds the keys to check against)"
         )));
     };
-    let st = node.load()?;
+    let st = node.load_full()?;
     if head.starts_with(b"chain: \"") {
         return verify_block_file(&st, path, report);
     }

@@ -3,6 +3,7 @@
 //! Nothing here touches the disk.
 pub mod bodies;
 pub mod global;
+pub mod sigcache;
 pub mod validate;
 
-pub use validate::{Cand, Evaluation, Status, evaluate};
+pub use validate::{Cand, Evaluation, Status, evaluate, evaluate_with};

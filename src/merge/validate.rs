@@ -4,6 +4,7 @@
 //! roles, and forks. Blocks are decided in clock order, so the result does not depend on
 //! the order they arrived in.
 use super::bodies::{self, AdmitBody, RemoveBody};
+use super::sigcache::{self, SigCache};
 use crate::digest::{self, Hash};
 use crate::home::Role;
 use crate::identity::{Card, Identity};
@@ -100,6 +101,10 @@ pub struct Evaluation {
     pub members: BTreeMap<String, Member>,
     /// Per candidate: the highest master-chain height in its causal past.
     pub master_seen: Vec<u64>,
+    /// Cache keys of every good signature (see [`SigCache`]).
+    pub sig_keys: Vec<Hash>,
+    /// How many of them were verified here rather than taken from the cache.
+    pub fresh_sigs: usize,
 }
 
 impl Evaluation {
@@ -123,8 +128,61 @@ fn invalid(kind: &'static str, reason: impl Into<String>) -> Status {
     Status::Invalid(kind, reason.into())
 }
 
-/// Evaluate every candidate against the pinned master card.
+/// Evaluate every candidate against the pinned master card, verifying every signature.
 pub fn evaluate(master_card: &Card, cands: &[Cand]) -> Evaluation {
+    evaluate_with(master_card, cands, None)
+}
+
+/// Check signatures: those found in `trusted` pass without Ed25519; the others are
+/// verified on every core. The keys of all good ones go to `verified`; `fresh` counts
+/// those verified here.
+fn check_sigs(
+    cands: &[Cand],
+    jobs: &[(usize, &minisign::PublicKey)],
+    trusted: Option<&SigCache>,
+    verified: &mut Vec<Hash>,
+    fresh: &mut usize,
+) -> Vec<Result<(), String>> {
+    let check = |&(i, pk): &(usize, &minisign::PublicKey)| -> (Option<(Hash, bool)>, Result<(), String>) {
+        let c = &cands[i];
+        let b = c.block.as_ref().expect("parsed");
+        let sig = c.sig.as_deref().unwrap_or_default();
+        let k = sigcache::key(&c.hash, sig, pk);
+        if trusted.is_some_and(|t| t.contains(&k)) {
+            return (Some((k, false)), Ok(()));
+        }
+        let r = sign::verify(pk, &c.bytes, sig, &sign::block_comment(&b.chain, b.height));
+        (r.is_ok().then_some((k, true)), r)
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(8);
+    let out: Vec<(Option<(Hash, bool)>, Result<(), String>)> = if threads < 2 || jobs.len() < 64 {
+        jobs.iter().map(check).collect()
+    } else {
+        let per = jobs.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = jobs
+                .chunks(per)
+                .map(|part| s.spawn(move || part.iter().map(check).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("signature check panicked"))
+                .collect()
+        })
+    };
+    out.into_iter()
+        .map(|(k, r)| {
+            if let Some((k, new)) = k {
+                verified.push(k);
+                *fresh += usize::from(new);
+            }
+            r
+        })
+        .collect()
+}
+
+/// [`evaluate`], trusting the signatures recorded in `trusted` (see [`SigCache`]).
+pub fn evaluate_with(master_card: &Card, cands: &[Cand], trusted: Option<&SigCache>) -> Evaluation {
     let master = master_card.identity.id.clone();
     let n = cands.len();
     let mut status = vec![Status::Undecided; n];
@@ -173,21 +231,16 @@ pub fn evaluate(master_card: &Card, cands: &[Cand]) -> Evaluation {
         (master_pk.clone(), master_card.identity.clone(), master_card.hash_hex()),
     );
     let mut sig_ok = vec![false; n];
-    let check_sig = |c: &Cand, pk: &minisign::PublicKey| -> Result<(), String> {
-        let b = c.block.as_ref().expect("parsed");
-        sign::verify(
-            pk,
-            &c.bytes,
-            c.sig.as_deref().unwrap_or_default(),
-            &sign::block_comment(&b.chain, b.height),
-        )
-    };
+    let mut sig_keys = Vec::new();
+    let mut fresh_sigs = 0;
     let mut master_idx: Vec<usize> = (0..n)
         .filter(|&i| status[i] == Status::Undecided && cands[i].chain() == master)
         .collect();
     master_idx.sort_by_key(|&i| cands[i].height());
-    for &i in &master_idx {
-        match check_sig(&cands[i], &master_pk) {
+    let jobs: Vec<(usize, &minisign::PublicKey)> = master_idx.iter().map(|&i| (i, &master_pk)).collect();
+    let results = check_sigs(cands, &jobs, trusted, &mut sig_keys, &mut fresh_sigs);
+    for (&i, r) in master_idx.iter().zip(results) {
+        match r {
             Ok(()) => {
                 sig_ok[i] = true;
                 let b = cands[i].block.as_ref().expect("parsed");
@@ -202,6 +255,7 @@ pub fn evaluate(master_card: &Card, cands: &[Cand]) -> Evaluation {
             Err(e) => status[i] = invalid("bad-signature", e),
         }
     }
+    let mut jobs: Vec<(usize, &minisign::PublicKey)> = Vec::new();
     for i in 0..n {
         if status[i] != Status::Undecided || sig_ok[i] {
             continue;
@@ -217,10 +271,14 @@ pub fn evaluate(master_card: &Card, cands: &[Cand]) -> Evaluation {
                     format!("chain {chain} belongs to a node the master never admitted"),
                 )
             }
-            Some((pk, _, _)) => match check_sig(&cands[i], pk) {
-                Ok(()) => sig_ok[i] = true,
-                Err(e) => status[i] = invalid("bad-signature", e),
-            },
+            Some((pk, _, _)) => jobs.push((i, pk)),
+        }
+    }
+    let results = check_sigs(cands, &jobs, trusted, &mut sig_keys, &mut fresh_sigs);
+    for (&(i, _), r) in jobs.iter().zip(results) {
+        match r {
+            Ok(()) => sig_ok[i] = true,
+            Err(e) => status[i] = invalid("bad-signature", e),
         }
     }
 
@@ -370,6 +428,8 @@ pub fn evaluate(master_card: &Card, cands: &[Cand]) -> Evaluation {
         forks,
         members,
         master_seen,
+        sig_keys,
+        fresh_sigs,
     }
 }
 

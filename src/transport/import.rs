@@ -8,7 +8,7 @@ use crate::bundle::{self, PayloadReader};
 use crate::digest::{self, Hash, HashingWriter};
 use crate::dossier::{self, Manifest, RequestDoc};
 use crate::error::{Error, IoContext, Result};
-use crate::merge::{Cand, Evaluation, Status, evaluate};
+use crate::merge::{Cand, Evaluation, Status, evaluate_with};
 use crate::node::{Node, State};
 use crate::subchain::sign;
 use crate::subchain::store::{self, Place};
@@ -146,7 +146,8 @@ fn plan_blocks(node: &Node, st: State, blocks: BlockEntries, label: &str, report
         }
         cands.push(c);
     }
-    let eval = evaluate(&node.master_card, &cands);
+    let cache = node.sig_cache();
+    let eval = evaluate_with(&node.master_card, &cands, Some(&cache));
     let mut writes: Vec<(usize, Place)> = Vec::new();
     let mut removes = Vec::new();
     for i in base..cands.len() {
@@ -213,6 +214,8 @@ pub fn check_blocks(
         paths,
         layout,
         eval: plan.eval,
+        // a hypothetical state: never written back to the signature cache
+        cache_len: usize::MAX,
     })
 }
 

@@ -24,6 +24,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: MergeArgs) -> Result<i32, Error> {
     let _spin = ui.spinner("merging");
     let st = node.load()?;
     let g = crate::merge::global::merge(&st.eval, &st.cands);
+    node.keep_sig_cache(&st);
     let waiting = st
         .eval
         .status

@@ -48,6 +48,7 @@ pub fn run(ctx: &Context, ui: &Ui, c: SyncCommand) -> Result<i32, Error> {
                 _ => node.home.tmp_dir(),
             };
             let (tmp, ex) = crate::transport::sync::export(&node, &st, to.as_deref(), all, armor, &dir)?;
+            node.keep_sig_cache(&st);
             let ext = if armor { "bundle.asc" } else { "bundle" };
             let mut written = Vec::new();
             match out {

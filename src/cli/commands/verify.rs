@@ -30,7 +30,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
     if a.paths.is_empty() || head.is_some() {
         let node = ctx.node()?;
         let _lock = node.lock()?;
-        let st = node.load()?;
+        let st = node.load_full()?;
         audit::verify_state(&node, &st, &mut report)?;
         let global = crate::merge::global::merge(&st.eval, &st.cands);
         audit::check_rollback(&node, &st, &global, &mut report)?;
@@ -45,6 +45,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
         }
         if report.ok() {
             audit::save_checkpoint(&node, &st, &global)?;
+            node.keep_sig_cache(&st);
         }
     }
     if !a.paths.is_empty() {

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Scale benchmark of issue 3 item 8 (not a timed test):
+#   bash bench/chain.sh [K] [N]          # default 16 × 6250 = 100k blocks; 16 62500 = 1M
+# Generates (once, cached under $BENCH_DIR) a master home with K sub-chains of N blocks,
+# copies it to a scratch dir and measures full verify, full merge, merge after +1% blocks,
+# sync export --to of ~100 new blocks and its import at the peer: seconds, blocks/s,
+# peak RSS, each one's ratio to a floor measured in the same run, and the targets.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+K=${1:-16}
+N=${2:-6250}
+BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}/secfile-bench}
+DATA=$BENCH_DIR/k${K}n${N}
+WORK=$BENCH_DIR/work
+command -v /usr/bin/time >/dev/null || { echo "install GNU time (apt-get install time)" >&2; exit 2; }
+(cd "$ROOT" && cargo build -q --release --bins --examples)
+S=$ROOT/target/release/secfile
+GEN=$ROOT/target/release/examples/bench_gen
+FLOOR=$ROOT/target/release/examples/bench_floor
+unset SECFILE_HOME SECFILE_PASSPHRASE_FILE
+if [[ ! -d $DATA/master ]]; then
+    echo "generating $K x $N blocks into $DATA"
+    "$GEN" "$DATA" "$K" "$N"
+fi
+rm -rf "$WORK" && cp -a "$DATA" "$WORK"
+M=$WORK/master
+P=$(ls -d "$WORK"/members/* | head -1)
+TOTAL=$((K * N))
+declare -A SEC RSS
+# run NAME CMD...: time one command, keep seconds and peak RSS (KiB)
+run() {
+    local name=$1
+    shift
+    /usr/bin/time -o "$WORK/.t" -f "%e %M" "$@" >"$WORK/.out" 2>&1 || { cat "$WORK/.out"; exit 1; }
+    read -r SEC[$name] RSS[$name] <"$WORK/.t"
+}
+echo "machine: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(date -u +%FT%TZ)"
+# floors: reading the same files warm, and the Ed25519 work on all cores
+find "$M/chains" -type f -exec cat {} + >/dev/null
+run floor_read sh -c "find '$M/chains' -type f -exec cat {} + >/dev/null"
+"$FLOOR" "$M" >"$WORK/.floor"
+read -r _ FLOOR_VERIFY _ <"$WORK/.floor"
+run verify "$S" --home "$M" verify
+rm -f "$M/state/sigcache"
+run merge_full "$S" --home "$M" merge
+run merge_warm "$S" --home "$M" merge
+"$GEN" "$WORK" "$K" "$N" --extra 1 2>/dev/null
+run merge_inc "$S" --home "$M" merge
+# the peer holds everything so far and tells the master so (its frontier)
+cp -a "$M/chains/." "$P/chains/"
+"$S" --home "$P" merge >/dev/null
+"$S" --home "$P" sync export --to master --out "$WORK/peer.bundle" >/dev/null
+"$S" --home "$M" sync import "$WORK/peer.bundle" >/dev/null
+run export_full "$S" --home "$M" sync export --to "$(basename "$P")" --all --out "$WORK/full.bundle"
+HELD=$(find "$M/chains" -name '*.yaml' | wc -l)
+"$GEN" "$WORK" "$K" "$N" --extra "$(echo "scale=6; 100 * 100 / $HELD" | bc)" 2>/dev/null
+"$S" --home "$M" merge >/dev/null
+run export_inc "$S" --home "$M" sync export --to "$(basename "$P")" --out "$WORK/inc.bundle"
+run import_inc "$S" --home "$P" sync import "$WORK/inc.bundle"
+
+
+r() { echo "scale=3; $1 / $2" | bc; }
+bps() { echo "scale=0; $2 / $1" | bc 2>/dev/null || echo -; }
+printf '%-12s %8s %10s %9s  %s\n' step seconds blocks/s "RSS MiB" "ratio to floor / target"
+line() { printf '%-12s %8s %10s %9s  %s\n' "$1" "${SEC[$1]}" "$(bps "${SEC[$1]}" "$2")" "$((RSS[$1] / 1024))" "$3"; }
+printf '%-12s %8s %10s %9s  %s\n' floor_read "${SEC[floor_read]}" "$(bps "${SEC[floor_read]}" $TOTAL)" - "cat of the chain files, warm"
+printf '%-12s %8s %10s %9s  %s\n' floor_verify "$FLOOR_VERIFY" "$(bps "$FLOOR_VERIFY" $TOTAL)" - "ed25519-dalek batch, all cores"
+line verify $TOTAL "$(r "${SEC[verify]}" "$FLOOR_VERIFY")x floor_verify (target <= 1.5)"
+line merge_full $TOTAL "$(r "${SEC[merge_full]}" "${SEC[floor_read]}")x floor_read; cold signature cache"
+line merge_warm $TOTAL "$(r "${SEC[merge_warm]}" "${SEC[merge_full]}")x merge_full; nothing new"
+line merge_inc $((TOTAL / 100)) "$(r "${SEC[merge_inc]}" "${SEC[merge_full]}")x merge_full after +1% (target <= 0.05)"
+line export_full $TOTAL "$(r "${SEC[export_full]}" "${SEC[floor_read]}")x floor_read"
+line export_inc 100 "$(r "${SEC[export_inc]}" "${SEC[export_full]}")x export_full for ~100 blocks (target <= 0.05)"
+line import_inc 100 "$(r "${SEC[import_inc]}" "${SEC[export_full]}")x export_full"
+echo "memory target: merge of 1M blocks <= 256 MiB (merge_full RSS above at $TOTAL blocks)"

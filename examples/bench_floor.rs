@@ -1,0 +1,104 @@
+//! The signature floor of `bench/chain.sh`: verify every block signature of a home
+//! (BLAKE2b-512 prehash + the two Ed25519 checks of a minisign signature) with
+//! ed25519-dalek batch verification on all cores, timing only the cryptography.
+//!
+//! ```text
+//! cargo run --release --example bench_floor -- HOME
+//! ```
+//! Prints `floor_verify SECONDS BLOCKS`.
+use blake2::{Blake2b512, Digest};
+use ed25519_dalek::{Signature, VerifyingKey};
+use secfile::subchain::{self, Block};
+use std::collections::HashMap;
+
+fn b64(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => panic!("bad base64"),
+    };
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for &c in s.trim().as_bytes().iter().filter(|&&c| c != b'=') {
+        acc = (acc << 6) | val(c) as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
+
+struct Item {
+    key: VerifyingKey,
+    data: Vec<u8>,
+    sig: Signature,
+    global_msg: Vec<u8>,
+    global: Signature,
+}
+
+fn main() {
+    let home = std::path::PathBuf::from(std::env::args().nth(1).expect("usage: bench_floor HOME"));
+    let chains = home.join("chains");
+    let mut items = Vec::new();
+    let mut keys: HashMap<String, VerifyingKey> = HashMap::new();
+    let mut dirs: Vec<_> = std::fs::read_dir(&chains).unwrap().map(|e| e.unwrap().path()).collect();
+    dirs.sort();
+    for d in dirs {
+        let chain = d.file_name().unwrap().to_string_lossy().into_owned();
+        let g = Block::decode(&std::fs::read(d.join(subchain::block_file_name(0))).unwrap()).unwrap();
+        let pk = minisign::PublicKey::from_base64(g.body_str("minisign").unwrap()).unwrap();
+        let raw: [u8; 32] = pk.to_bytes()[10..42].try_into().unwrap();
+        keys.insert(chain.clone(), VerifyingKey::from_bytes(&raw).unwrap());
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if subchain::parse_block_file_name(&name).is_none() {
+                continue;
+            }
+            let data = std::fs::read(&p).unwrap();
+            let text = std::fs::read_to_string(format!("{}.minisig", p.display())).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            let sb = b64(lines[1]);
+            assert_eq!(&sb[..2], b"ED", "prehashed signature");
+            let sig = Signature::from_slice(&sb[10..74]).unwrap();
+            let tc = lines[2].strip_prefix("trusted comment: ").unwrap();
+            let mut global_msg = sb[10..74].to_vec();
+            global_msg.extend_from_slice(tc.as_bytes());
+            let global = Signature::from_slice(&b64(lines[3])).unwrap();
+            items.push(Item {
+                key: keys[&chain],
+                data,
+                sig,
+                global_msg,
+                global,
+            });
+        }
+    }
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let t = std::time::Instant::now();
+    let per = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        for part in items.chunks(per) {
+            s.spawn(move || {
+                for chunk in part.chunks(256) {
+                    let hashes: Vec<[u8; 64]> = chunk.iter().map(|i| Blake2b512::digest(&i.data).into()).collect();
+                    let mut msgs: Vec<&[u8]> = hashes.iter().map(|h| &h[..]).collect();
+                    msgs.extend(chunk.iter().map(|i| &i.global_msg[..]));
+                    let sigs: Vec<Signature> = chunk
+                        .iter()
+                        .map(|i| i.sig)
+                        .chain(chunk.iter().map(|i| i.global))
+                        .collect();
+                    let vks: Vec<VerifyingKey> = chunk.iter().chain(chunk.iter()).map(|i| i.key).collect();
+                    ed25519_dalek::verify_batch(&msgs, &sigs, &vks).expect("all signatures verify");
+                }
+            });
+        }
+    });
+    println!("floor_verify {:.3} {}", t.elapsed().as_secs_f64(), items.len());
+}
