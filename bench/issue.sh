@@ -48,16 +48,21 @@ minisign -G -W -p "$W/m.pub" -s "$W/m.key" >/dev/null 2>&1
 R=$(grep -o 'age1[0-9a-z]*' "$W/alice/keys/age.key" | head -1)
 measure stock_issue "stock issue (sha256+minisign+age)" sh -c "sha256sum '$W/big' >/dev/null && minisign -S -s '$W/m.key' -m '$W/big' >/dev/null && age -r '$R' -o '$W/big.age' '$W/big'"
 minisign -S -s "$W/m.key" -m "$W/big.age" -x "$W/big.age.minisig" >/dev/null
-measure stock_extract "stock extract (minisign+age -d)" sh -c "minisign -Vm '$W/big.age' -x '$W/big.age.minisig' -p '$W/m.pub' >/dev/null && age -d -i '$W/alice/keys/age.key' -o '$W/big.out' '$W/big.age'"
-rm -f "$W/big.out" "$W/big.age"
+measure stock_receive "stock receive (minisign -V, age -d)" sh -c "minisign -Vm '$W/big.age' -x '$W/big.age.minisig' -p '$W/m.pub' >/dev/null && age -d -i '$W/alice/keys/age.key' -o '$W/big.out' '$W/big.age'"
+measure stock_copy "stock checked copy (sha256sum, cp)" sh -c "sha256sum '$W/big.out' >/dev/null && cp '$W/big.out' '$W/big.copy'"
+rm -f "$W/big.out" "$W/big.copy" "$W/big.age"
 
 measure sf_issue "secfile issue" "$S" -q --home "$W/hq" issue --to alice --attach "$W/big" --out "$W/f.bundle"
 ID=$("$S" --home "$W/hq" --json file list --all | grep -o '"id": "[0-9a-f]*"' | head -1 | cut -d'"' -f4)
-measure sf_extract "secfile import + extract" sh -c "'$S' -q --home '$W/alice' import '$W/f.bundle' && '$S' -q --home '$W/alice' file extract $ID --out '$W/out'"
+measure sf_receive "secfile import (receive)" "$S" -q --home "$W/alice" import "$W/f.bundle"
+measure sf_copy "secfile file extract" "$S" -q --home "$W/alice" file extract "$ID" --out "$W/out"
 cmp "$W/big" "$W/out"
 
+ratio() { echo "$1 / $2" | bc -l; }
 echo
-printf 'issue   ratio secfile/stock: %.2f   (target <= 1.0 now, 0.6 goal)\n' "$(echo "$sf_issue_s / $stock_issue_s" | bc -l)"
-printf 'extract ratio secfile/stock: %.2f   (target <= 1.0 now, 0.6 goal)\n' "$(echo "$sf_extract_s / $stock_extract_s" | bc -l)"
-printf 'peak RSS issue %d MiB, import+extract %d MiB (target <= 64 MiB)\n' "$((sf_issue_rss / 1024))" "$((sf_extract_rss / 1024))"
+printf 'issue            secfile/stock: %.2f   (hash + sign + encrypt; target <= 1.0 now, 0.6 goal)\n' "$(ratio "$sf_issue_s" "$stock_issue_s")"
+printf 'receive          secfile/stock: %.2f   (verify + decrypt to a file)\n' "$(ratio "$sf_receive_s" "$stock_receive_s")"
+printf 'extract          secfile/stock: %.2f   (checked copy out of the home)\n' "$(ratio "$sf_copy_s" "$stock_copy_s")"
+printf 'receive+extract  secfile/stock: %.2f\n' "$(ratio "$(echo "$sf_receive_s + $sf_copy_s" | bc -l)" "$(echo "$stock_receive_s + $stock_copy_s" | bc -l)")"
+printf 'peak RSS: issue %d MiB, import %d MiB, extract %d MiB (target <= 64 MiB)\n' "$((sf_issue_rss / 1024))" "$((sf_receive_rss / 1024))" "$((sf_copy_rss / 1024))"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"

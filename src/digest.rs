@@ -62,27 +62,36 @@ pub fn sha256_reader<R: Read>(mut r: R) -> io::Result<(Hash, u64)> {
 /// hashing runs beside encryption, decryption or copying on the other core.
 pub struct BackgroundHasher {
     tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    /// Buffers the hashing thread has finished with, reused so large chunks do not cost a
+    /// fresh allocation (and its page faults) each time.
+    free: std::sync::mpsc::Receiver<Vec<u8>>,
     handle: Option<std::thread::JoinHandle<Hash>>,
 }
 
 impl BackgroundHasher {
     pub fn new() -> Self {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let (back_tx, free) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
         let handle = std::thread::spawn(move || {
             let mut h = Sha256::new();
             for chunk in rx {
                 h.update(&chunk);
+                let _ = back_tx.try_send(chunk);
             }
             h.finalize().into()
         });
         BackgroundHasher {
             tx: Some(tx),
+            free,
             handle: Some(handle),
         }
     }
     pub fn update(&mut self, data: &[u8]) {
         if let Some(tx) = &self.tx {
-            tx.send(data.to_vec()).expect("hasher thread alive");
+            let mut buf = self.free.try_recv().unwrap_or_default();
+            buf.clear();
+            buf.extend_from_slice(data);
+            tx.send(buf).expect("hasher thread alive");
         }
     }
     pub fn finish(mut self) -> Hash {

@@ -128,7 +128,7 @@ pub fn run(ctx: &Context, ui: &Ui, c: FileCommand) -> Result<i32, Error> {
                     .prefix(".tmp-")
                     .tempfile_in(dir)
                     .map_err(|e| Error::io(dir, e))?;
-                let info = files::extract(&node, &id, tmp.as_file_mut())?;
+                let info = files::extract_to_file(&node, &id, tmp.as_file_mut())?;
                 // outside the home: atomic by rename, no fsync (as `age -o`)
                 tmp.persist(&out).map_err(|e| Error::io(&out, e.error))?;
                 crate::home::set_mode(&out, 0o600)?;
