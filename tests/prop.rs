@@ -301,3 +301,71 @@ fn own_blocks_beyond_the_head_block_appending() {
     assert!(err.to_string().contains("beyond its head"), "{err}");
     let _ = sim.export(0, 1);
 }
+
+#[test]
+fn the_first_of_two_transfers_in_global_order_wins_everywhere() {
+    use secfile::merge::bodies::{self, TransferBody};
+    use secfile::transport::files::{self, Source};
+    let mut sim = Sim::new(3);
+    let doc = sim.dir.path().join("doc.txt");
+    std::fs::write(&doc, b"the content").unwrap();
+    let m1 = sim.nodes[1].id().to_string();
+    let (m2, m3) = (sim.nodes[2].id().to_string(), sim.nodes[3].id().to_string());
+    let made = files::issue(
+        &sim.nodes[0],
+        Source::Direct {
+            to: &m1,
+            attach: &doc,
+            fields: BTreeMap::new(),
+            event: "test",
+        },
+        None,
+        false,
+        sim.dir.path(),
+    )
+    .unwrap();
+    let fb = sim.dir.path().join("file.bundle");
+    made.tmp.persist(&fb).unwrap();
+    sim.import(1, &fb);
+    // m1 transfers to m2 through the command ...
+    let t = files::transfer(&sim.nodes[1], &made.id, &m2, false, sim.dir.path()).unwrap();
+    let first = t.block.clone();
+    // ... and a second, conflicting transfer block to m3 is signed on the same chain later
+    // (as a buggy or hostile holder could): a valid block that the state must reject
+    let st = sim.nodes[1].load().unwrap();
+    let keys = sim.nodes[1].keys().unwrap();
+    let manifest = first.body.get("manifest").and_then(|v| v.as_str()).unwrap().to_string();
+    let body = TransferBody {
+        file: made.id.clone(),
+        to: m3.clone(),
+        manifest,
+    };
+    sim.nodes[1]
+        .append(&st, &keys, "transfer", bodies::to_value(&body))
+        .unwrap();
+    sim.flood();
+    for i in 0..sim.nodes.len() {
+        sim.append(i);
+    }
+    sim.flood();
+    for i in 0..sim.nodes.len() {
+        let st = sim.nodes[i].load().unwrap();
+        let (g, states) = files::states(&st);
+        assert!(g.final_count > 0);
+        let f = &states[&made.id];
+        assert_eq!(f.holder, m2, "node {i}: the first transfer in global order wins");
+        assert!(!f.tentative, "node {i}: settled by final blocks");
+        let rejected: Vec<_> = f
+            .events
+            .iter()
+            .filter(|e| e.kind == "transfer" && e.rejected.is_some())
+            .collect();
+        assert_eq!(rejected.len(), 1, "node {i}: {:?}", f.events);
+        assert!(
+            rejected[0].rejected.as_deref().unwrap().contains("not the holder"),
+            "{:?}",
+            rejected[0]
+        );
+        assert!(rejected[0].detail.contains(&m3));
+    }
+}
