@@ -781,3 +781,33 @@ fn fork_evidence_file_verifies_on_its_own() {
     let genesis = hq.join("chains").join(&id).join("0000000000.yaml");
     crate::common::ok(&hq, &["verify", genesis.to_str().unwrap()]);
 }
+
+/// An auditor verifies a copy of a home on read-only media: no lock, no checkpoint, still a
+/// full check. Needs a read-only bind mount (root); skips with a reason otherwise.
+#[test]
+fn verify_works_on_a_read_only_home() {
+    let net = crate::common::Net::new(&["alice"]);
+    let home = net.home("alice");
+    let mnt = net.path("ro-mount");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let sh = |cmd: &str| {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    let (h, m) = (home.display(), mnt.display());
+    if !sh(&format!(
+        "mount --bind '{h}' '{m}' 2>/dev/null && mount -o remount,ro,bind '{m}' 2>/dev/null"
+    )) {
+        sh(&format!("umount '{m}' 2>/dev/null"));
+        println!("skipping: cannot make a read-only bind mount here (needs root)");
+        return;
+    }
+    let (code, out, err) = crate::common::run(&mnt, &["verify"]);
+    sh(&format!("umount '{m}'"));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("verifying without the lock"), "{err}");
+}
