@@ -38,6 +38,8 @@ pub struct ImportReport {
     pub stored: bool,
     /// Blocks that would be added (read-only checks).
     pub added_planned: usize,
+    /// The sender's name in the roster.
+    pub sender_name: String,
 }
 
 impl ImportReport {
@@ -304,6 +306,12 @@ pub fn import(node: &Node, input: &Path, label: &str) -> Result<ImportReport> {
         bundle: header.id.clone(),
         kind: header.kind.clone(),
         sender: header.sender.clone(),
+        sender_name: st
+            .eval
+            .members
+            .get(&header.sender)
+            .map(|m| m.identity.name.clone())
+            .unwrap_or_default(),
         ..Default::default()
     };
     let frontier = payload.frontier.take().expect("checked");

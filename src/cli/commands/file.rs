@@ -161,7 +161,12 @@ pub fn run(ctx: &Context, ui: &Ui, c: FileCommand) -> Result<i32, Error> {
                     names(&e.chain),
                     e.height,
                     e.clock,
-                    sanitize(&e.detail),
+                    sanitize(
+                        &st.eval
+                            .members
+                            .iter()
+                            .fold(e.detail.clone(), |d, (id, m)| d.replace(id.as_str(), &m.identity.name))
+                    ),
                     outcome
                 ));
                 rows.push(serde_json::json!({

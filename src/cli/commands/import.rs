@@ -41,7 +41,18 @@ pub fn describe(label: &str, r: &ImportReport) -> String {
     if !r.changed() {
         return format!("{label}: nothing new ({} blocks already held); home unchanged", r.known);
     }
-    let mut s = format!("{label}: {} bundle from {}: {} new blocks", r.kind, r.sender, r.added);
+    let plural = if r.added == 1 { "" } else { "s" };
+    let mut s = format!(
+        "{label}: {} bundle from {}: {} new block{plural}",
+        r.kind, r.sender_name, r.added
+    );
+    if r.stored {
+        match (r.kind.as_str(), &r.file) {
+            ("request", Some(id)) => s.push_str(&format!(", request {id} stored (issue it with `secfile issue {id}`)")),
+            (_, Some(id)) => s.push_str(&format!(", security file {id} received and accepted")),
+            _ => {}
+        }
+    }
     if !r.pending.is_empty() {
         s.push_str(&format!(", {} pending", r.pending.len()));
         for p in &r.pending {
@@ -56,7 +67,8 @@ pub fn describe(label: &str, r: &ImportReport) -> String {
 
 pub fn to_json(r: &ImportReport) -> serde_json::Value {
     serde_json::json!({
-        "bundle": r.bundle, "kind": r.kind, "sender": r.sender, "added": r.added,
+        "bundle": r.bundle, "kind": r.kind, "sender": r.sender, "sender_name": r.sender_name, "added": r.added,
+        "file": r.file, "stored": r.stored,
         "pending": r.pending, "forks": r.forks, "known": r.known, "ignored": r.ignored, "changed": r.changed(),
     })
 }
