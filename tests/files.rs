@@ -4,7 +4,8 @@
 //! the home unchanged; and the file bundle opened with stock `age` and `minisign` as
 //! docs/formats.md describes.
 use crate::common::{
-    Net, assert_one_error_line, assert_refused, at, copy_tree, json, ok, ok_json, output, run, s, snapshot,
+    Net, assert_one_error_line, assert_refused, at, copy_tree, json, ok, ok_json, output, recipe, run,
+    run_recipe as sh, s, snapshot, stock_tools as tools,
 };
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -962,44 +963,6 @@ fn verify_a_file_bundle_a_stored_file_and_extracted_content() {
 
 // ---------------------------------------------------------------------------------------
 // 5. interop: the payload with stock age, the manifest with stock minisign
-
-fn tools(names: &[&str]) -> bool {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for t in names {
-        if !std::env::split_paths(&path).any(|d| d.join(t).is_file()) {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{t} not installed, and CI=true: the interop tests need it");
-            }
-            println!("skipping: {t} not installed");
-            return false;
-        }
-    }
-    true
-}
-
-/// The shell block that follows `<!-- recipe:NAME -->` in docs/formats.md.
-fn recipe(name: &str) -> String {
-    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/formats.md")).unwrap();
-    let marker = format!("<!-- recipe:{name} -->\n```sh\n");
-    assert_eq!(
-        doc.matches(&marker).count(),
-        1,
-        "docs/formats.md: recipe {name} must appear once"
-    );
-    let start = doc.find(&marker).unwrap() + marker.len();
-    let len = doc[start..].find("\n```\n").expect("recipe fence closes");
-    doc[start..start + len + 1].to_string()
-}
-
-fn sh(name: &str, cwd: &Path, vars: &[(&str, &Path)]) -> std::process::Output {
-    std::fs::create_dir_all(cwd).unwrap();
-    let mut c = Command::new("sh");
-    c.arg("-c").arg(recipe(name)).current_dir(cwd).stdin(Stdio::null());
-    for (k, v) in vars {
-        c.env(k, v);
-    }
-    c.output().unwrap()
-}
 
 fn sh_ok(name: &str, cwd: &Path, vars: &[(&str, &Path)]) -> String {
     let o = sh(name, cwd, vars);

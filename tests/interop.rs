@@ -7,29 +7,13 @@
 //!
 //! A missing tool skips the test with `skipping: <tool> not installed`, unless `CI=true`,
 //! where it fails.
-use crate::common::{Net, ok};
+use crate::common::{Net, copy_tree, formats_md, ok, recipe, run_recipe, stock_tools as tools};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 // ---------------------------------------------------------------------------------------
 // stock tools
-
-/// True when every tool is on PATH. Outside CI a missing tool skips (prints the reason);
-/// with `CI=true` it fails.
-fn tools(names: &[&str]) -> bool {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for t in names {
-        if !std::env::split_paths(&path).any(|d| d.join(t).is_file()) {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{t} not installed, and CI=true: the interop tests need it (.ci/run installs minisign and age)");
-            }
-            println!("skipping: {t} not installed");
-            return false;
-        }
-    }
-    true
-}
 
 fn run_tool(cmd: &str, args: &[&str], cwd: &Path) -> Output {
     Command::new(cmd)
@@ -83,36 +67,6 @@ fn s(p: &Path) -> &str {
 
 // ---------------------------------------------------------------------------------------
 // the recipes of docs/formats.md
-
-fn formats_md() -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/formats.md");
-    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-/// The shell block that follows `<!-- recipe:NAME -->` in docs/formats.md.
-fn recipe(name: &str) -> String {
-    let doc = formats_md();
-    let marker = format!("<!-- recipe:{name} -->\n```sh\n");
-    assert_eq!(
-        doc.matches(&marker).count(),
-        1,
-        "docs/formats.md: recipe {name} must appear once"
-    );
-    let start = doc.find(&marker).unwrap() + marker.len();
-    let len = doc[start..].find("\n```\n").expect("recipe fence closes");
-    doc[start..start + len + 1].to_string()
-}
-
-/// Run a recipe with `sh -c` in `cwd` with its input variables.
-fn run_recipe(name: &str, cwd: &Path, vars: &[(&str, &Path)]) -> Output {
-    std::fs::create_dir_all(cwd).unwrap();
-    let mut c = Command::new("sh");
-    c.arg("-c").arg(recipe(name)).current_dir(cwd).stdin(Stdio::null());
-    for (k, v) in vars {
-        c.env(k, v);
-    }
-    c.output().expect("run sh")
-}
 
 fn recipe_ok(name: &str, cwd: &Path, vars: &[(&str, &Path)]) -> String {
     let out = run_recipe(name, cwd, vars);
@@ -247,18 +201,6 @@ fn sig_path(p: &Path) -> PathBuf {
     PathBuf::from(format!("{}.minisig", p.display()))
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    for e in walkdir::WalkDir::new(from) {
-        let e = e.unwrap();
-        let dest = to.join(e.path().strip_prefix(from).unwrap());
-        if e.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-        } else {
-            std::fs::copy(e.path(), &dest).unwrap();
-        }
-    }
-}
-
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
@@ -338,7 +280,7 @@ fn tampered_blocks_fail_the_stock_checks() {
     let b1 = rel.join("0000000001.yaml");
     let fresh = |name: &str| -> PathBuf {
         let d = net.path(name);
-        copy_dir(&bob_home.join("chains"), &d.join("chains"));
+        copy_tree(&bob_home.join("chains"), &d.join("chains"), &[]);
         recipe_ok("blocks", &d, &[]); // untouched copy passes
         d
     };
@@ -433,7 +375,7 @@ fn keys_recipe_anchors_every_chain() {
     }
     // a master admit block naming another card hash fails the anchor
     let d = net.path("anchor");
-    copy_dir(&net.home("bob").join("chains"), &d.join("chains"));
+    copy_tree(&net.home("bob").join("chains"), &d.join("chains"), &[]);
     let admit = d.join("chains").join(nodes_id(&nodes, "hq")).join("0000000001.yaml");
     let orig = text(&std::fs::read(&admit).unwrap());
     let card = field(orig.as_bytes(), 2, "card").unwrap();

@@ -280,3 +280,54 @@ pub fn copy_fixture_home(src: &Path, dst: &Path) {
         }
     }
 }
+
+// ---- stock tools and the docs/formats.md recipes (interop tests) ----
+
+/// True when every tool is on PATH. Outside CI a missing tool skips (prints the reason);
+/// with `CI=true` it fails.
+pub fn stock_tools(names: &[&str]) -> bool {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for t in names {
+        if !std::env::split_paths(&path).any(|d| d.join(t).is_file()) {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("{t} not installed, and CI=true: the interop tests need it (.ci/run installs minisign and age)");
+            }
+            println!("skipping: {t} not installed");
+            return false;
+        }
+    }
+    true
+}
+
+/// docs/formats.md.
+pub fn formats_md() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/formats.md")).expect("docs/formats.md")
+}
+
+/// The shell block that follows `<!-- recipe:NAME -->` in docs/formats.md.
+pub fn recipe(name: &str) -> String {
+    let doc = formats_md();
+    let marker = format!("<!-- recipe:{name} -->\n```sh\n");
+    assert_eq!(
+        doc.matches(&marker).count(),
+        1,
+        "docs/formats.md: recipe {name} must appear once"
+    );
+    let start = doc.find(&marker).unwrap() + marker.len();
+    let len = doc[start..].find("\n```\n").expect("recipe fence closes");
+    doc[start..start + len + 1].to_string()
+}
+
+/// Run a recipe with `sh -c` in `cwd` with its input variables.
+pub fn run_recipe(name: &str, cwd: &Path, vars: &[(&str, &Path)]) -> std::process::Output {
+    std::fs::create_dir_all(cwd).unwrap();
+    let mut c = std::process::Command::new("sh");
+    c.arg("-c")
+        .arg(recipe(name))
+        .current_dir(cwd)
+        .stdin(std::process::Stdio::null());
+    for (k, v) in vars {
+        c.env(k, v);
+    }
+    c.output().expect("run sh")
+}
