@@ -228,9 +228,8 @@ pub fn materialise(input: &Path, label: &str, tmp_dir: &Path) -> Result<(std::pa
         Box::new(BufReader::new(f))
     };
     let head = reader.fill_buf().at(input)?.to_vec();
-    let armored = head.starts_with(armor::BEGIN.as_bytes())
-        || head.iter().take_while(|b| b.is_ascii_whitespace()).count() > 0
-            && String::from_utf8_lossy(&head).trim_start().starts_with(armor::BEGIN);
+    // armor may follow blank lines (mail bodies); binary bundles start with the magic
+    let armored = head.trim_ascii_start().starts_with(armor::BEGIN.as_bytes());
     if !armored && !is_stdin {
         return Ok((input.to_path_buf(), None));
     }

@@ -23,14 +23,9 @@ pub fn decode<T: Serialize + DeserializeOwned>(bytes: &[u8], what: &str) -> Resu
     Ok(t)
 }
 
-/// What the content of a file or an attachment is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ContentInfo {
-    pub name: String,
-    pub size: u64,
-    pub sha256: String,
-}
+/// What the content of a file or an attachment is: name, size and SHA-256, the same
+/// record blocks use for attachments.
+pub type ContentInfo = crate::merge::bodies::Attachment;
 
 /// A member's request for a security file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

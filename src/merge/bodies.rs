@@ -38,7 +38,7 @@ pub struct Cutoff {
 }
 
 /// An attachment recorded by hash only.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Attachment {
     pub name: String,

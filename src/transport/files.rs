@@ -69,16 +69,6 @@ fn bundle_to(
     })
 }
 
-/// Hash a file (name, size, SHA-256) by streaming it.
-pub fn content_info(path: &Path) -> Result<ContentInfo> {
-    let a = crate::ops::attachment(path)?;
-    Ok(ContentInfo {
-        name: a.name,
-        size: a.size,
-        sha256: a.sha256,
-    })
-}
-
 /// `request`: a member asks the master for a security file.
 pub fn request(
     node: &Node,
@@ -113,7 +103,7 @@ pub fn request(
     {
         return Err(Error::usage("--for: security files are for members"));
     }
-    let attachment = attach.map(content_info).transpose()?;
+    let attachment = attach.map(crate::ops::attachment).transpose()?;
     let doc = RequestDoc {
         format: 1,
         id: bundle::random_id(),
@@ -134,7 +124,8 @@ pub fn request(
         digest: digest::hex(&digest::sha256(&raw)),
     };
     let (block, _) = node.append(&st, &keys, "request", bodies::to_value(&body))?;
-    let master = node.load()?.eval.members[&node.config.master].clone();
+    // the roster did not change with this node's own block: the first load still tells
+    let master = st.eval.members[&node.config.master].clone();
     let (tmp, header) = bundle_to(node, "request", &master, armor, dir, |pw| {
         pw.entry("request.yaml", &raw)?;
         pw.entry("request.yaml.minisig", sig.as_bytes())?;

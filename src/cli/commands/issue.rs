@@ -109,19 +109,10 @@ pub fn run(ctx: &Context, ui: &Ui, a: IssueArgs) -> Result<i32, Error> {
         }
         _ => unreachable!("clap requires one"),
     };
-    let out = super::deliver_made(
-        &node,
-        made.tmp,
-        &made.header,
-        &made.recipient,
-        a.out.as_deref(),
-        a.armor,
-    )?;
-    ui.status(&format!("issued file {} to {} -> {out}", made.id, made.recipient));
-    super::result_unless_stdout(
-        ui,
-        a.out.as_deref(),
-        serde_json::json!({"file": made.id, "id": made.id, "holder": made.recipient, "bundle": made.header.id, "height": made.block.height, "out": out}),
+    let (what, json) = (
+        format!("issued file {} to {}", made.id, made.recipient),
+        serde_json::json!({"file": made.id, "id": made.id, "holder": made.recipient}),
     );
+    super::deliver_made(&node, ui, made, a.out.as_deref(), a.armor, &what, json)?;
     Ok(0)
 }

@@ -16,40 +16,51 @@ pub mod sync;
 pub mod verify;
 pub mod xfer;
 
-/// Deliver a bundle made by a command: to `--out` (a path or `-`), else to the outbox of
-/// its recipient. Returns where it went.
+/// Deliver a bundle made by a command — to `--out` (a path or `-`), else to the outbox of
+/// its recipient — then say where it went on stderr and, unless the bundle itself went to
+/// stdout, print `json` with `out`, `bundle`, `height` and `recipient` added.
 pub fn deliver_made(
     node: &crate::node::Node,
-    tmp: tempfile::NamedTempFile,
-    header: &crate::bundle::Header,
-    recipient: &str,
+    ui: &crate::cli::Ui,
+    made: crate::transport::files::Made,
     out: Option<&std::path::Path>,
     armor: bool,
-) -> Result<String, crate::Error> {
-    match out {
+    what: &str,
+    mut json: serde_json::Value,
+) -> Result<(), crate::Error> {
+    let crate::transport::files::Made {
+        tmp,
+        header,
+        recipient,
+        block,
+        ..
+    } = made;
+    let dest = match out {
         Some(p) => {
             crate::transport::sync::deliver(tmp, p, &mut std::io::stdout().lock())?;
-            Ok(p.display().to_string())
+            p.display().to_string()
         }
         None => {
             let ext = if armor { "bundle.asc" } else { "bundle" };
             let p = node
                 .home
                 .outbox_dir()
-                .join(recipient)
+                .join(&recipient)
                 .join(format!("{}.{ext}", header.id));
             crate::transport::sync::deliver(tmp, &p, &mut std::io::sink())?;
-            Ok(p.display().to_string())
+            p.display().to_string()
         }
-    }
-}
-
-/// Print a JSON result unless the bundle itself went to stdout.
-pub fn result_unless_stdout(ui: &crate::cli::Ui, out: Option<&std::path::Path>, json: serde_json::Value) {
+    };
+    ui.status(&format!("{what} -> {dest}"));
     if out == Some(std::path::Path::new("-")) {
-        return;
+        return Ok(());
     }
+    json["out"] = dest.into();
+    json["bundle"] = header.id.into();
+    json["height"] = block.height.into();
+    json["recipient"] = recipient.into();
     ui.result("", json);
+    Ok(())
 }
 
 /// Where a bundle is built: beside its `--out` file (so delivering it is a rename), else in

@@ -54,13 +54,11 @@ pub fn run(ctx: &Context, ui: &Ui, c: OpCommand) -> Result<i32, Error> {
         OpCommand::Transfer { id, to, out, armor } => {
             let made =
                 crate::transport::files::transfer(&node, &id, &to, armor, &super::bundle_dir(&node, out.as_deref()))?;
-            let where_ = super::deliver_made(&node, made.tmp, &made.header, &made.recipient, out.as_deref(), armor)?;
-            ui.status(&format!("transferred {id} to {to} -> {where_} (tentative until final)"));
-            super::result_unless_stdout(
-                ui,
-                out.as_deref(),
-                serde_json::json!({"id": id, "kind": "transfer", "to": made.recipient, "height": made.block.height, "bundle": made.header.id, "out": where_}),
+            let (what, json) = (
+                format!("transferred {id} to {to} (tentative until final)"),
+                serde_json::json!({"id": id, "kind": "transfer", "to": made.recipient}),
             );
+            super::deliver_made(&node, ui, made, out.as_deref(), armor, &what, json)?;
             return Ok(0);
         }
         OpCommand::Endorse { id, note } => ("endorse", id, note),

@@ -50,19 +50,10 @@ pub fn run(ctx: &Context, ui: &Ui, a: RequestArgs) -> Result<i32, Error> {
         a.armor,
         &super::bundle_dir(&node, a.out.as_deref()),
     )?;
-    let out = super::deliver_made(
-        &node,
-        made.tmp,
-        &made.header,
-        &made.recipient,
-        a.out.as_deref(),
-        a.armor,
-    )?;
-    ui.status(&format!("request {} for event {} -> {out}", made.id, a.event));
-    super::result_unless_stdout(
-        ui,
-        a.out.as_deref(),
-        serde_json::json!({"request": made.id, "bundle": made.header.id, "height": made.block.height, "out": out, "recipient": made.recipient}),
+    let (what, json) = (
+        format!("request {} for event {}", made.id, a.event),
+        serde_json::json!({"request": made.id}),
     );
+    super::deliver_made(&node, ui, made, a.out.as_deref(), a.armor, &what, json)?;
     Ok(0)
 }
