@@ -348,8 +348,7 @@ pub fn verify_path(node: Option<&Node>, path: &Path, report: &mut Report) -> Res
             ));
             return Ok(());
         }
-        let st2 = node.load()?;
-        let (header, payload) = crate::transport::import::open(node, &st2, path, &label)?;
+        let (header, payload) = crate::transport::import::open(node, &st, path, &label)?;
         report.steps.push(Step {
             input: label.clone(),
             step: "bundle-signature".into(),
@@ -366,8 +365,9 @@ pub fn verify_path(node: Option<&Node>, path: &Path, report: &mut Report) -> Res
             blocks, docs, content, ..
         } = payload;
         let mut rep = crate::transport::ImportReport::default();
-        let st3 = node.load()?;
-        let after = crate::transport::import::check_blocks(node, st3, blocks, &label, &mut rep)?;
+        // the bundle's blocks judged against the store (a second read: check_blocks takes
+        // the state it extends)
+        let after = crate::transport::import::check_blocks(node, node.load_full()?, blocks, &label, &mut rep)?;
         step(
             report,
             &label,

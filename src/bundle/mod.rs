@@ -3,7 +3,7 @@
 //! ```text
 //! secfile-bundle 1 <header-len> <sig-len>\n
 //! <header: canonical YAML — format, kind, id, sender, recipients, created, payload {sha256, size}>
-//! <minisign signature of the header by the sender, trusted comment "secfile bundle <id>">
+//! <minisign signature of the header by the sender, trusted comment "secfile bundle <kind> <id>">
 //! <payload: age ciphertext (binary) to the recipients' X25519 keys>
 //! ```
 //!

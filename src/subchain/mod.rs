@@ -29,7 +29,7 @@ pub fn is_node_name(s: &str) -> bool {
         && !is_node_id(s)
 }
 
-/// True for a block kind or field key: 1–64 of `a-z0-9_.-`, starting with a letter.
+/// True for a block kind: 1–64 of `a-z0-9_.-`, starting with a letter.
 pub fn is_kind_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64

@@ -1,5 +1,5 @@
 //! Detached minisign signatures over exact bytes, with a trusted comment that binds the
-//! signature to what it signs (`secfile block <chain> <height>`, `secfile bundle <id>`…).
+//! signature to what it signs (`secfile block <chain> <height>`, `secfile bundle <kind> <id>`, `secfile manifest <id>`…).
 use crate::identity::keys::SigningKey;
 use std::io::Cursor;
 
