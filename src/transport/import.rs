@@ -415,8 +415,11 @@ fn import_request(
     if !d.join("request.yaml").exists() {
         if let Some((tmp, _, _)) = payload.content {
             std::fs::create_dir_all(&d).at(&d)?;
+            // durable before it is named (as every store write: fsync, rename, fsync dir)
+            tmp.as_file().sync_all().at(tmp.path())?;
             tmp.persist(d.join("attachment"))
                 .map_err(|e| Error::io(d.join("attachment"), e.error))?;
+            crate::home::fsync_dir(&d)?;
         }
         crate::home::atomic_write(&d.join("request.yaml.minisig"), sig)?;
         crate::home::atomic_write(&d.join("request.yaml"), raw)?;

@@ -44,6 +44,11 @@ pub fn run(ctx: &Context, ui: &Ui, a: IssueArgs) -> Result<i32, Error> {
         Some(d) => {
             let t = crate::timefmt::parse_rfc3339(d)
                 .ok_or_else(|| Error::usage(format!("--expires {d:?}: want YYYY-MM-DD or RFC 3339 UTC")))?;
+            if t < ctx.now {
+                ui.warn(&format!(
+                    "--expires {d}: that is in the past; the file is issued already expired"
+                ));
+            }
             Some(crate::timefmt::rfc3339(t))
         }
     };
