@@ -24,6 +24,36 @@ pub struct Options {
     pub age_work_factor: Option<u8>,
 }
 
+pub mod settled;
+pub use settled::Loaded;
+
+/// Map `f` over `items` on every core (at most 8 threads), keeping the order; small
+/// inputs stay on this thread.
+pub(crate) fn par_map<T: Send, U: Send>(mut items: Vec<T>, f: impl Fn(T) -> U + Sync) -> Vec<U> {
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(8);
+    if threads < 2 || items.len() < 256 {
+        return items.into_iter().map(f).collect();
+    }
+    let per = items.len().div_ceil(threads);
+    let mut parts: Vec<Vec<T>> = Vec::new();
+    while items.len() > per {
+        let tail = items.split_off(items.len() - per);
+        parts.push(tail);
+    }
+    parts.push(items);
+    parts.reverse();
+    let f = &f;
+    std::thread::scope(|s| {
+        let hs: Vec<_> = parts
+            .into_iter()
+            .map(|part| s.spawn(move || part.into_iter().map(f).collect::<Vec<_>>()))
+            .collect();
+        hs.into_iter()
+            .flat_map(|h| h.join().expect("worker panicked"))
+            .collect()
+    })
+}
+
 /// An opened, initialised home.
 pub struct Node {
     pub home: Home,
@@ -83,6 +113,11 @@ impl Node {
 
     pub fn id(&self) -> &str {
         &self.config.id
+    }
+
+    /// The master's node id (from the pinned card).
+    pub fn id_of_master(&self) -> &str {
+        &self.master_card.identity.id
     }
 
     pub fn time(&self) -> String {
@@ -153,7 +188,7 @@ impl Node {
             Place::Pending => 2,
         });
         // hashing and strict decoding are pure: spread them over the cores
-        let make = |r: store::RawBlock| {
+        let made = par_map(raws, |r: store::RawBlock| {
             let location = (r.place == Place::Chains).then(|| (r.dir_chain.clone(), r.name_height));
             let c = Cand::new(
                 r.path.display().to_string(),
@@ -163,24 +198,8 @@ impl Node {
                 r.sig,
             );
             (c, r.place, r.path)
-        };
-        let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(8);
-        let per = raws.len().div_ceil(threads).max(256);
-        let mut parts: Vec<Vec<store::RawBlock>> = Vec::new();
-        while raws.len() > per {
-            let tail = raws.split_off(raws.len() - per);
-            parts.push(tail);
-        }
-        parts.push(raws);
-        parts.reverse();
-        let made: Vec<Vec<(Cand, Place, PathBuf)>> = std::thread::scope(|s| {
-            let hs: Vec<_> = parts
-                .into_iter()
-                .map(|part| s.spawn(move || part.into_iter().map(make).collect::<Vec<_>>()))
-                .collect();
-            hs.into_iter().map(|h| h.join().expect("decoding panicked")).collect()
         });
-        for (c, place, path) in made.into_iter().flatten() {
+        for (c, place, path) in made {
             cands.push(c);
             places.push(place);
             paths.push(path);

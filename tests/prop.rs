@@ -64,10 +64,19 @@ impl Sim {
     pub fn export(&mut self, from: usize, to: usize) -> PathBuf {
         self.n += 1;
         let node = &self.nodes[from];
-        let st = node.load().unwrap();
+        // through the settled index, as `sync export` does
+        let l = node.load_settled().unwrap();
         let to_id = self.nodes[to].id().to_string();
-        let (tmp, _) =
-            secfile::transport::sync::export(node, &st, Some(&to_id), false, false, self.dir.path()).unwrap();
+        let (tmp, _) = secfile::transport::sync::export(
+            node,
+            &l.st,
+            l.index.as_ref(),
+            Some(&to_id),
+            false,
+            false,
+            self.dir.path(),
+        )
+        .unwrap();
         let p = self.dir.path().join(format!("b{}", self.n));
         tmp.persist(&p).unwrap();
         p
@@ -77,9 +86,17 @@ impl Sim {
         secfile::transport::import(&self.nodes[to], b, "bundle").unwrap()
     }
 
+    /// The whole merge, checked against the incremental one (through the settled index).
     pub fn global(&self, i: usize) -> global::Global {
         let st = self.nodes[i].load().unwrap();
-        global::merge(&st.eval, &st.cands)
+        let g = global::merge(&st.eval, &st.cands);
+        let l = self.nodes[i].load_settled().unwrap();
+        assert_eq!(
+            (l.global.head(), l.global.final_count, l.global.len()),
+            (g.head(), g.final_count, g.len()),
+            "incremental merge differs from the whole merge"
+        );
+        g
     }
 
     /// Everyone exchanges with everyone until nothing changes.
@@ -174,7 +191,8 @@ fn a_fork_is_reported_identically_everywhere() {
     sim.import(0, &b1);
     let st = twin.load().unwrap();
     let master = sim.nodes[0].id().to_string();
-    let (tmp, _) = secfile::transport::sync::export(&twin, &st, Some(&master), false, false, sim.dir.path()).unwrap();
+    let (tmp, _) =
+        secfile::transport::sync::export(&twin, &st, None, Some(&master), false, false, sim.dir.path()).unwrap();
     let b2 = sim.dir.path().join("twin.bundle");
     tmp.persist(&b2).unwrap();
     sim.import(0, &b2);
@@ -251,7 +269,7 @@ fn restored_backup_recovers_its_own_blocks_from_a_peer() {
     let st = sim.nodes[0].load().unwrap();
     let me = sim.nodes[1].id().to_string();
     let (tmp, _) =
-        secfile::transport::sync::export(&sim.nodes[0], &st, Some(&me), true, false, sim.dir.path()).unwrap();
+        secfile::transport::sync::export(&sim.nodes[0], &st, None, Some(&me), true, false, sim.dir.path()).unwrap();
     let p = sim.dir.path().join("restore.bundle");
     tmp.persist(&p).unwrap();
     let r = sim.import(1, &p);

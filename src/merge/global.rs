@@ -1,6 +1,6 @@
 //! The global chain (DESIGN §5): every valid non-genesis block ordered by
 //! (clock, chain id); the final prefix by the finality rule; a running hash per entry.
-use super::validate::{Cand, Evaluation};
+use super::validate::{Cand, Evaluation, Member};
 use crate::digest::{self, Hash};
 use std::collections::BTreeMap;
 
@@ -22,8 +22,13 @@ pub struct Entry {
 /// The merged global chain.
 #[derive(Debug, Clone, Default)]
 pub struct Global {
+    /// Leading final entries not held here (an incremental merge keeps only their count
+    /// and the running hash of the last one, `skipped_head`).
+    pub skipped: usize,
+    pub skipped_head: Hash,
+    /// The entries after the skipped ones.
     pub entries: Vec<Entry>,
-    /// How many leading entries are final.
+    /// How many leading entries are final, the skipped ones included.
     pub final_count: usize,
     /// The finality threshold: blocks with clock ≤ this are final (`None`: no active chain).
     pub threshold: Option<u64>,
@@ -34,23 +39,33 @@ pub struct Global {
 impl Global {
     /// The head: the last final entry's running hash, or zeros when nothing is final.
     pub fn head(&self) -> Hash {
-        if self.final_count == 0 {
-            [0u8; 32]
+        if self.final_count == self.skipped {
+            self.skipped_head
         } else {
-            self.entries[self.final_count - 1].running
+            self.entries[self.final_count - self.skipped - 1].running
         }
+    }
+    /// Every entry, the skipped ones included.
+    pub fn len(&self) -> usize {
+        self.skipped + self.entries.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
     pub fn head_hex(&self) -> String {
         digest::hex(&self.head())
     }
+    /// The final entries held (all of them unless some were skipped).
     pub fn final_entries(&self) -> &[Entry] {
-        &self.entries[..self.final_count]
+        &self.entries[..self.final_count - self.skipped]
     }
     pub fn tentative(&self) -> &[Entry] {
-        &self.entries[self.final_count..]
+        &self.entries[self.final_count - self.skipped..]
     }
-    /// True when `h` is the running hash of some final entry (or the empty head).
+    /// True when `h` is the running hash of some final entry (or the empty head). Only
+    /// for a complete merge (nothing skipped).
     pub fn contains_head(&self, h: &Hash) -> bool {
+        debug_assert_eq!(self.skipped, 0);
         *h == [0u8; 32] || self.final_entries().iter().any(|e| e.running == *h)
     }
 }
@@ -63,23 +78,57 @@ pub fn chain_hash(prev: &Hash, block: &Hash) -> Hash {
     digest::sha256(&buf)
 }
 
-/// Merge the valid blocks of an evaluation.
-pub fn merge(eval: &Evaluation, cands: &[Cand]) -> Global {
-    let block = |i: usize| cands[i].block.as_ref().expect("valid blocks parse");
-    // finality bound per counting chain
-    let mut bounds: BTreeMap<String, u64> = BTreeMap::new();
-    for (id, m) in &eval.members {
-        let seq = eval.chains.get(id);
-        let latest = seq.and_then(|s| s.last()).map(|&i| block(i).clock).unwrap_or(0);
-        let latest_height = seq.map(|s| s.len() as u64).unwrap_or(0);
-        if let Some((cut_h, _, _)) = &m.removed {
+/// The finality bound of every chain that counts (DESIGN §5), given each chain's valid
+/// head as (height, clock).
+pub fn bounds(members: &BTreeMap<String, Member>, head: impl Fn(&str) -> Option<(u64, u64)>) -> BTreeMap<String, u64> {
+    let mut bounds = BTreeMap::new();
+    for (id, m) in members {
+        let h = head(id);
+        if let (Some((cut_h, _, _)), Some((height, _))) = (&m.removed, h) {
             // a removed chain stops counting once its blocks up to the cutoff are present
-            if latest_height > *cut_h {
+            if height >= *cut_h {
                 continue;
             }
         }
+        let latest = h.map_or(0, |(_, clock)| clock);
         bounds.insert(id.clone(), latest.max(m.admit_clock));
     }
+    bounds
+}
+
+/// Order tail entries by (clock, chain id) after `skipped` final entries whose last
+/// running hash is `skipped_head`; entries with clock ≤ the threshold are final.
+pub fn extend(skipped: usize, skipped_head: Hash, bounds: BTreeMap<String, u64>, mut tail: Vec<Entry>) -> Global {
+    let threshold = bounds.values().min().copied();
+    tail.sort_by(|a, b| (a.clock, &a.chain).cmp(&(b.clock, &b.chain)));
+    let mut prev = skipped_head;
+    let mut final_count = skipped;
+    for e in &mut tail {
+        e.running = chain_hash(&prev, &e.block_hash);
+        prev = e.running;
+        if threshold.is_some_and(|t| e.clock <= t) {
+            final_count += 1;
+        }
+    }
+    Global {
+        skipped,
+        skipped_head,
+        entries: tail,
+        final_count,
+        threshold,
+        bounds,
+    }
+}
+
+/// Merge the valid blocks of an evaluation.
+pub fn merge(eval: &Evaluation, cands: &[Cand]) -> Global {
+    let block = |i: usize| cands[i].block.as_ref().expect("valid blocks parse");
+    let bounds = bounds(&eval.members, |id| {
+        eval.chains
+            .get(id)
+            .and_then(|s| s.last())
+            .map(|&i| (block(i).height, block(i).clock))
+    });
     let threshold = bounds.values().min().copied();
     let mut order: Vec<usize> = eval
         .chains
@@ -110,6 +159,8 @@ pub fn merge(eval: &Evaluation, cands: &[Cand]) -> Global {
         });
     }
     Global {
+        skipped: 0,
+        skipped_head: [0u8; 32],
         entries,
         final_count,
         threshold,
@@ -120,11 +171,51 @@ pub fn merge(eval: &Evaluation, cands: &[Cand]) -> Global {
 /// The deterministic text of `merge --out`: identical bytes on every node that holds the
 /// same final blocks (and, with tentative entries, the same valid blocks).
 pub fn render(g: &Global, include_tentative: bool) -> String {
-    let mut s = String::from("# secfile global chain v1\n");
-    s.push_str(&format!("# head {} final {}\n", g.head_hex(), g.final_count));
-    s.push_str("# index clock chain height kind block-hash running-hash\n");
-    let line = |s: &mut String, n: usize, e: &Entry| {
-        s.push_str(&format!(
+    assert_eq!(g.skipped, 0, "render needs a complete merge");
+    let mut r = Renderer::new(&g.head_hex(), g.final_count, g.tentative().len(), include_tentative);
+    for e in &g.entries {
+        r.entry(e);
+    }
+    r.finish()
+}
+
+/// Builds the text of [`render`] entry by entry, in global order.
+pub struct Renderer {
+    text: String,
+    n: usize,
+    final_count: usize,
+    tentative: usize,
+    include_tentative: bool,
+}
+
+impl Renderer {
+    pub fn new(head_hex: &str, final_count: usize, tentative: usize, include_tentative: bool) -> Renderer {
+        let mut text = String::from("# secfile global chain v1\n");
+        text.push_str(&format!("# head {head_hex} final {final_count}\n"));
+        text.push_str("# index clock chain height kind block-hash running-hash\n");
+        Renderer {
+            text,
+            n: 0,
+            final_count,
+            tentative,
+            include_tentative,
+        }
+    }
+    pub fn entry(&mut self, e: &Entry) {
+        let n = self.n;
+        self.n += 1;
+        if n >= self.final_count {
+            if !self.include_tentative {
+                return;
+            }
+            if n == self.final_count {
+                self.text.push_str(&format!(
+                    "# tentative {} (not final: may still be reordered)\n",
+                    self.tentative
+                ));
+            }
+        }
+        self.text.push_str(&format!(
             "{n} {} {} {} {} {} {}\n",
             e.clock,
             e.chain,
@@ -132,21 +223,11 @@ pub fn render(g: &Global, include_tentative: bool) -> String {
             e.kind,
             digest::hex(&e.block_hash),
             digest::hex(&e.running)
-        ))
-    };
-    for (n, e) in g.final_entries().iter().enumerate() {
-        line(&mut s, n, e);
-    }
-    if include_tentative && !g.tentative().is_empty() {
-        s.push_str(&format!(
-            "# tentative {} (not final: may still be reordered)\n",
-            g.tentative().len()
         ));
-        for (n, e) in g.tentative().iter().enumerate() {
-            line(&mut s, g.final_count + n, e);
-        }
     }
-    s
+    pub fn finish(self) -> String {
+        self.text
+    }
 }
 
 #[cfg(test)]

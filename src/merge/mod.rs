@@ -3,7 +3,8 @@
 //! Nothing here touches the disk.
 pub mod bodies;
 pub mod global;
+pub mod index;
 pub mod sigcache;
 pub mod validate;
 
-pub use validate::{Cand, Evaluation, Status, evaluate, evaluate_with};
+pub use validate::{Base, Cand, Evaluation, Status, evaluate, evaluate_on, evaluate_with};

@@ -25,6 +25,9 @@ pub struct Cand {
     pub sig: Option<Vec<u8>>,
     pub hash: Hash,
     pub block: Result<Block, String>,
+    /// A block settled before (from the node's index, see [`super::index`]): valid, with
+    /// this master-seen height; it is not re-checked and carries no bytes or signature.
+    pub settled: Option<u64>,
 }
 
 impl Cand {
@@ -45,6 +48,30 @@ impl Cand {
             sig,
             hash,
             block,
+            settled: None,
+        }
+    }
+    /// A stand-in for a settled block: what later blocks need of it (position, hash,
+    /// clock, kind, master-seen height).
+    pub fn settled(chain: &str, height: u64, hash: Hash, clock: u64, master_seen: u64, kind: &str) -> Cand {
+        Cand {
+            origin: format!("{chain}:{height} (settled)"),
+            incoming: false,
+            location: None,
+            bytes: Vec::new(),
+            sig: None,
+            hash,
+            block: Ok(Block {
+                chain: chain.to_string(),
+                height,
+                prev: None,
+                clock,
+                time: String::new(),
+                seen: Vec::new(),
+                kind: kind.to_string(),
+                body: serde_yaml::Value::Null,
+            }),
+            settled: Some(master_seen),
         }
     }
     pub fn chain(&self) -> &str {
@@ -79,12 +106,14 @@ pub struct Fork {
 }
 
 /// A roster entry, derived from the master's valid chain.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     pub identity: Identity,
     /// Height of the admission block on the master's chain (0 for the master itself).
     pub admitted_at: u64,
     pub admit_clock: u64,
+    /// The hash of its card (its genesis block).
+    pub card: String,
     /// The removal's cutoff (height, hash) and the removal block's height, if removed.
     pub removed: Option<(u64, String, u64)>,
 }
@@ -181,8 +210,23 @@ fn check_sigs(
         .collect()
 }
 
+/// What an incremental evaluation starts from: the roster and each chain's head height as
+/// settled before. The candidates then hold stand-ins ([`Cand::settled`]) for those heads
+/// and for the settled blocks the others have seen, and each chain's valid sequence
+/// starts at its settled head.
+#[derive(Debug, Clone, Default)]
+pub struct Base {
+    pub members: BTreeMap<String, Member>,
+    pub heads: BTreeMap<String, u64>,
+}
+
 /// [`evaluate`], trusting the signatures recorded in `trusted` (see [`SigCache`]).
 pub fn evaluate_with(master_card: &Card, cands: &[Cand], trusted: Option<&SigCache>) -> Evaluation {
+    evaluate_on(master_card, cands, trusted, None)
+}
+
+/// [`evaluate_with`], continuing from a settled [`Base`].
+pub fn evaluate_on(master_card: &Card, cands: &[Cand], trusted: Option<&SigCache>, base: Option<&Base>) -> Evaluation {
     let master = master_card.identity.id.clone();
     let n = cands.len();
     let mut status = vec![Status::Undecided; n];
@@ -191,6 +235,11 @@ pub fn evaluate_with(master_card: &Card, cands: &[Cand], trusted: Option<&SigCac
     // 1. locations, duplicates, parse errors, missing signatures
     let mut by_hash: HashMap<Hash, usize> = HashMap::new();
     for (i, c) in cands.iter().enumerate() {
+        if let Some(ms) = c.settled {
+            by_hash.entry(c.hash).or_insert(i);
+            master_seen[i] = ms;
+            continue;
+        }
         if let (Some((dir_chain, name_height)), Ok(b)) = (&c.location, &c.block) {
             if *dir_chain != b.chain {
                 status[i] = invalid(
@@ -230,11 +279,16 @@ pub fn evaluate_with(master_card: &Card, cands: &[Cand], trusted: Option<&SigCac
         master.clone(),
         (master_pk.clone(), master_card.identity.clone(), master_card.hash_hex()),
     );
-    let mut sig_ok = vec![false; n];
+    for m in base.iter().flat_map(|b| b.members.values()) {
+        if let (Ok(pk), false) = (m.identity.public_key(), keys.contains_key(&m.identity.id)) {
+            keys.insert(m.identity.id.clone(), (pk, m.identity.clone(), m.card.clone()));
+        }
+    }
+    let mut sig_ok: Vec<bool> = cands.iter().map(|c| c.settled.is_some()).collect();
     let mut sig_keys = Vec::new();
     let mut fresh_sigs = 0;
     let mut master_idx: Vec<usize> = (0..n)
-        .filter(|&i| status[i] == Status::Undecided && cands[i].chain() == master)
+        .filter(|&i| status[i] == Status::Undecided && !sig_ok[i] && cands[i].chain() == master)
         .collect();
     master_idx.sort_by_key(|&i| cands[i].height());
     let jobs: Vec<(usize, &minisign::PublicKey)> = master_idx.iter().map(|&i| (i, &master_pk)).collect();
@@ -311,6 +365,11 @@ pub fn evaluate_with(master_card: &Card, cands: &[Cand], trusted: Option<&SigCac
     }
 
     // 4. decide in (clock, chain, height) order
+    for i in 0..n {
+        if cands[i].settled.is_some() && status[i] == Status::Undecided {
+            status[i] = Status::Valid;
+        }
+    }
     let mut order: Vec<usize> = (0..n)
         .filter(|&i| sig_ok[i] && status[i] == Status::Undecided)
         .collect();
@@ -323,17 +382,19 @@ pub fn evaluate_with(master_card: &Card, cands: &[Cand], trusted: Option<&SigCac
         .filter(|(_, v)| v.len() == 1)
         .map(|((c, h), v)| ((c.as_str(), *h), v[0]))
         .collect();
-    let mut members: BTreeMap<String, Member> = BTreeMap::new();
-    members.insert(
-        master.clone(),
-        Member {
-            identity: master_card.identity.clone(),
-            admitted_at: 0,
-            admit_clock: 0,
-            removed: None,
-        },
-    );
-    let mut removals: Vec<(String, u64, String, u64)> = Vec::new();
+    let mut members: BTreeMap<String, Member> = base.map(|b| b.members.clone()).unwrap_or_default();
+    members.entry(master.clone()).or_insert_with(|| Member {
+        identity: master_card.identity.clone(),
+        admitted_at: 0,
+        admit_clock: 0,
+        card: master_card.hash_hex(),
+        removed: None,
+    });
+    // removals already settled still cut the blocks that arrive after them
+    let mut removals: Vec<(String, u64, String, u64)> = members
+        .iter()
+        .filter_map(|(id, m)| m.removed.clone().map(|(h, x, at)| (id.clone(), h, x, at)))
+        .collect();
     for &i in &order {
         let b = cands[i].block.as_ref().unwrap();
         let st = decide(
@@ -362,6 +423,7 @@ pub fn evaluate_with(master_card: &Card, cands: &[Cand], trusted: Option<&SigCac
                             identity: a.identity(),
                             admitted_at: b.height,
                             admit_clock: b.clock,
+                            card: a.card.clone(),
                             removed: None,
                         },
                     );
@@ -397,10 +459,13 @@ pub fn evaluate_with(master_card: &Card, cands: &[Cand], trusted: Option<&SigCac
         by_chain.entry(cands[i].chain()).or_default().push(i);
     }
     for (chain, mut v) in by_chain {
+        // with a base, a settled chain's sequence starts at its settled head
+        let start = base.and_then(|b| b.heads.get(chain)).copied().unwrap_or(0);
+        v.retain(|&i| cands[i].height() >= start);
         v.sort_by_key(|&i| cands[i].height());
         let mut seq = Vec::new();
         for i in v {
-            if cands[i].height() != seq.len() as u64 {
+            if cands[i].height() != start + seq.len() as u64 {
                 break;
             }
             seq.push(i);

@@ -65,7 +65,7 @@ fn bundle_to(
     };
     bundle::create(nb, dir, |pw| {
         entries(pw)?;
-        sync::write_blocks(pw, node, &st, &send)
+        sync::write_blocks(pw, node, &st, None, &send)
     })
 }
 
@@ -335,7 +335,7 @@ pub fn issue(node: &Node, source: Source<'_>, expires: Option<String>, armor: bo
         let st2 = node.load().map_err(std::io::Error::other)?;
         let send =
             sync::select(node, &st2, std::slice::from_ref(&to.identity.id), false).map_err(std::io::Error::other)?;
-        sync::write_blocks(pw, node, &st2, &send)?;
+        sync::write_blocks(pw, node, &st2, None, &send)?;
         made = Some((m, block));
         Ok(())
     })?;

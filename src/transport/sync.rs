@@ -5,6 +5,7 @@ use crate::digest;
 use crate::error::{Error, IoContext, Result};
 use crate::home::Home;
 use crate::merge::Status;
+use crate::merge::index::Index;
 use crate::node::{Node, State};
 use crate::subchain::codec;
 use crate::subchain::{SeenRef, store::Place};
@@ -117,10 +118,21 @@ pub struct Exported {
     pub recipients: Vec<String>,
 }
 
-/// Make a sync bundle in a temp file in `dir`.
+/// A block to send: from memory (a candidate of the state) or from its file in `chains/`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Outgoing {
+    pub chain: String,
+    pub height: u64,
+    pub hash: digest::Hash,
+    pub cand: Option<usize>,
+}
+
+/// Make a sync bundle in a temp file in `dir`. With the settled index (`ix`, which then
+/// holds every valid block), only the files sent are read.
 pub fn export(
     node: &Node,
     st: &State,
+    ix: Option<&Index>,
     to: Option<&str>,
     all: bool,
     armor: bool,
@@ -147,7 +159,10 @@ pub fn export(
         return Err(Error::usage("no recipients: the roster has no other active node yet"));
     }
     let ids: Vec<String> = recipients.iter().map(|m| m.identity.id.clone()).collect();
-    let send = select(node, st, &ids, all)?;
+    let send = match ix {
+        Some(ix) => select_settled(node, ix, &ids, all)?,
+        None => select(node, st, &ids, all)?,
+    };
     let keys = node.keys()?;
     let recips = recipients
         .iter()
@@ -161,7 +176,7 @@ pub fn export(
         created: node.time(),
         armor,
     };
-    let (tmp, header) = bundle::create(nb, dir, |pw| write_blocks(pw, node, st, &send))?;
+    let (tmp, header) = bundle::create(nb, dir, |pw| write_blocks(pw, node, st, ix, &send))?;
     Ok((
         tmp,
         Exported {
@@ -172,18 +187,42 @@ pub fn export(
     ))
 }
 
+fn frontiers(node: &Node, recipients: &[String], all: bool) -> Result<Vec<Option<Frontier>>> {
+    if all {
+        return Ok(vec![None]);
+    }
+    recipients.iter().map(|id| peer_frontier(&node.home, id)).collect()
+}
+
+/// [`select`] from the settled index alone (which holds no fork evidence).
+pub fn select_settled(node: &Node, ix: &Index, recipients: &[String], all: bool) -> Result<Vec<Outgoing>> {
+    let frontiers = frontiers(node, recipients, all)?;
+    let mut send = Vec::new();
+    for (chain, x) in &ix.chains {
+        let mut lowest = u64::MAX;
+        for f in &frontiers {
+            let start = f
+                .as_ref()
+                .and_then(|f| f.heads.iter().find(|h| &h.chain == chain))
+                .filter(|h| h.height < x.len() && digest::parse_hash(&h.hash) == Some(x.hashes[h.height as usize]))
+                .map_or(0, |h| h.height + 1);
+            lowest = lowest.min(start);
+        }
+        send.extend((lowest..x.len()).map(|h| Outgoing {
+            chain: chain.clone(),
+            height: h,
+            hash: x.hashes[h as usize],
+            cand: None,
+        }));
+    }
+    Ok(send)
+}
+
 /// The blocks any of `recipients` may lack (all with `all`), judged by the frontiers last
 /// received from them, plus all fork evidence.
-pub fn select(node: &Node, st: &State, recipients: &[String], all: bool) -> Result<Vec<usize>> {
+pub fn select(node: &Node, st: &State, recipients: &[String], all: bool) -> Result<Vec<Outgoing>> {
     let mut from: BTreeMap<String, u64> = BTreeMap::new();
-    let frontiers: Vec<Option<Frontier>> = if all {
-        vec![None]
-    } else {
-        recipients
-            .iter()
-            .map(|id| peer_frontier(&node.home, id))
-            .collect::<Result<_>>()?
-    };
+    let frontiers = frontiers(node, recipients, all)?;
     for (chain, seq) in &st.eval.chains {
         let mut lowest = u64::MAX;
         for f in &frontiers {
@@ -211,7 +250,15 @@ pub fn select(node: &Node, st: &State, recipients: &[String], all: bool) -> Resu
     }
     send.sort();
     send.dedup();
-    Ok(send)
+    Ok(send
+        .into_iter()
+        .map(|i| Outgoing {
+            chain: st.cands[i].chain().to_string(),
+            height: st.cands[i].height(),
+            hash: st.cands[i].hash,
+            cand: Some(i),
+        })
+        .collect())
 }
 
 /// Write this node's frontier and the given blocks as payload entries.
@@ -219,18 +266,49 @@ pub fn write_blocks(
     pw: &mut bundle::PayloadWriter<&mut dyn std::io::Write>,
     node: &Node,
     st: &State,
-    send: &[usize],
+    ix: Option<&Index>,
+    send: &[Outgoing],
 ) -> std::io::Result<()> {
+    let heads = match ix {
+        Some(ix) => ix
+            .chains
+            .iter()
+            .map(|(c, x)| SeenRef {
+                chain: c.clone(),
+                height: x.head(),
+                hash: digest::hex(&x.hashes[x.head() as usize]),
+            })
+            .collect(),
+        None => st.frontier(),
+    };
     let frontier = Frontier {
         node: node.id().to_string(),
-        heads: st.frontier(),
+        heads,
     };
     pw.entry("frontier.yaml", &frontier.encode())?;
-    for &i in send {
-        let c = &st.cands[i];
-        let name = entry_name(c.chain(), c.height(), &digest::hex(&c.hash));
-        pw.entry(&name, &c.bytes)?;
-        pw.entry(&format!("{name}.minisig"), c.sig.as_deref().unwrap_or_default())?;
+    for o in send {
+        let name = entry_name(&o.chain, o.height, &digest::hex(&o.hash));
+        match o.cand {
+            Some(i) => {
+                let c = &st.cands[i];
+                pw.entry(&name, &c.bytes)?;
+                pw.entry(&format!("{name}.minisig"), c.sig.as_deref().unwrap_or_default())?;
+            }
+            None => {
+                // a settled block: read its files, which must still be what was settled
+                let p = crate::subchain::store::chain_path(&node.home, &o.chain, o.height);
+                let bytes = std::fs::read(&p)?;
+                let sig = std::fs::read(format!("{}.minisig", p.display()))?;
+                if digest::sha256(&bytes) != o.hash {
+                    return Err(std::io::Error::other(format!(
+                        "{} changed since it was verified: run `secfile verify`",
+                        p.display()
+                    )));
+                }
+                pw.entry(&name, &bytes)?;
+                pw.entry(&format!("{name}.minisig"), &sig)?;
+            }
+        }
     }
     Ok(())
 }

@@ -152,7 +152,7 @@ pub fn xfer(node: &Node, spool: &Path, armor: bool) -> Result<XferReport> {
         .filter(|id| *id != me)
         .collect();
     for peer in &peers {
-        let (tmp, ex) = sync::export(node, &st, Some(peer), false, armor, &node.home.tmp_dir())?;
+        let (tmp, ex) = sync::export(node, &st, None, Some(peer), false, armor, &node.home.tmp_dir())?;
         let rel = format!(
             "{peer}/{me}/{}.{}",
             ex.header.id,

@@ -2,6 +2,7 @@
 use crate::cli::{Context, Ui};
 use crate::error::Error;
 use crate::merge::Status;
+use crate::merge::global::Renderer;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -22,9 +23,9 @@ pub struct MergeArgs {
 pub fn run(ctx: &Context, ui: &Ui, a: MergeArgs) -> Result<i32, Error> {
     let node = ctx.node()?;
     let _spin = ui.spinner("merging");
-    let st = node.load()?;
-    let g = crate::merge::global::merge(&st.eval, &st.cands);
-    node.keep_sig_cache(&st);
+    let loaded = node.load_settled()?;
+    let (st, g) = (&loaded.st, &loaded.global);
+    node.keep_sig_cache(st);
     let waiting = st
         .eval
         .status
@@ -33,15 +34,22 @@ pub fn run(ctx: &Context, ui: &Ui, a: MergeArgs) -> Result<i32, Error> {
         .count();
     let tentative = g.tentative().len();
     let pending = tentative + waiting;
-    let rendered = crate::merge::global::render(&g, a.include_pending);
+    let rendered = || match &loaded.index {
+        Some(ix) if g.skipped > 0 => {
+            let mut r = Renderer::new(&g.head_hex(), g.final_count, tentative, a.include_pending);
+            ix.entries(|e, _| r.entry(e));
+            r.finish()
+        }
+        _ => crate::merge::global::render(g, a.include_pending),
+    };
     match a.out.as_deref() {
         Some(p) if p == std::path::Path::new("-") => {
             use std::io::Write;
             let mut o = std::io::stdout().lock();
-            o.write_all(rendered.as_bytes()).map_err(|e| Error::io("stdout", e))?;
+            o.write_all(rendered().as_bytes()).map_err(|e| Error::io("stdout", e))?;
             return Ok(0);
         }
-        Some(p) => crate::home::atomic_write(p, rendered.as_bytes())?,
+        Some(p) => crate::home::atomic_write(p, rendered().as_bytes())?,
         None => {}
     }
     let mut text = format!("head {}\nfinal {}\npending {pending}", g.head_hex(), g.final_count);
@@ -81,7 +89,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: MergeArgs) -> Result<i32, Error> {
         serde_json::json!({
             "head": g.head_hex(), "final": g.final_count, "pending": pending,
             "tentative": tentative, "waiting": waiting, "threshold": g.threshold,
-            "entries": g.entries.len(), "tentative_entries": tentative_json,
+            "entries": g.len(), "tentative_entries": tentative_json,
         }),
     );
     Ok(0)

@@ -38,7 +38,8 @@ pub fn run(ctx: &Context, ui: &Ui, c: SyncCommand) -> Result<i32, Error> {
         SyncCommand::Export { to, all, out, armor } => {
             let node = ctx.node()?;
             let _lock = node.lock()?;
-            let st = node.load()?;
+            let loaded = node.load_settled()?;
+            let st = &loaded.st;
             let dir = match out.as_deref() {
                 Some(p) if p != std::path::Path::new("-") => p
                     .parent()
@@ -47,8 +48,9 @@ pub fn run(ctx: &Context, ui: &Ui, c: SyncCommand) -> Result<i32, Error> {
                     .unwrap_or_else(|| PathBuf::from(".")),
                 _ => node.home.tmp_dir(),
             };
-            let (tmp, ex) = crate::transport::sync::export(&node, &st, to.as_deref(), all, armor, &dir)?;
-            node.keep_sig_cache(&st);
+            let (tmp, ex) =
+                crate::transport::sync::export(&node, st, loaded.index.as_ref(), to.as_deref(), all, armor, &dir)?;
+            node.keep_sig_cache(st);
             let ext = if armor { "bundle.asc" } else { "bundle" };
             let mut written = Vec::new();
             match out {

@@ -54,10 +54,16 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
                 });
             }
         }
-        if report.ok() {
-            if lock.is_some() {
+        if lock.is_some() {
+            if report.ok() {
                 audit::save_checkpoint(&node, &st, &global)?;
                 node.keep_sig_cache(&st);
+            }
+            // the settled index other commands trust: rebuilt from what was just
+            // verified, or dropped so that they evaluate everything and see the problem
+            match crate::node::settled::index_of(node.id_of_master(), &st, &global).filter(|_| report.ok()) {
+                Some(ix) => node.save_index(&ix),
+                None => node.drop_index(),
             }
         }
     }

@@ -1,0 +1,344 @@
+//! The settled index (`state/index`): what a node decided about the blocks of `chains/`
+//! the last time it evaluated them all cleanly, so that `merge` and `sync export` cost in
+//! proportion to the new blocks, not to the history.
+//!
+//! Per chain and height it keeps the block hash, clock, master-seen height and kind
+//! (~50 bytes a block); besides, the roster and the merge of the final prefix (its count,
+//! its head, and each chain's last final height). Every block it lists was valid in
+//! `chains/` with no fork evidence, so later blocks can only extend it: validity never
+//! changes for a block whose chain is neither forked nor cut by a removal, and those two
+//! cases make the node evaluate everything again.
+//!
+//! Like the signature cache it is derived: deleting `state/` costs time, never data.
+//! `verify` never reads it; it rewrites it after a clean run. Pure: encode and decode
+//! here; the node reads and writes it.
+use super::global::{self, Entry, Global};
+use super::validate::{Base, Member};
+use crate::digest::{self, Hash};
+use crate::identity::Identity;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+const MAGIC: &[u8] = b"secfile settled index v1\n";
+
+/// One chain's settled blocks, heights 0..len.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChainIndex {
+    pub hashes: Vec<Hash>,
+    pub clocks: Vec<u64>,
+    pub master_seen: Vec<u64>,
+    /// Index into [`Index::kinds`].
+    pub kinds: Vec<u16>,
+    /// Heights 1..=final_height are in the final prefix.
+    pub final_height: u64,
+}
+
+impl ChainIndex {
+    pub fn len(&self) -> u64 {
+        self.hashes.len() as u64
+    }
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+    /// The head's height (chains in the index are never empty).
+    pub fn head(&self) -> u64 {
+        self.len() - 1
+    }
+}
+
+/// The settled index of a home.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Index {
+    pub master: String,
+    pub kinds: Vec<String>,
+    pub chains: BTreeMap<String, ChainIndex>,
+    pub members: BTreeMap<String, Member>,
+    /// How many global entries are final, and the running hash of the last one.
+    pub final_count: u64,
+    pub head: Hash,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberMeta {
+    identity: Identity,
+    admitted_at: u64,
+    admit_clock: u64,
+    card: String,
+    removed: Option<(u64, String, u64)>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChainMeta {
+    id: String,
+    len: u64,
+    final_height: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Meta {
+    master: String,
+    kinds: Vec<String>,
+    members: Vec<MemberMeta>,
+    chains: Vec<ChainMeta>,
+    final_count: u64,
+    head: String,
+}
+
+impl Index {
+    /// The base an incremental evaluation starts from.
+    pub fn base(&self) -> Base {
+        Base {
+            members: self.members.clone(),
+            heads: self.chains.iter().map(|(c, x)| (c.clone(), x.head())).collect(),
+        }
+    }
+
+    pub fn kind(&self, k: u16) -> &str {
+        self.kinds.get(k as usize).map_or("?", String::as_str)
+    }
+
+    fn kind_code(&mut self, kind: &str) -> u16 {
+        match self.kinds.iter().position(|k| k == kind) {
+            Some(p) => p as u16,
+            None => {
+                self.kinds.push(kind.to_string());
+                (self.kinds.len() - 1) as u16
+            }
+        }
+    }
+
+    /// Append a settled block at the next height of its chain.
+    pub fn push(&mut self, chain: &str, hash: Hash, clock: u64, master_seen: u64, kind: &str) {
+        let k = self.kind_code(kind);
+        let c = self.chains.entry(chain.to_string()).or_default();
+        c.hashes.push(hash);
+        c.clocks.push(clock);
+        c.master_seen.push(master_seen);
+        c.kinds.push(k);
+    }
+
+    /// The global entries of the settled blocks that are not final, for a merge to order
+    /// with the new ones.
+    pub fn tentative(&self) -> Vec<Entry> {
+        let mut out = Vec::new();
+        for (chain, c) in &self.chains {
+            for h in (c.final_height + 1)..c.len() {
+                let i = h as usize;
+                out.push(Entry {
+                    cand: usize::MAX,
+                    clock: c.clocks[i],
+                    chain: chain.clone(),
+                    height: h,
+                    kind: self.kind(c.kinds[i]).to_string(),
+                    block_hash: c.hashes[i],
+                    running: [0; 32],
+                });
+            }
+        }
+        out
+    }
+
+    /// Record a merge's final prefix: its count, head and each chain's last final height.
+    pub fn set_final(&mut self, g: &Global) {
+        self.final_count = g.final_count as u64;
+        self.head = g.head();
+        for e in g.final_entries() {
+            if let Some(c) = self.chains.get_mut(&e.chain) {
+                c.final_height = c.final_height.max(e.height);
+            }
+        }
+    }
+
+    /// Every entry of the global chain in order, final ones first, from the settled blocks
+    /// alone (for `merge --out`): a k-way merge of the chains, whose clocks increase.
+    pub fn entries(&self, mut each: impl FnMut(&Entry, bool)) {
+        let mut heap = std::collections::BinaryHeap::new();
+        for (chain, c) in &self.chains {
+            if c.len() > 1 {
+                heap.push(std::cmp::Reverse((c.clocks[1], chain.as_str(), 1u64)));
+            }
+        }
+        let mut prev = [0u8; 32];
+        let mut n = 0u64;
+        while let Some(std::cmp::Reverse((clock, chain, h))) = heap.pop() {
+            let c = &self.chains[chain];
+            let i = h as usize;
+            let running = global::chain_hash(&prev, &c.hashes[i]);
+            prev = running;
+            let e = Entry {
+                cand: usize::MAX,
+                clock,
+                chain: chain.to_string(),
+                height: h,
+                kind: self.kind(c.kinds[i]).to_string(),
+                block_hash: c.hashes[i],
+                running,
+            };
+            each(&e, n < self.final_count);
+            n += 1;
+            if h + 1 < c.len() {
+                heap.push(std::cmp::Reverse((c.clocks[i + 1], chain, h + 1)));
+            }
+        }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let meta = Meta {
+            master: self.master.clone(),
+            kinds: self.kinds.clone(),
+            members: self
+                .members
+                .values()
+                .map(|m| MemberMeta {
+                    identity: m.identity.clone(),
+                    admitted_at: m.admitted_at,
+                    admit_clock: m.admit_clock,
+                    card: m.card.clone(),
+                    removed: m.removed.clone(),
+                })
+                .collect(),
+            chains: self
+                .chains
+                .iter()
+                .map(|(id, c)| ChainMeta {
+                    id: id.clone(),
+                    len: c.len(),
+                    final_height: c.final_height,
+                })
+                .collect(),
+            final_count: self.final_count,
+            head: digest::hex(&self.head),
+        };
+        let total: usize = self.chains.values().map(|c| c.hashes.len() * 50).sum();
+        let mut out = Vec::with_capacity(MAGIC.len() + 4096 + total + 32);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&serde_json::to_vec(&meta).expect("index metadata serialises"));
+        out.push(b'\n');
+        for c in self.chains.values() {
+            for h in &c.hashes {
+                out.extend_from_slice(h);
+            }
+            for x in &c.clocks {
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+            for x in &c.master_seen {
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+            for x in &c.kinds {
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+        }
+        let sum = digest::sha256(&out);
+        out.extend_from_slice(&sum);
+        out
+    }
+
+    /// Parse stored bytes; anything damaged or of another version gives `None` (the index
+    /// is then rebuilt).
+    pub fn decode(bytes: &[u8]) -> Option<Index> {
+        let (body, sum) = bytes.split_at_checked(bytes.len().checked_sub(32)?)?;
+        if digest::sha256(body) != *sum {
+            return None;
+        }
+        let rest = body.strip_prefix(MAGIC)?;
+        let nl = rest.iter().position(|&b| b == b'\n')?;
+        let meta: Meta = serde_json::from_slice(&rest[..nl]).ok()?;
+        let mut data = &rest[nl + 1..];
+        let mut take = |n: usize| -> Option<&[u8]> {
+            let (a, b) = data.split_at_checked(n)?;
+            data = b;
+            Some(a)
+        };
+        let u64s = |b: &[u8]| -> Vec<u64> {
+            b.chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .collect()
+        };
+        let mut chains = BTreeMap::new();
+        for c in &meta.chains {
+            let n = usize::try_from(c.len).ok().filter(|&n| n > 0)?;
+            let hashes = take(n.checked_mul(32)?)?
+                .chunks_exact(32)
+                .map(|h| h.try_into().expect("32 bytes"))
+                .collect();
+            let clocks = u64s(take(n * 8)?);
+            let master_seen = u64s(take(n * 8)?);
+            let kinds: Vec<u16> = take(n * 2)?
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .collect();
+            if kinds.iter().any(|&k| k as usize >= meta.kinds.len()) || c.final_height >= c.len {
+                return None;
+            }
+            let ci = ChainIndex {
+                hashes,
+                clocks,
+                master_seen,
+                kinds,
+                final_height: c.final_height,
+            };
+            chains.insert(c.id.clone(), ci);
+        }
+        if !data.is_empty() {
+            return None;
+        }
+        let members = meta
+            .members
+            .into_iter()
+            .map(|m| {
+                (
+                    m.identity.id.clone(),
+                    Member {
+                        identity: m.identity,
+                        admitted_at: m.admitted_at,
+                        admit_clock: m.admit_clock,
+                        card: m.card,
+                        removed: m.removed,
+                    },
+                )
+            })
+            .collect();
+        Some(Index {
+            master: meta.master,
+            kinds: meta.kinds,
+            chains,
+            members,
+            final_count: meta.final_count,
+            head: digest::parse_hash(&meta.head)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_damage_refused() {
+        let mut ix = Index {
+            master: "0123456789abcdef".into(),
+            ..Index::default()
+        };
+        ix.push("0123456789abcdef", [1; 32], 0, 0, "genesis");
+        ix.push("0123456789abcdef", [2; 32], 1, 1, "admit");
+        ix.push("fedcba9876543210", [3; 32], 0, 0, "genesis");
+        ix.chains.get_mut("0123456789abcdef").unwrap().final_height = 1;
+        ix.final_count = 1;
+        ix.head = [9; 32];
+        let bytes = ix.encode();
+        assert_eq!(Index::decode(&bytes), Some(ix.clone()));
+        for cut in [0, 1, bytes.len() / 2, bytes.len() - 1] {
+            assert_eq!(Index::decode(&bytes[..cut]), None, "truncated at {cut}");
+        }
+        let mut flipped = bytes.clone();
+        flipped[MAGIC.len() + 3] ^= 1;
+        assert_eq!(Index::decode(&flipped), None);
+        assert_eq!(ix.tentative().len(), 0);
+        let mut seen = Vec::new();
+        ix.entries(|e, fin| seen.push((e.chain.clone(), e.height, fin)));
+        assert_eq!(seen, vec![("0123456789abcdef".to_string(), 1, true)]);
+    }
+}
