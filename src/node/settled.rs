@@ -255,11 +255,10 @@ pub fn index_of(master: &str, st: &State, g: &Global) -> Option<Index> {
         return None;
     }
     for (i, s) in st.eval.status.iter().enumerate() {
-        let ok = match (st.places[i], s) {
-            (Place::Chains, Status::Valid) => true,
-            (Place::Pending, Status::Pending(_)) => true,
-            _ => false,
-        };
+        let ok = matches!(
+            (st.places[i], s),
+            (Place::Chains, Status::Valid) | (Place::Pending, Status::Pending(_))
+        );
         if !ok {
             return None;
         }
