@@ -5,7 +5,8 @@
 //! ```text
 //! cargo run --release --example bench_floor -- HOME
 //! ```
-//! Prints `floor_verify SECONDS BLOCKS`.
+//! Prints `floor_read SECONDS FILES` (reading every block and signature file once, warm,
+//! on all cores: the I/O any full check must do) and `floor_verify SECONDS BLOCKS`.
 use blake2::{Blake2b512, Digest};
 use ed25519_dalek::{Signature, VerifyingKey};
 use secfile::subchain::{self, Block};
@@ -80,6 +81,7 @@ fn main() {
         }
     }
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    read_floor(&chains, threads);
     let t = std::time::Instant::now();
     let per = items.len().div_ceil(threads);
     std::thread::scope(|s| {
@@ -101,4 +103,26 @@ fn main() {
         }
     });
     println!("floor_verify {:.3} {}", t.elapsed().as_secs_f64(), items.len());
+}
+
+/// Time reading every file under `chains/` (twice: the first run warms the cache).
+fn read_floor(chains: &std::path::Path, threads: usize) {
+    let mut files = Vec::new();
+    for d in std::fs::read_dir(chains).unwrap() {
+        for f in std::fs::read_dir(d.unwrap().path()).unwrap() {
+            files.push(f.unwrap().path());
+        }
+    }
+    let per = files.len().div_ceil(threads);
+    let mut secs = 0.0;
+    for _ in 0..2 {
+        let t = std::time::Instant::now();
+        std::thread::scope(|s| {
+            for part in files.chunks(per) {
+                s.spawn(move || part.iter().map(|p| std::fs::read(p).unwrap().len()).sum::<usize>());
+            }
+        });
+        secs = t.elapsed().as_secs_f64();
+    }
+    println!("floor_read {secs:.3} {}", files.len());
 }

@@ -90,12 +90,17 @@ impl Sim {
     pub fn global(&self, i: usize) -> global::Global {
         let st = self.nodes[i].load().unwrap();
         let g = global::merge(&st.eval, &st.cands);
+        let want = (g.head(), g.final_count, g.len());
         let l = self.nodes[i].load_settled().unwrap();
-        assert_eq!(
-            (l.global.head(), l.global.final_count, l.global.len()),
-            (g.head(), g.final_count, g.len()),
-            "incremental merge differs from the whole merge"
-        );
+        let got = (l.global.head(), l.global.final_count, l.global.len());
+        assert_eq!(got, want, "incremental merge differs from the whole merge");
+        assert_eq!(l.render(true), global::render(&g, true), "merge --out differs");
+        // and built from nothing, batch by batch
+        let ix = self.nodes[i].home.state_dir().join("index");
+        let _ = std::fs::remove_file(&ix);
+        let l = self.nodes[i].load_settled().unwrap();
+        let got = (l.global.head(), l.global.final_count, l.global.len());
+        assert_eq!(got, want, "index built from nothing differs from the whole merge");
         g
     }
 

@@ -96,6 +96,14 @@ impl Index {
         }
     }
 
+    /// How many blocks are settled.
+    pub fn len(&self) -> u64 {
+        self.chains.values().map(ChainIndex::len).sum()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.chains.is_empty()
+    }
+
     pub fn kind(&self, k: u16) -> &str {
         self.kinds.get(k as usize).map_or("?", String::as_str)
     }

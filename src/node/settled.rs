@@ -1,18 +1,24 @@
 //! Loading through the settled index (`state/index`, see [`crate::merge::index`]): only the
 //! block files beyond it (and `pending/`) are read, checked and evaluated, against
-//! stand-ins for the settled blocks they refer to. Anything out of the ordinary — fork
-//! evidence, a removal below a settled block, a settled file gone, a new block that is
-//! not valid, a layout problem — falls back to evaluating the whole store, which is also
-//! how the index is first built.
+//! stand-ins for the settled blocks they refer to. New files are found by probing the
+//! heights after each settled head, and each settled head file is re-hashed: the files
+//! below are trusted as `verify` left them (as git trusts its index; `verify` re-reads
+//! everything and drops the index when anything is wrong). Anything out of the ordinary —
+//! fork evidence, a removal below a settled block, a new block that is not valid, a
+//! layout problem — falls back to evaluating the whole store.
+//!
+//! Without an index, it is built from `chains/` a batch at a time in clock order
+//! ([`Node::build_index`]), so memory does not grow with the history.
 use super::{Node, State, par_map};
 use crate::digest;
 use crate::error::Result;
 use crate::home::atomic_write;
 use crate::merge::global::{self, Global};
 use crate::merge::index::Index;
-use crate::merge::{Cand, Status, evaluate_on};
+use crate::merge::sigcache::SigCache;
+use crate::merge::{Cand, Evaluation, Status, evaluate_on};
 use crate::subchain::store::{self, Place};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
 
 /// A store loaded for `merge` and `sync export`.
@@ -28,6 +34,22 @@ pub struct Loaded {
     pub global: Global,
 }
 
+impl Loaded {
+    /// The text of `merge --out` (see [`global::render`]), from the index when the merge
+    /// skipped its final prefix.
+    pub fn render(&self, include_tentative: bool) -> String {
+        let g = &self.global;
+        match &self.index {
+            Some(ix) if g.skipped > 0 => {
+                let mut r = global::Renderer::new(&g.head_hex(), g.final_count, g.tentative().len(), include_tentative);
+                ix.entries(|e, _| r.entry(e));
+                r.finish()
+            }
+            _ => global::render(g, include_tentative),
+        }
+    }
+}
+
 impl Node {
     fn index_path(&self) -> PathBuf {
         self.home.state_dir().join("index")
@@ -38,6 +60,16 @@ impl Node {
     pub fn load_settled(&self) -> Result<Loaded> {
         if let Some(l) = self.load_incremental()? {
             return Ok(l);
+        }
+        if !self.index_path().exists() {
+            // first time (or after verify dropped it): build the index in clock order,
+            // a batch at a time, so memory does not grow with the history
+            if let Some(ix) = self.build_index()? {
+                self.save_index(&ix);
+                if let Some(l) = self.load_incremental()? {
+                    return Ok(l);
+                }
+            }
         }
         let st = self.load()?;
         let global = global::merge(&st.eval, &st.cands);
@@ -59,6 +91,108 @@ impl Node {
         let _ = std::fs::remove_file(self.index_path());
     }
 
+    /// Evaluate fresh candidates (new files of `chains/`, blocks of `pending/`) against the
+    /// index; when every `chains/` one is valid, every `pending/` one still pending, and no
+    /// removal cuts below a settled block, push the valid ones into the index and return
+    /// the evaluation (with stand-ins appended) and their global entries.
+    fn settle(
+        &self,
+        ix: &mut Index,
+        mut cands: Vec<Cand>,
+        mut places: Vec<Place>,
+        mut paths: Vec<PathBuf>,
+        cache: &SigCache,
+    ) -> Option<(Vec<Cand>, Vec<Place>, Vec<PathBuf>, Evaluation, Vec<global::Entry>)> {
+        // new blocks must lie beyond the settled ones; stand-ins for what they refer to
+        let mut stand: BTreeSet<(String, u64)> = BTreeSet::new();
+        for c in &cands {
+            let Ok(b) = &c.block else { return None };
+            if ix.chains.get(&b.chain).is_some_and(|x| b.height < x.len()) {
+                return None;
+            }
+            for r in &b.seen {
+                if let Some(x) = ix.chains.get(&r.chain) {
+                    if r.height < x.head() && digest::parse_hash(&r.hash) == Some(x.hashes[r.height as usize]) {
+                        stand.insert((r.chain.clone(), r.height));
+                    }
+                }
+            }
+        }
+        let fresh = cands.len();
+        let heads = ix.chains.iter().map(|(c, x)| (c.clone(), x.head()));
+        for (chain, h) in heads.chain(stand) {
+            let x = &ix.chains[&chain];
+            let i = h as usize;
+            cands.push(Cand::settled(
+                &chain,
+                h,
+                x.hashes[i],
+                x.clocks[i],
+                x.master_seen[i],
+                ix.kind(x.kinds[i]),
+            ));
+            places.push(Place::Chains);
+            paths.push(store::chain_path(&self.home, &chain, h));
+        }
+        let base = ix.base();
+        let eval = evaluate_on(&self.master_card, &cands, Some(cache), Some(&base));
+        for i in 0..fresh {
+            let ok = match places[i] {
+                Place::Chains => eval.status[i] == Status::Valid,
+                _ => matches!(eval.status[i], Status::Pending(_)),
+            };
+            if !ok {
+                return None;
+            }
+        }
+        // a removal whose cutoff lies below a settled block rewrites settled history
+        for (id, m) in &eval.members {
+            if let (Some((cut_h, cut_hash, _)), Some(x)) = (&m.removed, ix.chains.get(id)) {
+                let was = ix.members.get(id).and_then(|m| m.removed.as_ref());
+                if was.is_none()
+                    && (*cut_h < x.head()
+                        || (*cut_h == x.head() && digest::parse_hash(cut_hash) != Some(x.hashes[x.head() as usize])))
+                {
+                    return None;
+                }
+            }
+        }
+        // settle the new blocks: they extend their chains' sequences
+        let mut new = Vec::new();
+        for (chain, seq) in &eval.chains {
+            let from = ix.chains.get(chain).map_or(0, |x| x.len());
+            for &i in seq {
+                let b = cands[i].block.as_ref().expect("valid blocks parse");
+                if b.height < from {
+                    continue;
+                }
+                if i >= fresh || places[i] != Place::Chains {
+                    return None;
+                }
+                ix.push(chain, cands[i].hash, b.clock, eval.master_seen[i], &b.kind);
+                if b.height > 0 {
+                    new.push(global::Entry {
+                        cand: i,
+                        clock: b.clock,
+                        chain: chain.clone(),
+                        height: b.height,
+                        kind: b.kind.clone(),
+                        block_hash: cands[i].hash,
+                        running: [0; 32],
+                    });
+                }
+            }
+        }
+        let settled_new = new.len() + eval.chains.keys().filter(|c| !base.heads.contains_key(*c)).count();
+        let fresh_chains = places[..fresh].iter().filter(|p| **p == Place::Chains).count();
+        if settled_new != fresh_chains {
+            // a new file of chains/ that is not part of its chain's valid sequence
+            return None;
+        }
+        ix.members = eval.members.clone();
+        Some((cands, places, paths, eval, new))
+    }
+
     fn load_incremental(&self) -> Result<Option<Loaded>> {
         let Some(mut ix) = std::fs::read(self.index_path()).ok().and_then(|b| Index::decode(&b)) else {
             return Ok(None);
@@ -66,16 +200,14 @@ impl Node {
         if ix.master != self.master_card.identity.id || !dir_is_empty(&self.home.forks_dir()) {
             return Ok(None);
         }
-        // the listing of chains/: every settled file present, and what is new
-        let Some(listing) = list_chains(&self.home.chains_dir()) else {
+        // what is new in chains/: the files after each settled head (found by probing,
+        // not listing: a listing costs in proportion to the history), and new chains
+        let Some(dirs) = list_chain_dirs(&self.home.chains_dir()) else {
             return Ok(None);
         };
         let mut wanted: Vec<(String, u64)> = Vec::new();
         for (chain, c) in &ix.chains {
-            let Some(heights) = listing.get(chain) else {
-                return Ok(None);
-            };
-            if heights.range(..c.len()).count() as u64 != c.len() {
+            if !dirs.contains(chain) {
                 return Ok(None);
             }
             // a cheap check that the index belongs to these files
@@ -84,9 +216,12 @@ impl Node {
                 return Ok(None);
             }
         }
-        for (chain, heights) in &listing {
-            let from = ix.chains.get(chain).map_or(0, |c| c.len());
-            wanted.extend(heights.range(from..).map(|&h| (chain.clone(), h)));
+        for chain in &dirs {
+            let mut h = ix.chains.get(chain).map_or(0, |c| c.len());
+            while std::fs::symlink_metadata(store::chain_path(&self.home, chain, h)).is_ok() {
+                wanted.push((chain.clone(), h));
+                h += 1;
+            }
         }
         let home = &self.home;
         let read = |(chain, h): (String, u64)| -> Option<Cand> {
@@ -123,95 +258,22 @@ impl Node {
             places.push(Place::Pending);
             paths.push(r.path);
         }
-        // new blocks must lie beyond the settled ones; stand-ins for what they refer to
-        let mut stand: BTreeSet<(String, u64)> = BTreeSet::new();
-        for c in &cands {
-            let Ok(b) = &c.block else { return Ok(None) };
-            if ix.chains.get(&b.chain).is_some_and(|x| b.height < x.len()) {
-                return Ok(None);
-            }
-            for r in &b.seen {
-                if let Some(x) = ix.chains.get(&r.chain) {
-                    if r.height < x.head() && digest::parse_hash(&r.hash) == Some(x.hashes[r.height as usize]) {
-                        stand.insert((r.chain.clone(), r.height));
-                    }
-                }
-            }
-        }
-        let fresh = cands.len();
-        let heads = ix.chains.iter().map(|(c, x)| (c.clone(), x.head()));
-        for (chain, h) in heads.chain(stand) {
-            let x = &ix.chains[&chain];
-            let i = h as usize;
-            cands.push(Cand::settled(
-                &chain,
-                h,
-                x.hashes[i],
-                x.clocks[i],
-                x.master_seen[i],
-                ix.kind(x.kinds[i]),
-            ));
-            places.push(Place::Chains);
-            paths.push(store::chain_path(home, &chain, h));
-        }
-        let cache = self.sig_cache();
-        let base = ix.base();
-        let eval = evaluate_on(&self.master_card, &cands, Some(&cache), Some(&base));
-        for i in 0..fresh {
-            let ok = match places[i] {
-                Place::Chains => eval.status[i] == Status::Valid,
-                _ => matches!(eval.status[i], Status::Pending(_)),
-            };
-            if !ok {
-                return Ok(None);
-            }
-        }
-        // a removal whose cutoff lies below a settled block rewrites settled history
-        for (id, m) in &eval.members {
-            if let (Some((cut_h, cut_hash, _)), Some(x)) = (&m.removed, ix.chains.get(id)) {
-                let was = ix.members.get(id).and_then(|m| m.removed.as_ref());
-                if was.is_none()
-                    && (*cut_h < x.head()
-                        || (*cut_h == x.head() && digest::parse_hash(cut_hash) != Some(x.hashes[x.head() as usize])))
-                {
-                    return Ok(None);
-                }
-            }
-        }
-        // settle the new blocks: they extend their chains' sequences
+        // the signature cache only matters when there is something to check
+        let cache = if cands.is_empty() {
+            SigCache::default()
+        } else {
+            self.sig_cache()
+        };
+        let before = ix.len();
         let mut tail = ix.tentative();
-        let mut pushed = 0;
-        for (chain, seq) in &eval.chains {
-            let from = ix.chains.get(chain).map_or(0, |x| x.len());
-            for &i in seq {
-                let b = cands[i].block.as_ref().expect("valid blocks parse");
-                if b.height < from {
-                    continue;
-                }
-                if i >= fresh || places[i] != Place::Chains {
-                    return Ok(None);
-                }
-                ix.push(chain, cands[i].hash, b.clock, eval.master_seen[i], &b.kind);
-                pushed += 1;
-                if b.height > 0 {
-                    tail.push(global::Entry {
-                        cand: i,
-                        clock: b.clock,
-                        chain: chain.clone(),
-                        height: b.height,
-                        kind: b.kind.clone(),
-                        block_hash: cands[i].hash,
-                        running: [0; 32],
-                    });
-                }
-            }
-        }
-        let listed: usize = listing.values().map(BTreeSet::len).sum();
-        let settled: u64 = ix.chains.values().map(|x| x.len()).sum();
-        if settled as usize != listed {
+        let Some((cands, places, paths, eval, new)) = self.settle(&mut ix, cands, places, paths, &cache) else {
+            return Ok(None);
+        };
+        let pushed = ix.len() - before;
+        tail.extend(new);
+        if ix.chains.len() != dirs.len() {
             return Ok(None);
         }
-        ix.members = eval.members.clone();
         let bounds = global::bounds(&ix.members, |id| {
             ix.chains.get(id).map(|x| (x.head(), x.clocks[x.head() as usize]))
         });
@@ -245,6 +307,156 @@ impl Node {
             index: Some(ix),
             global: g,
         }))
+    }
+}
+
+/// Blocks settled per batch by [`Node::build_index`].
+const BATCH: usize = 8192;
+
+impl Node {
+    /// Build the index from `chains/` alone, reading each chain in height order and
+    /// settling the blocks in (clock, chain id) order a batch at a time: the order in which
+    /// every block's predecessor, `seen` blocks and admission come before it. A member's
+    /// genesis (clock 0) goes with its first block, after its admission. `None` when the
+    /// store is not clean (the whole evaluation then reports why).
+    pub fn build_index(&self) -> Result<Option<Index>> {
+        if !dir_is_empty(&self.home.forks_dir()) {
+            return Ok(None);
+        }
+        let Some(dirs) = list_chain_dirs(&self.home.chains_dir()) else {
+            return Ok(None);
+        };
+        let master = self.id_of_master().to_string();
+        let mut ix = Index {
+            master: master.clone(),
+            ..Index::default()
+        };
+        let refill = (8 * 1024 / dirs.len().max(1)).clamp(32, 1024) as u64;
+        // per chain: the next height to read, and the blocks read ahead
+        let mut next: BTreeMap<String, u64> = dirs.iter().map(|d| (d.clone(), 0)).collect();
+        let mut ahead: BTreeMap<String, VecDeque<Cand>> = BTreeMap::new();
+        let mut done: BTreeSet<String> = BTreeSet::new();
+        let mut keys: Vec<crate::digest::Hash> = Vec::new();
+        let cache = self.sig_cache();
+        let home = &self.home;
+        loop {
+            // read ahead, on every core, for the chains that ran dry
+            let mut want = Vec::new();
+            for (chain, h) in &mut next {
+                if done.contains(chain) || ahead.get(chain).is_some_and(|q| q.len() > 1) {
+                    continue;
+                }
+                for k in *h..*h + refill {
+                    want.push((chain.clone(), k));
+                }
+                *h += refill;
+            }
+            let read = |(chain, h): (String, u64)| -> Option<Option<Cand>> {
+                let path = store::chain_path(home, &chain, h);
+                let bytes = match std::fs::read(&path) {
+                    Ok(b) => b,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(None),
+                    Err(_) => return None,
+                };
+                let sig = std::fs::read(format!("{}.minisig", path.display())).ok()?;
+                (bytes.len() <= crate::subchain::MAX_BLOCK).then(|| {
+                    Some(Cand::new(
+                        path.display().to_string(),
+                        false,
+                        Some((chain, Some(h))),
+                        bytes,
+                        Some(sig),
+                    ))
+                })
+            };
+            for (w, c) in want.iter().zip(par_map(want.clone(), read)) {
+                match c {
+                    None => return Ok(None),
+                    Some(None) => {
+                        done.insert(w.0.clone());
+                    }
+                    Some(Some(c)) if !done.contains(&w.0) => {
+                        if c.block.is_err() {
+                            return Ok(None);
+                        }
+                        ahead.entry(w.0.clone()).or_default().push_back(c);
+                    }
+                    // a file after a gap: not part of the chain (the whole evaluation says so)
+                    Some(Some(_)) => return Ok(None),
+                }
+            }
+            // the next batch, in (clock, chain) order; a member's genesis goes with its
+            // first block
+            let key = |chain: &str, q: &VecDeque<Cand>| -> Option<u64> {
+                let b = q.front()?.block.as_ref().ok()?;
+                if b.height == 0 && chain != master {
+                    return Some(
+                        q.get(1)
+                            .and_then(|c| c.block.as_ref().ok())
+                            .map_or(u64::MAX, |b| b.clock),
+                    );
+                }
+                Some(b.clock)
+            };
+            let mut batch: Vec<Cand> = Vec::new();
+            while batch.len() < BATCH {
+                // every chain still being read must show its next key (two blocks ahead)
+                if next
+                    .keys()
+                    .any(|c| !done.contains(c) && ahead.get(c).is_none_or(|q| q.len() < 2))
+                {
+                    break;
+                }
+                let pick = ahead
+                    .iter()
+                    .filter_map(|(c, q)| key(c, q).map(|k| (k, c.clone())))
+                    .min();
+                let Some((_, chain)) = pick else { break };
+                let q = ahead.get_mut(&chain).expect("picked");
+                batch.push(q.pop_front().expect("non-empty"));
+            }
+            if batch.is_empty() {
+                if ahead.values().all(VecDeque::is_empty) && done.len() == next.len() {
+                    break;
+                }
+                continue;
+            }
+            let n = batch.len();
+            let places = vec![Place::Chains; n];
+            let paths = batch.iter().map(|c| PathBuf::from(&c.origin)).collect();
+            let Some((_, _, _, eval, _)) = self.settle(&mut ix, batch, places, paths, &cache) else {
+                return Ok(None);
+            };
+            keys.extend_from_slice(&eval.sig_keys);
+        }
+        if ix.chains.len() != dirs.len() {
+            return Ok(None);
+        }
+        // the final prefix, walking the chains in global order
+        let bounds = global::bounds(&ix.members, |id| {
+            ix.chains.get(id).map(|x| (x.head(), x.clocks[x.head() as usize]))
+        });
+        let threshold = bounds.values().min().copied();
+        let (mut count, mut head) = (0u64, [0u8; 32]);
+        let mut finals: BTreeMap<String, u64> = BTreeMap::new();
+        ix.entries(|e, _| {
+            if threshold.is_some_and(|t| e.clock <= t) {
+                count += 1;
+                head = e.running;
+                finals.insert(e.chain.clone(), e.height);
+            }
+        });
+        ix.final_count = count;
+        ix.head = head;
+        for (c, h) in finals {
+            ix.chains.get_mut(&c).expect("indexed").final_height = h;
+        }
+        let mut verified = SigCache::default();
+        for k in keys {
+            verified.insert(k);
+        }
+        let _ = atomic_write(&self.home.state_dir().join("sigcache"), &verified.encode());
+        Ok(Some(ix))
     }
 }
 
@@ -283,10 +495,10 @@ pub fn index_of(master: &str, st: &State, g: &Global) -> Option<Index> {
     Some(ix)
 }
 
-/// Block heights per chain directory of `chains/`; `None` on anything unexpected (the
-/// whole evaluation then names it).
-fn list_chains(root: &std::path::Path) -> Option<BTreeMap<String, BTreeSet<u64>>> {
-    let mut out = BTreeMap::new();
+/// The chain directories of `chains/`; `None` on anything unexpected there (the whole
+/// evaluation then names it).
+fn list_chain_dirs(root: &std::path::Path) -> Option<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
     let rd = match std::fs::read_dir(root) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(out),
@@ -301,26 +513,7 @@ fn list_chains(root: &std::path::Path) -> Option<BTreeMap<String, BTreeSet<u64>>
         if !d.file_type().ok()?.is_dir() || !crate::subchain::is_node_id(&name) {
             return None;
         }
-        let mut heights = BTreeSet::new();
-        let mut sigs = BTreeSet::new();
-        for f in std::fs::read_dir(d.path()).ok()? {
-            let f = f.ok()?;
-            let n = f.file_name().into_string().ok()?;
-            if n.starts_with(".tmp-") {
-                continue;
-            }
-            if !f.file_type().ok()?.is_file() {
-                return None;
-            }
-            match n.strip_suffix(".minisig") {
-                Some(b) => sigs.insert(crate::subchain::parse_block_file_name(b)?),
-                None => heights.insert(crate::subchain::parse_block_file_name(&n)?),
-            };
-        }
-        if !heights.is_subset(&sigs) {
-            return None;
-        }
-        out.insert(name, heights);
+        out.insert(name);
     }
     Some(out)
 }

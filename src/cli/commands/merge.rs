@@ -2,7 +2,6 @@
 use crate::cli::{Context, Ui};
 use crate::error::Error;
 use crate::merge::Status;
-use crate::merge::global::Renderer;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -34,14 +33,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: MergeArgs) -> Result<i32, Error> {
         .count();
     let tentative = g.tentative().len();
     let pending = tentative + waiting;
-    let rendered = || match &loaded.index {
-        Some(ix) if g.skipped > 0 => {
-            let mut r = Renderer::new(&g.head_hex(), g.final_count, tentative, a.include_pending);
-            ix.entries(|e, _| r.entry(e));
-            r.finish()
-        }
-        _ => crate::merge::global::render(g, a.include_pending),
-    };
+    let rendered = || loaded.render(a.include_pending);
     match a.out.as_deref() {
         Some(p) if p == std::path::Path::new("-") => {
             use std::io::Write;
