@@ -811,3 +811,62 @@ fn verify_works_on_a_read_only_home() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(err.contains("verifying without the lock"), "{err}");
 }
+
+/// `state/index` (the settled index): `merge` and `sync export` read only what is new
+/// beyond it, with the same result as a merge from nothing; `verify` rebuilds it after a
+/// clean run and drops it when it finds a problem, so that no command trusts it then.
+#[test]
+fn settled_index_gives_the_same_merge_and_verify_drops_it_on_damage() {
+    let net = converged_with_tail();
+    let alice = net.home("alice");
+    let index = alice.join("state/index");
+    let out = |home: &Path, name: &str| {
+        let f = net.path(name);
+        ok(home, &["merge", "--include-pending", "--out", s(&f)]);
+        std::fs::read(f).unwrap()
+    };
+    let first = out(&alice, "first.txt");
+    assert!(index.exists(), "merge keeps the settled index");
+    // more blocks arrive: the merge through the index equals one from nothing
+    append(&net.home("hq"), "h2");
+    append(&net.home("bob"), "b3");
+    net.sync("hq", "alice");
+    net.sync("bob", "alice");
+    append(&alice, "a3");
+    let through_index = out(&alice, "inc.txt");
+    let j_inc = merge(&alice);
+    let fresh = net.path("fresh");
+    copy_tree(&alice, &fresh, &["state"]);
+    assert!(!fresh.join("state/index").exists());
+    let from_nothing = out(&fresh, "fresh.txt");
+    assert_eq!(
+        String::from_utf8_lossy(&through_index),
+        String::from_utf8_lossy(&from_nothing)
+    );
+    assert_ne!(first, through_index, "the new blocks are in it");
+    assert_eq!(j_inc, merge(&fresh));
+    // sync export through the index sends what a full evaluation sends
+    let (b1, b2) = (net.path("x1.bundle"), net.path("x2.bundle"));
+    let j1 = ok_json(&alice, &["sync", "export", "--to", "bob", "--all", "--out", s(&b1)]);
+    std::fs::remove_file(&index).unwrap();
+    std::fs::write(&index, b"damaged").unwrap();
+    let j2 = ok_json(&alice, &["sync", "export", "--to", "bob", "--all", "--out", s(&b2)]);
+    assert_eq!(j1["blocks"], j2["blocks"], "a damaged index is rebuilt, not trusted");
+    // verify rebuilds it; after damage to a settled block, verify fails and drops it
+    ok(&alice, &["verify"]);
+    assert!(index.exists());
+    let me = ok_json(&alice, &["status"])["id"].as_str().unwrap().to_string();
+    let old = alice.join("chains").join(&me).join("0000000001.yaml");
+    let text = std::fs::read_to_string(&old)
+        .unwrap()
+        .replacen("time: \"", "time: \"1", 1);
+    std::fs::write(&old, text).unwrap();
+    let (code, _, _) = run(&alice, &["verify"]);
+    assert_eq!(code, 1);
+    assert!(!index.exists(), "verify drops the index when it finds a problem");
+    // without it, merge evaluates everything: alice's chain is cut at the damaged block
+    let j = merge(&alice);
+    assert_ne!(j["head"], j_inc["head"], "{j}");
+    assert!(j["final"].as_u64() < j_inc["final"].as_u64(), "{j} vs {j_inc}");
+    assert!(!index.exists(), "no index is kept for a store that is not clean");
+}
