@@ -163,7 +163,7 @@ pub fn evaluate(master_card: &Card, cands: &[Cand]) -> Evaluation {
 }
 
 /// Check signatures: those found in `trusted` pass without Ed25519; the others are
-/// verified on every core. The keys of all good ones go to `verified`; `fresh` counts
+/// batch-verified on every core ([`sign::verify_many`]). The keys of all good ones go to `verified`; `fresh` counts
 /// those verified here.
 fn check_sigs(
     cands: &[Cand],
@@ -172,38 +172,56 @@ fn check_sigs(
     verified: &mut Vec<Hash>,
     fresh: &mut usize,
 ) -> Vec<Result<(), String>> {
-    let check = |&(i, pk): &(usize, &minisign::PublicKey)| -> (Option<(Hash, bool)>, Result<(), String>) {
+    // cache keys of every job (in parallel: SHA-256 of each signature), then one batch
+    // verification of the signatures the cache does not vouch for
+    let key = |&(i, pk): &(usize, &minisign::PublicKey)| {
         let c = &cands[i];
-        let b = c.block.as_ref().expect("parsed");
-        let sig = c.sig.as_deref().unwrap_or_default();
-        let k = sigcache::key(&c.hash, sig, pk);
-        if trusted.is_some_and(|t| t.contains(&k)) {
-            return (Some((k, false)), Ok(()));
-        }
-        let r = sign::verify(pk, &c.bytes, sig, &sign::block_comment(&b.chain, b.height));
-        (r.is_ok().then_some((k, true)), r)
+        sigcache::key(&c.hash, c.sig.as_deref().unwrap_or_default(), pk)
     };
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(8);
-    let out: Vec<(Option<(Hash, bool)>, Result<(), String>)> = if threads < 2 || jobs.len() < 64 {
-        jobs.iter().map(check).collect()
+    let keys: Vec<Hash> = if threads < 2 || jobs.len() < 1024 {
+        jobs.iter().map(key).collect()
     } else {
         let per = jobs.len().div_ceil(threads);
         std::thread::scope(|s| {
             let handles: Vec<_> = jobs
                 .chunks(per)
-                .map(|part| s.spawn(move || part.iter().map(check).collect::<Vec<_>>()))
+                .map(|part| s.spawn(move || part.iter().map(key).collect::<Vec<_>>()))
                 .collect();
             handles
                 .into_iter()
-                .flat_map(|h| h.join().expect("signature check panicked"))
+                .flat_map(|h| h.join().expect("signature cache key panicked"))
                 .collect()
         })
     };
-    out.into_iter()
-        .map(|(k, r)| {
-            if let Some((k, new)) = k {
+    let cached: Vec<bool> = keys.iter().map(|k| trusted.is_some_and(|t| t.contains(k))).collect();
+    let comments: Vec<(usize, String)> = (0..jobs.len())
+        .filter(|&j| !cached[j])
+        .map(|j| {
+            let b = cands[jobs[j].0].block.as_ref().expect("parsed");
+            (j, sign::block_comment(&b.chain, b.height))
+        })
+        .collect();
+    let items: Vec<sign::SigCheck<'_>> = comments
+        .iter()
+        .map(|(j, comment)| {
+            let (i, pk) = jobs[*j];
+            let c = &cands[i];
+            (pk, &c.bytes[..], c.sig.as_deref().unwrap_or_default(), &comment[..])
+        })
+        .collect();
+    let mut checked = sign::verify_many(&items).into_iter();
+    keys.into_iter()
+        .zip(cached)
+        .map(|(k, cached)| {
+            let r = if cached {
+                Ok(())
+            } else {
+                checked.next().expect("one result per item")
+            };
+            if r.is_ok() {
                 verified.push(k);
-                *fresh += usize::from(new);
+                *fresh += usize::from(!cached);
             }
             r
         })
