@@ -18,6 +18,7 @@ pub mod identity;
 pub mod merge;
 pub mod node;
 pub mod ops;
+pub mod par;
 pub mod subchain;
 pub mod timefmt;
 pub mod transport;

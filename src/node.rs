@@ -25,34 +25,8 @@ pub struct Options {
 }
 
 pub mod settled;
+pub(crate) use crate::par::par_map;
 pub use settled::Loaded;
-
-/// Map `f` over `items` on every core (at most 8 threads), keeping the order; small
-/// inputs stay on this thread.
-pub(crate) fn par_map<T: Send, U: Send>(mut items: Vec<T>, f: impl Fn(T) -> U + Sync) -> Vec<U> {
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(8);
-    if threads < 2 || items.len() < 256 {
-        return items.into_iter().map(f).collect();
-    }
-    let per = items.len().div_ceil(threads);
-    let mut parts: Vec<Vec<T>> = Vec::new();
-    while items.len() > per {
-        let tail = items.split_off(items.len() - per);
-        parts.push(tail);
-    }
-    parts.push(items);
-    parts.reverse();
-    let f = &f;
-    std::thread::scope(|s| {
-        let hs: Vec<_> = parts
-            .into_iter()
-            .map(|part| s.spawn(move || part.into_iter().map(f).collect::<Vec<_>>()))
-            .collect();
-        hs.into_iter()
-            .flat_map(|h| h.join().expect("worker panicked"))
-            .collect()
-    })
-}
 
 /// An opened, initialised home.
 pub struct Node {
@@ -176,29 +150,30 @@ impl Node {
     }
 
     fn load_with(&self, trust_cache: bool) -> Result<State> {
-        let scan = store::scan(&self.home)?;
-        let mut cands = Vec::with_capacity(scan.blocks.len());
-        let mut places = Vec::new();
-        let mut paths = Vec::new();
-        // chains/ first so duplicates resolve to the stored copy
-        let mut raws = scan.blocks;
-        raws.sort_by_key(|r| match r.place {
-            Place::Chains => 0,
-            Place::Forks => 1,
-            Place::Pending => 2,
-        });
-        // hashing and strict decoding are pure: spread them over the cores
-        let made = par_map(raws, |r: store::RawBlock| {
+        // hashing and strict decoding are pure: done on the core that read the file
+        let make = |r: store::RawBlock| {
             let location = (r.place == Place::Chains).then(|| (r.dir_chain.clone(), r.name_height));
-            let c = Cand::new(
+            let c = Cand::hashed(
                 r.path.display().to_string(),
                 r.place != Place::Chains,
                 location,
                 r.bytes,
                 r.sig,
+                r.hash,
             );
             (c, r.place, r.path)
+        };
+        let scan = store::scan_map(&self.home, &make)?;
+        let mut made = scan.blocks;
+        // chains/ first so duplicates resolve to the stored copy
+        made.sort_by_key(|(_, place, _)| match place {
+            Place::Chains => 0,
+            Place::Forks => 1,
+            Place::Pending => 2,
         });
+        let mut cands = Vec::with_capacity(made.len());
+        let mut places = Vec::with_capacity(made.len());
+        let mut paths = Vec::with_capacity(made.len());
         for (c, place, path) in made {
             cands.push(c);
             places.push(place);

@@ -20,11 +20,16 @@ pub struct SigCache {
 
 /// The cache key of a block's signature under a public key.
 pub fn key(block_hash: &Hash, sig: &[u8], pk: &minisign::PublicKey) -> Hash {
-    let mut buf = Vec::with_capacity(MAGIC.len() + 64 + 48);
+    key_b64(block_hash, sig, &pk.to_base64())
+}
+
+/// [`key`] with the public key already in base64 (for many blocks of one key).
+pub fn key_b64(block_hash: &Hash, sig: &[u8], pk_base64: &str) -> Hash {
+    let mut buf = Vec::with_capacity(MAGIC.len() + 64 + 64);
     buf.extend_from_slice(MAGIC);
     buf.extend_from_slice(block_hash);
     buf.extend_from_slice(&digest::sha256(sig));
-    buf.extend_from_slice(pk.to_base64().as_bytes());
+    buf.extend_from_slice(pk_base64.as_bytes());
     digest::sha256(&buf)
 }
 

@@ -39,6 +39,18 @@ impl Cand {
         sig: Option<Vec<u8>>,
     ) -> Cand {
         let hash = digest::sha256(&bytes);
+        Cand::hashed(origin, incoming, location, bytes, sig, hash)
+    }
+    /// [`Cand::new`] when the SHA-256 of `bytes` is already known.
+    pub fn hashed(
+        origin: String,
+        incoming: bool,
+        location: Option<(String, Option<u64>)>,
+        bytes: Vec<u8>,
+        sig: Option<Vec<u8>>,
+        hash: Hash,
+    ) -> Cand {
+        debug_assert_eq!(hash, digest::sha256(&bytes));
         let block = Block::decode(&bytes);
         Cand {
             origin,
@@ -174,9 +186,17 @@ fn check_sigs(
 ) -> Vec<Result<(), String>> {
     // cache keys of every job (in parallel: SHA-256 of each signature), then one batch
     // verification of the signatures the cache does not vouch for
+    let mut b64: HashMap<usize, String> = HashMap::new();
+    for &(_, pk) in jobs {
+        b64.entry(pk as *const _ as usize).or_insert_with(|| pk.to_base64());
+    }
     let key = |&(i, pk): &(usize, &minisign::PublicKey)| {
         let c = &cands[i];
-        sigcache::key(&c.hash, c.sig.as_deref().unwrap_or_default(), pk)
+        sigcache::key_b64(
+            &c.hash,
+            c.sig.as_deref().unwrap_or_default(),
+            &b64[&(pk as *const _ as usize)],
+        )
     };
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(8);
     let keys: Vec<Hash> = if threads < 2 || jobs.len() < 1024 {
@@ -355,11 +375,9 @@ pub fn evaluate_on(master_card: &Card, cands: &[Cand], trusted: Option<&SigCache
     }
 
     // 3. forks: several validly signed blocks at one position
-    let mut at: BTreeMap<(String, u64), Vec<usize>> = BTreeMap::new();
+    let mut at: BTreeMap<(&str, u64), Vec<usize>> = BTreeMap::new();
     for i in (0..n).filter(|&i| sig_ok[i]) {
-        at.entry((cands[i].chain().to_string(), cands[i].height()))
-            .or_default()
-            .push(i);
+        at.entry((cands[i].chain(), cands[i].height())).or_default().push(i);
     }
     let mut forks = Vec::new();
     let mut cut: HashMap<String, u64> = HashMap::new();
@@ -368,11 +386,11 @@ pub fn evaluate_on(master_card: &Card, cands: &[Cand], trusted: Option<&SigCache
             let mut hashes: Vec<String> = v.iter().map(|&i| digest::hex(&cands[i].hash)).collect();
             hashes.sort();
             forks.push(Fork {
-                chain: chain.clone(),
+                chain: chain.to_string(),
                 height: *height,
                 hashes,
             });
-            let e = cut.entry(chain.clone()).or_insert(*height);
+            let e = cut.entry(chain.to_string()).or_insert(*height);
             *e = (*e).min(*height);
         }
     }
@@ -398,7 +416,7 @@ pub fn evaluate_on(master_card: &Card, cands: &[Cand], trusted: Option<&SigCache
     let pos: HashMap<(&str, u64), usize> = at
         .iter()
         .filter(|(_, v)| v.len() == 1)
-        .map(|((c, h), v)| ((c.as_str(), *h), v[0]))
+        .map(|((c, h), v)| ((*c, *h), v[0]))
         .collect();
     let mut members: BTreeMap<String, Member> = base.map(|b| b.members.clone()).unwrap_or_default();
     members.entry(master.clone()).or_insert_with(|| Member {
@@ -409,6 +427,18 @@ pub fn evaluate_on(master_card: &Card, cands: &[Cand], trusted: Option<&SigCache
         removed: None,
     });
     // removals already settled still cut the blocks that arrive after them
+    // bodies are checked by kind and role alone: all at once, on every core
+    let body_check: HashMap<usize, String> = crate::par::par_map(order.clone(), |i| {
+        let b = cands[i].block.as_ref().expect("parsed");
+        let role = if b.chain == master { Role::Master } else { Role::Member };
+        (b.height > 0)
+            .then(|| bodies::check_body(b, role).err())
+            .flatten()
+            .map(|e| (i, e))
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     let mut removals: Vec<(String, u64, String, u64)> = members
         .iter()
         .filter_map(|(id, m)| m.removed.clone().map(|(h, x, at)| (id.clone(), h, x, at)))
@@ -426,6 +456,7 @@ pub fn evaluate_on(master_card: &Card, cands: &[Cand], trusted: Option<&SigCache
             &master,
             &keys,
             &members,
+            body_check.get(&i),
         );
         if st == Status::Valid && b.chain == master {
             match b.kind.as_str() {
@@ -528,6 +559,7 @@ fn decide(
     master: &str,
     keys: &HashMap<String, (minisign::PublicKey, Identity, String)>,
     members: &BTreeMap<String, Member>,
+    body_error: Option<&String>,
 ) -> Status {
     let is_master = b.chain == master;
     if b.height == 0 {
@@ -557,7 +589,7 @@ fn decide(
     let pb = cands[p].block.as_ref().unwrap();
     match &status[p] {
         Status::Valid => {
-            if Some(digest::hex(&cands[p].hash)) != b.prev {
+            if b.prev.as_deref().and_then(digest::parse_hash) != Some(cands[p].hash) {
                 return invalid(
                     "broken-link",
                     format!("prev does not match the hash of {}:{}", b.chain, b.height - 1),
@@ -630,7 +662,6 @@ fn decide(
         ms = b.height;
     }
     master_seen[i] = ms;
-    let role = if is_master { Role::Master } else { Role::Member };
     if !is_master {
         match members.get(&b.chain) {
             Some(m) if m.admitted_at <= ms => {}
@@ -642,7 +673,8 @@ fn decide(
             }
         }
     }
-    if let Err(e) = bodies::check_body(b, role) {
+    // the body, for its kind and its author's role (checked beforehand, see `body_check`)
+    if let Some(e) = body_error.cloned() {
         return invalid(
             if e.starts_with("only") {
                 "not-authorised"

@@ -173,7 +173,8 @@ impl Block {
 
     /// Typed view of the body.
     pub fn body_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
-        serde_yaml::from_value(self.body.clone()).map_err(|e| format!("bad {} body: {e}", self.kind))
+        // deserialised from a borrow: no copy of the body
+        T::deserialize(&self.body).map_err(|e| format!("bad {} body: {e}", self.kind))
     }
 }
 

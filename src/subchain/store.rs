@@ -35,12 +35,25 @@ pub struct LayoutProblem {
     pub message: String,
 }
 
-/// Everything read from the store directories.
-#[derive(Debug, Default)]
-pub struct Scan {
-    pub blocks: Vec<RawBlock>,
+/// Everything read from the store directories: the blocks (each turned into a `T` on the
+/// core that read it, see [`scan_map`]) and the layout problems.
+#[derive(Debug)]
+pub struct ScanOf<T> {
+    pub blocks: Vec<T>,
     pub problems: Vec<LayoutProblem>,
 }
+
+impl<T> Default for ScanOf<T> {
+    fn default() -> Self {
+        ScanOf {
+            blocks: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+}
+
+/// The raw block files read from the store.
+pub type Scan = ScanOf<RawBlock>;
 
 fn problem(path: &Path, kind: &'static str, message: impl Into<String>) -> LayoutProblem {
     LayoutProblem {
@@ -52,15 +65,29 @@ fn problem(path: &Path, kind: &'static str, message: impl Into<String>) -> Layou
 
 /// Scan `chains/`, `pending/` and `forks/` of a home.
 pub fn scan(home: &Home) -> Result<Scan> {
-    let mut out = Scan::default();
-    scan_dir(&home.chains_dir(), Place::Chains, &mut out)?;
-    scan_dir(&home.pending_dir(), Place::Pending, &mut out)?;
-    scan_dir(&home.forks_dir(), Place::Forks, &mut out)?;
+    scan_map(home, &|r| r)
+}
+
+/// [`scan`], turning each block into a `T` (decoding it, say) on the core that read it.
+pub fn scan_map<T: Send>(home: &Home, f: &(dyn Fn(RawBlock) -> T + Sync)) -> Result<ScanOf<T>> {
+    let mut out = ScanOf::default();
+    scan_dir_map(&home.chains_dir(), Place::Chains, &mut out, f)?;
+    scan_dir_map(&home.pending_dir(), Place::Pending, &mut out, f)?;
+    scan_dir_map(&home.forks_dir(), Place::Forks, &mut out, f)?;
     Ok(out)
 }
 
 /// Scan one chains-like directory (also used by `verify DIR`).
 pub fn scan_dir(root: &Path, place: Place, out: &mut Scan) -> Result<()> {
+    scan_dir_map(root, place, out, &|r| r)
+}
+
+fn scan_dir_map<T: Send>(
+    root: &Path,
+    place: Place,
+    out: &mut ScanOf<T>,
+    f: &(dyn Fn(RawBlock) -> T + Sync),
+) -> Result<()> {
     let entries = match std::fs::read_dir(root) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -68,6 +95,7 @@ pub fn scan_dir(root: &Path, place: Place, out: &mut Scan) -> Result<()> {
     };
     let mut dirs: Vec<_> = entries.collect::<std::io::Result<Vec<_>>>().at(root)?;
     dirs.sort_by_key(|e| e.file_name());
+    let mut chains = Vec::new();
     for d in dirs {
         let path = d.path();
         let ft = std::fs::symlink_metadata(&path).at(&path)?.file_type();
@@ -90,39 +118,58 @@ pub fn scan_dir(root: &Path, place: Place, out: &mut Scan) -> Result<()> {
                 .push(problem(&path, "layout", "directory name is not a node id"));
             continue;
         }
-        scan_chain(&path, &name, place, out)?;
+        chains.push((path, name));
+    }
+    // one chain per task, on every core (listing, reading, hashing, `f`)
+    let each = |(path, name): (PathBuf, String)| {
+        let mut part = ScanOf::default();
+        scan_chain(&path, &name, place, &mut part, f).map(|()| part)
+    };
+    for part in crate::par::par_map_from(chains, 2, each) {
+        let part = part?;
+        out.blocks.extend(part.blocks);
+        out.problems.extend(part.problems);
     }
     Ok(())
 }
 
-fn scan_chain(dir: &Path, chain: &str, place: Place, out: &mut Scan) -> Result<()> {
+fn scan_chain<T: Send>(
+    dir: &Path,
+    chain: &str,
+    place: Place,
+    out: &mut ScanOf<T>,
+    f: &(dyn Fn(RawBlock) -> T + Sync),
+) -> Result<()> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .at(dir)?
         .collect::<std::io::Result<Vec<_>>>()
         .at(dir)?;
     files.sort_by_key(|e| e.file_name());
-    let names: std::collections::BTreeSet<String> = files
-        .iter()
-        .map(|f| f.file_name().to_string_lossy().into_owned())
-        .collect();
+    // file types from the directory itself (no stat per file); symlinks are not followed
+    let mut kinds: std::collections::BTreeMap<String, std::fs::FileType> = std::collections::BTreeMap::new();
+    for f in &files {
+        let ft = f.file_type().at(f.path())?;
+        kinds.insert(f.file_name().to_string_lossy().into_owned(), ft);
+    }
+    let mut jobs: Vec<(PathBuf, Option<u64>, Option<PathBuf>)> = Vec::new();
     for f in files {
         let path = f.path();
         let name = f.file_name().to_string_lossy().into_owned();
         if name.starts_with(".tmp-") {
             continue;
         }
-        let meta = std::fs::symlink_metadata(&path).at(&path)?;
-        if meta.file_type().is_symlink() {
+        let ft = kinds[&name];
+        if ft.is_symlink() {
             out.problems
                 .push(problem(&path, "layout", "is a symlink (not allowed in the store)"));
             continue;
         }
-        if !meta.file_type().is_file() {
+        if !ft.is_file() {
             out.problems.push(problem(&path, "layout", "is not a regular file"));
             continue;
         }
         if let Some(base) = name.strip_suffix(".minisig") {
-            if !names.contains(base) {
+            if !kinds.contains_key(base) {
                 // A signature whose block is absent: a crash between the two renames
                 // (signature is written first) or a deleted block; the block's absence
                 // is reported through the chain's gap, so this is only noted.
@@ -138,43 +185,87 @@ fn scan_chain(dir: &Path, chain: &str, place: Place, out: &mut Scan) -> Result<(
                 .push(problem(&path, "layout", "unexpected file in a chain directory"));
             continue;
         };
-        if meta.len() > crate::subchain::MAX_BLOCK as u64 {
-            out.problems.push(problem(
+        let sig_name = format!("{name}.minisig");
+        let sig = match kinds.get(&sig_name) {
+            Some(t) if t.is_file() => Some(dir.join(&sig_name)),
+            Some(_) => {
+                out.problems.push(problem(
+                    &dir.join(&sig_name),
+                    "layout",
+                    "signature is not a small regular file",
+                ));
+                None
+            }
+            None => None,
+        };
+        jobs.push((path, name_height, sig));
+    }
+    // reading and hashing on every core
+    let read = |(path, name_height, sig): (PathBuf, Option<u64>, Option<PathBuf>)| -> Result<ReadOne<T>> {
+        use std::io::Read;
+        // no stat: read one byte past the limit to know the file is over it
+        let file = std::fs::File::open(&path).at(&path)?;
+        let mut bytes = Vec::with_capacity(1024);
+        file.take(crate::subchain::MAX_BLOCK as u64 + 1)
+            .read_to_end(&mut bytes)
+            .at(&path)?;
+        if bytes.len() > crate::subchain::MAX_BLOCK {
+            return Ok(ReadOne::Problem(problem(
                 &path,
                 "limit",
                 format!(
                     "{} bytes is over the block limit of {}",
-                    meta.len(),
+                    std::fs::metadata(&path).map_or(bytes.len() as u64, |m| m.len()),
                     crate::subchain::MAX_BLOCK
                 ),
-            ));
-            continue;
+            )));
         }
-        let bytes = std::fs::read(&path).at(&path)?;
-        let sig_path = dir.join(format!("{name}.minisig"));
-        let sig = match std::fs::symlink_metadata(&sig_path) {
-            Ok(m) if m.file_type().is_file() && m.len() <= crate::envelope::MAX_SIG as u64 => {
-                Some(std::fs::read(&sig_path).at(&sig_path)?)
+        let mut sig_problem = None;
+        let sig = match sig {
+            Some(sp) => {
+                let g = std::fs::File::open(&sp).at(&sp)?;
+                let mut s = Vec::with_capacity(512);
+                g.take(crate::envelope::MAX_SIG as u64 + 1)
+                    .read_to_end(&mut s)
+                    .at(&sp)?;
+                if s.len() <= crate::envelope::MAX_SIG {
+                    Some(s)
+                } else {
+                    sig_problem = Some(problem(&sp, "layout", "signature is not a small regular file"));
+                    None
+                }
             }
-            Ok(_) => {
-                out.problems
-                    .push(problem(&sig_path, "layout", "signature is not a small regular file"));
-                None
-            }
-            Err(_) => None,
+            None => None,
         };
         let hash = digest::sha256(&bytes);
-        out.blocks.push(RawBlock {
-            place,
-            path,
-            dir_chain: chain.to_string(),
-            name_height: if place == Place::Chains { name_height } else { None },
-            bytes,
-            sig,
-            hash,
-        });
+        Ok(ReadOne::Block(
+            f(RawBlock {
+                place,
+                path,
+                dir_chain: chain.to_string(),
+                name_height: if place == Place::Chains { name_height } else { None },
+                bytes,
+                sig,
+                hash,
+            }),
+            sig_problem,
+        ))
+    };
+    for r in jobs.into_iter().map(read) {
+        match r? {
+            ReadOne::Problem(p) => out.problems.push(p),
+            ReadOne::Block(b, p) => {
+                out.problems.extend(p);
+                out.blocks.push(b);
+            }
+        }
     }
     Ok(())
+}
+
+enum ReadOne<T> {
+    Block(T, Option<LayoutProblem>),
+    Problem(LayoutProblem),
 }
 
 fn parse_name(place: Place, name: &str) -> Option<Option<u64>> {
