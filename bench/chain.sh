@@ -33,6 +33,7 @@ run() {
     shift
     /usr/bin/time -o "$WORK/.t" -f "%e %M" "$@" >"$WORK/.out" 2>&1 || { cat "$WORK/.out"; exit 1; }
     read -r SEC[$name] RSS[$name] <"$WORK/.t"
+    echo "  $name: ${SEC[$name]} s, peak RSS $((RSS[$name] / 1024)) MiB" >&2
 }
 echo "machine: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(date -u +%FT%TZ)"
 # floors: reading the same files warm on all cores, and the Ed25519 work on all cores
@@ -48,11 +49,16 @@ run merge_full "$S" --home "$M" merge
 run merge_warm "$S" --home "$M" merge
 "$GEN" "$WORK" "$K" "$N" --extra 1 2>/dev/null
 run merge_inc "$S" --home "$M" merge
-# the peer holds everything so far and tells the master so (its frontier)
+# the peer holds everything so far and tells the master so (its frontier): by a sync
+# bundle while the history fits in one (2,000,000 entries), else handed over directly
 cp -a "$M/chains/." "$P/chains/"
 "$S" --home "$P" merge >/dev/null
-"$S" --home "$P" sync export --to master --out "$WORK/peer.bundle" >/dev/null
-"$S" --home "$M" sync import "$WORK/peer.bundle" >/dev/null
+if [[ $TOTAL -lt 900000 ]]; then
+    "$S" --home "$P" sync export --to master --out "$WORK/peer.bundle" >/dev/null
+    "$S" --home "$M" sync import "$WORK/peer.bundle" >/dev/null
+else
+    "$GEN" --frontier "$P" "$M"
+fi
 run export_full "$S" --home "$M" sync export --to "$(basename "$P")" --all --out "$WORK/full.bundle"
 HELD=$(find "$M/chains" -name '*.yaml' | wc -l)
 "$GEN" "$WORK" "$K" "$N" --extra "$(echo "scale=6; 100 * 100 / $HELD" | bc)" 2>/dev/null

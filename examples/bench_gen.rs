@@ -3,7 +3,11 @@
 //! ```text
 //! cargo run --release --example bench_gen -- DIR K N            # new: K chains × N blocks
 //! cargo run --release --example bench_gen -- DIR K N --extra PCT # append PCT% more blocks
+//! cargo run --release --example bench_gen -- --frontier FROM TO   # TO learns FROM's frontier
 //! ```
+//!
+//! `--frontier` stands for what a sync bundle from FROM would tell TO (`peers/<FROM>.yaml`)
+//! when the history is too big for one bundle (over the entry limit at 1M blocks).
 //!
 //! Makes `DIR/master` (a master home holding K sub-chains: its own and those of K-1
 //! admitted members) and `DIR/members/mNN` (the members' homes, whose keys sign their
@@ -49,6 +53,28 @@ fn opts() -> Options {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() == 3 && args[0] == "--frontier" {
+        let from = Node::open(Home::new(&args[1]), opts()).unwrap_or_else(|e| die(e));
+        let to = Home::new(&args[2]);
+        let l = from.load_settled().unwrap_or_else(|e| die(e));
+        let ix = l.index.unwrap_or_else(|| die("the sending home is not clean"));
+        let heads = ix
+            .chains
+            .iter()
+            .map(|(c, x)| SeenRef {
+                chain: c.clone(),
+                height: x.head(),
+                hash: digest::hex(&x.hashes[x.head() as usize]),
+            })
+            .collect();
+        let f = secfile::transport::sync::Frontier {
+            node: from.id().to_string(),
+            heads,
+        };
+        let p = secfile::transport::sync::peer_path(&to, from.id());
+        secfile::home::atomic_write(&p, &f.encode()).unwrap_or_else(|e| die(e));
+        return;
+    }
     let (mut pos, mut extra) = (Vec::new(), None);
     let mut it = args.iter();
     while let Some(a) = it.next() {

@@ -140,7 +140,7 @@ impl Node {
         for k in &eval.sig_keys {
             c.insert(*k);
         }
-        let _ = atomic_write(&self.sig_cache_path(), &c.encode());
+        let _ = crate::home::write_cache(&self.sig_cache_path(), &c.encode());
     }
 
     /// Keep the signatures a load verified for the next command. Called by commands that
@@ -164,13 +164,8 @@ impl Node {
             (c, r.place, r.path)
         };
         let scan = store::scan_map(&self.home, &make)?;
-        let mut made = scan.blocks;
-        // chains/ first so duplicates resolve to the stored copy
-        made.sort_by_key(|(_, place, _)| match place {
-            Place::Chains => 0,
-            Place::Forks => 1,
-            Place::Pending => 2,
-        });
+        // chains/ first (as scanned) so duplicates resolve to the stored copy
+        let made = scan.blocks;
         let mut cands = Vec::with_capacity(made.len());
         let mut places = Vec::with_capacity(made.len());
         let mut paths = Vec::with_capacity(made.len());

@@ -28,6 +28,23 @@ pub fn atomic_write_with(path: &Path, f: impl FnOnce(&mut std::fs::File) -> std:
     fsync_dir(dir)
 }
 
+/// Replace a derived cache file (`state/sigcache`, `state/index`): temp file and rename,
+/// so readers see the old or the new file whole, but no fsync — after a crash the cache
+/// may be the old one, or empty, which only costs the next command time (an index carries
+/// its own checksum; an empty or shorter signature cache trusts less, never more).
+pub fn write_cache(path: &Path, data: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).at(dir)?;
+    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir).at(dir)?;
+    tmp.as_file_mut().write_all(data).at(path)?;
+    super::set_mode(tmp.path(), 0o644)?;
+    tmp.persist(path).map_err(|e| crate::Error::io(path, e.error))?;
+    Ok(())
+}
+
 /// fsync a directory so a rename in it is durable.
 pub fn fsync_dir(dir: &Path) -> Result<()> {
     #[cfg(unix)]

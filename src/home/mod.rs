@@ -21,7 +21,7 @@
 mod atomic;
 mod lock;
 
-pub use atomic::{atomic_write, atomic_write_with, fsync_dir};
+pub use atomic::{atomic_write, atomic_write_with, fsync_dir, write_cache};
 pub use lock::Lock;
 
 use crate::error::{Error, IoContext, Result};

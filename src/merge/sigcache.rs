@@ -55,6 +55,28 @@ impl SigCache {
         let set = rest.chunks_exact(32).map(|c| c.try_into().expect("32 bytes")).collect();
         Some(SigCache { set })
     }
+    /// The stored form of a list of keys (sorted here), without building a set.
+    pub fn encode_keys(keys: &mut [Hash]) -> Vec<u8> {
+        keys.sort_unstable();
+        let mut out = Vec::with_capacity(MAGIC.len() + 32 * keys.len());
+        out.extend_from_slice(MAGIC);
+        for h in keys.iter() {
+            out.extend_from_slice(h);
+        }
+        out
+    }
+    /// Bytes to append to a stored cache (whose length is a whole number of keys) to add
+    /// `keys`; a torn append leaves a length that [`SigCache::decode`] refuses.
+    pub fn append_bytes(keys: &[Hash]) -> Vec<u8> {
+        keys.concat()
+    }
+    /// True when `stored` is a cache that keys can be appended to.
+    pub fn appendable(stored_prefix: &[u8], len: u64) -> bool {
+        stored_prefix.starts_with(MAGIC) && (len - MAGIC.len() as u64).is_multiple_of(32)
+    }
+    pub fn magic_len() -> usize {
+        MAGIC.len()
+    }
     /// The stored form, entries sorted so equal sets give equal bytes.
     pub fn encode(&self) -> Vec<u8> {
         let mut v: Vec<&Hash> = self.set.iter().collect();

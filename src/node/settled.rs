@@ -12,7 +12,7 @@
 use super::{Node, State, par_map};
 use crate::digest;
 use crate::error::Result;
-use crate::home::atomic_write;
+use crate::home::write_cache;
 use crate::merge::global::{self, Global};
 use crate::merge::index::Index;
 use crate::merge::sigcache::SigCache;
@@ -83,7 +83,29 @@ impl Node {
 
     /// Keep an index (best effort: a read-only home only costs the next command time).
     pub fn save_index(&self, ix: &Index) {
-        let _ = atomic_write(&self.index_path(), &ix.encode());
+        let _ = write_cache(&self.index_path(), &ix.encode());
+    }
+
+    fn sig_cache_file(&self) -> PathBuf {
+        self.home.state_dir().join("sigcache")
+    }
+
+    /// Add keys to the stored signature cache by appending (best effort).
+    fn add_to_sig_cache(&self, keys: &[crate::digest::Hash]) {
+        use std::io::{Read, Write};
+        let p = self.sig_cache_file();
+        let appendable = std::fs::File::open(&p).ok().is_some_and(|mut f| {
+            let mut head = vec![0u8; SigCache::magic_len()];
+            let len = f.metadata().map_or(0, |m| m.len());
+            len >= head.len() as u64 && f.read_exact(&mut head).is_ok() && SigCache::appendable(&head, len)
+        });
+        if appendable {
+            if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(&p) {
+                let _ = f.write_all(&SigCache::append_bytes(keys));
+            }
+        } else {
+            let _ = write_cache(&p, &SigCache::encode_keys(&mut keys.to_vec()));
+        }
     }
 
     /// Forget the index (after `verify` found a problem, so no command trusts it).
@@ -258,12 +280,9 @@ impl Node {
             places.push(Place::Pending);
             paths.push(r.path);
         }
-        // the signature cache only matters when there is something to check
-        let cache = if cands.is_empty() {
-            SigCache::default()
-        } else {
-            self.sig_cache()
-        };
+        // the new blocks' signatures are verified here (reading the whole signature cache
+        // would cost in proportion to the history), then added to the cache
+        let cache = SigCache::default();
         let before = ix.len();
         let mut tail = ix.tentative();
         let Some((cands, places, paths, eval, new)) = self.settle(&mut ix, cands, places, paths, &cache) else {
@@ -285,12 +304,8 @@ impl Node {
         }
         let mut eval = eval;
         if eval.fresh_sigs > 0 {
-            // add to the cache (the other commands still read every block)
-            let mut c = cache;
-            for k in &eval.sig_keys {
-                c.insert(*k);
-            }
-            let _ = atomic_write(&self.home.state_dir().join("sigcache"), &c.encode());
+            // for the other commands, which still read every block
+            self.add_to_sig_cache(&eval.sig_keys);
             eval.fresh_sigs = 0;
         }
         let st = State {
@@ -337,7 +352,8 @@ impl Node {
         let mut ahead: BTreeMap<String, VecDeque<Cand>> = BTreeMap::new();
         let mut done: BTreeSet<String> = BTreeSet::new();
         let mut keys: Vec<crate::digest::Hash> = Vec::new();
-        let cache = self.sig_cache();
+        // a first build verifies every signature (and records them for the other commands)
+        let cache = SigCache::default();
         let home = &self.home;
         loop {
             // read ahead, on every core, for the chains that ran dry
@@ -451,11 +467,7 @@ impl Node {
         for (c, h) in finals {
             ix.chains.get_mut(&c).expect("indexed").final_height = h;
         }
-        let mut verified = SigCache::default();
-        for k in keys {
-            verified.insert(k);
-        }
-        let _ = atomic_write(&self.home.state_dir().join("sigcache"), &verified.encode());
+        let _ = write_cache(&self.sig_cache_file(), &SigCache::encode_keys(&mut keys));
         Ok(Some(ix))
     }
 }

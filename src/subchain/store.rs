@@ -63,7 +63,7 @@ fn problem(path: &Path, kind: &'static str, message: impl Into<String>) -> Layou
     }
 }
 
-/// Scan `chains/`, `pending/` and `forks/` of a home.
+/// Scan `chains/`, `forks/` and `pending/` of a home.
 pub fn scan(home: &Home) -> Result<Scan> {
     scan_map(home, &|r| r)
 }
@@ -71,9 +71,10 @@ pub fn scan(home: &Home) -> Result<Scan> {
 /// [`scan`], turning each block into a `T` (decoding it, say) on the core that read it.
 pub fn scan_map<T: Send>(home: &Home, f: &(dyn Fn(RawBlock) -> T + Sync)) -> Result<ScanOf<T>> {
     let mut out = ScanOf::default();
+    // in this order: a block found twice resolves to its copy in chains/, then forks/
     scan_dir_map(&home.chains_dir(), Place::Chains, &mut out, f)?;
-    scan_dir_map(&home.pending_dir(), Place::Pending, &mut out, f)?;
     scan_dir_map(&home.forks_dir(), Place::Forks, &mut out, f)?;
+    scan_dir_map(&home.pending_dir(), Place::Pending, &mut out, f)?;
     Ok(out)
 }
 
