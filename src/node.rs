@@ -136,11 +136,8 @@ impl Node {
         if eval.fresh_sigs == 0 && eval.sig_keys.len() == previous {
             return;
         }
-        let mut c = SigCache::default();
-        for k in &eval.sig_keys {
-            c.insert(*k);
-        }
-        let _ = crate::home::write_cache(&self.sig_cache_path(), &c.encode());
+        let mut keys = eval.sig_keys.clone();
+        let _ = crate::home::write_cache(&self.sig_cache_path(), &SigCache::encode_keys(&mut keys));
     }
 
     /// Keep the signatures a load verified for the next command. Called by commands that

@@ -163,6 +163,19 @@ pub fn export(
         Some(ix) => select_settled(node, ix, &ids, all)?,
         None => select(node, st, &ids, all)?,
     };
+    // a bundle the recipient would refuse is not made: two entries a block and the frontier
+    let entries = 2 * send.len() as u64 + 1;
+    if entries > bundle::payload::MAX_ENTRIES {
+        return Err(Error::rejected(
+            "sync export",
+            "limit",
+            format!(
+                "{} blocks make {entries} entries, over the {} a bundle may carry",
+                send.len(),
+                bundle::payload::MAX_ENTRIES
+            ),
+        ));
+    }
     let keys = node.keys()?;
     let recips = recipients
         .iter()
