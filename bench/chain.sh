@@ -23,6 +23,7 @@ if [[ ! -d $DATA/master ]]; then
     "$GEN" "$DATA" "$K" "$N"
 fi
 rm -rf "$WORK" && cp -a "$DATA" "$WORK"
+sync # the copy's writeback must not run under the measurements
 M=$WORK/master
 P=$(ls -d "$WORK"/members/* | head -1)
 TOTAL=$((K * N))
@@ -52,6 +53,7 @@ run merge_inc "$S" --home "$M" merge
 # the peer holds everything so far and tells the master so (its frontier): by a sync
 # bundle while the history fits in one (2,000,000 entries), else handed over directly
 cp -a "$M/chains/." "$P/chains/"
+sync
 "$S" --home "$P" merge >/dev/null
 if [[ $TOTAL -lt 900000 ]]; then
     "$S" --home "$P" sync export --to master --out "$WORK/peer.bundle" >/dev/null

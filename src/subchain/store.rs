@@ -95,7 +95,7 @@ fn scan_dir_map<T: Send>(
         Err(e) => return Err(crate::Error::io(root, e)),
     };
     let mut dirs: Vec<_> = entries.collect::<std::io::Result<Vec<_>>>().at(root)?;
-    dirs.sort_by_key(|e| e.file_name());
+    dirs.sort_by_cached_key(|e| e.file_name());
     let mut chains = Vec::new();
     for d in dirs {
         let path = d.path();
@@ -145,9 +145,10 @@ fn scan_chain<T: Send>(
         .at(dir)?
         .collect::<std::io::Result<Vec<_>>>()
         .at(dir)?;
-    files.sort_by_key(|e| e.file_name());
+    files.sort_by_cached_key(|e| e.file_name());
     // file types from the directory itself (no stat per file); symlinks are not followed
-    let mut kinds: std::collections::BTreeMap<String, std::fs::FileType> = std::collections::BTreeMap::new();
+    let mut kinds: std::collections::HashMap<String, std::fs::FileType> =
+        std::collections::HashMap::with_capacity(files.len());
     for f in &files {
         let ft = f.file_type().at(f.path())?;
         kinds.insert(f.file_name().to_string_lossy().into_owned(), ft);
