@@ -58,18 +58,9 @@ fn main() {
         let to = Home::new(&args[2]);
         let l = from.load_settled().unwrap_or_else(|e| die(e));
         let ix = l.index.unwrap_or_else(|| die("the sending home is not clean"));
-        let heads = ix
-            .chains
-            .iter()
-            .map(|(c, x)| SeenRef {
-                chain: c.clone(),
-                height: x.head(),
-                hash: digest::hex(&x.hashes[x.head() as usize]),
-            })
-            .collect();
         let f = secfile::transport::sync::Frontier {
             node: from.id().to_string(),
-            heads,
+            heads: ix.frontier(),
         };
         let p = secfile::transport::sync::peer_path(&to, from.id());
         secfile::home::atomic_write(&p, &f.encode()).unwrap_or_else(|e| die(e));

@@ -11,12 +11,7 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> Result<()> {
 
 /// Like [`atomic_write`], but the content is produced by a closure writing to the temp file.
 pub fn atomic_write_with(path: &Path, f: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).at(dir)?;
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir).at(dir)?;
+    let (dir, mut tmp) = temp_beside(path)?;
     f(tmp.as_file_mut()).at(path)?;
     tmp.as_file_mut().flush().at(path)?;
     tmp.as_file().sync_all().at(path)?;
@@ -33,16 +28,22 @@ pub fn atomic_write_with(path: &Path, f: impl FnOnce(&mut std::fs::File) -> std:
 /// may be the old one, or empty, which only costs the next command time (an index carries
 /// its own checksum; an empty or shorter signature cache trusts less, never more).
 pub fn write_cache(path: &Path, data: &[u8]) -> Result<()> {
+    let (_, mut tmp) = temp_beside(path)?;
+    tmp.as_file_mut().write_all(data).at(path)?;
+    super::set_mode(tmp.path(), 0o644)?;
+    tmp.persist(path).map_err(|e| crate::Error::io(path, e.error))?;
+    Ok(())
+}
+
+/// A temp file in `path`'s directory (made if need be), and that directory.
+fn temp_beside(path: &Path) -> Result<(&Path, tempfile::NamedTempFile)> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).at(dir)?;
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir).at(dir)?;
-    tmp.as_file_mut().write_all(data).at(path)?;
-    super::set_mode(tmp.path(), 0o644)?;
-    tmp.persist(path).map_err(|e| crate::Error::io(path, e.error))?;
-    Ok(())
+    let tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir).at(dir)?;
+    Ok((dir, tmp))
 }
 
 /// fsync a directory so a rename in it is durable.

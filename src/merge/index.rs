@@ -128,6 +128,18 @@ impl Index {
         c.kinds.push(k);
     }
 
+    /// Every chain's settled head, as a frontier says it.
+    pub fn frontier(&self) -> Vec<crate::subchain::SeenRef> {
+        self.chains
+            .iter()
+            .map(|(c, x)| crate::subchain::SeenRef {
+                chain: c.clone(),
+                height: x.head(),
+                hash: digest::hex(&x.hashes[x.head() as usize]),
+            })
+            .collect()
+    }
+
     /// The global entries of the settled blocks that are not final, for a merge to order
     /// with the new ones.
     pub fn tentative(&self) -> Vec<Entry> {

@@ -246,21 +246,7 @@ impl Node {
             }
         }
         let home = &self.home;
-        let read = |(chain, h): (String, u64)| -> Option<Cand> {
-            let path = store::chain_path(home, &chain, h);
-            let bytes = std::fs::read(&path).ok()?;
-            if bytes.len() > crate::subchain::MAX_BLOCK {
-                return None;
-            }
-            let sig = std::fs::read(format!("{}.minisig", path.display())).ok()?;
-            Some(Cand::new(
-                path.display().to_string(),
-                false,
-                Some((chain, Some(h))),
-                bytes,
-                Some(sig),
-            ))
-        };
+        let read = |(chain, h): (String, u64)| read_block(home, chain, h).ok().flatten();
         let mut cands: Vec<Cand> = Vec::new();
         let mut places: Vec<Place> = Vec::new();
         let mut paths: Vec<PathBuf> = Vec::new();
@@ -367,24 +353,7 @@ impl Node {
                 }
                 *h += refill;
             }
-            let read = |(chain, h): (String, u64)| -> Option<Option<Cand>> {
-                let path = store::chain_path(home, &chain, h);
-                let bytes = match std::fs::read(&path) {
-                    Ok(b) => b,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(None),
-                    Err(_) => return None,
-                };
-                let sig = std::fs::read(format!("{}.minisig", path.display())).ok()?;
-                (bytes.len() <= crate::subchain::MAX_BLOCK).then(|| {
-                    Some(Cand::new(
-                        path.display().to_string(),
-                        false,
-                        Some((chain, Some(h))),
-                        bytes,
-                        Some(sig),
-                    ))
-                })
-            };
+            let read = |(chain, h): (String, u64)| read_block(home, chain, h).ok();
             for (w, c) in want.iter().zip(par_map(want.clone(), read)) {
                 match c {
                     None => return Ok(None),
@@ -505,6 +474,28 @@ pub fn index_of(master: &str, st: &State, g: &Global) -> Option<Index> {
     }
     ix.set_final(g);
     Some(ix)
+}
+
+/// A block of `chains/` and its signature as a candidate: `Ok(None)` when the block file
+/// is absent, `Err(())` when it cannot be read or is over the size limit.
+fn read_block(home: &crate::home::Home, chain: String, h: u64) -> std::result::Result<Option<Cand>, ()> {
+    let path = store::chain_path(home, &chain, h);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(_) => return Err(()),
+    };
+    let sig = std::fs::read(format!("{}.minisig", path.display())).map_err(|_| ())?;
+    if bytes.len() > crate::subchain::MAX_BLOCK {
+        return Err(());
+    }
+    Ok(Some(Cand::new(
+        path.display().to_string(),
+        false,
+        Some((chain, Some(h))),
+        bytes,
+        Some(sig),
+    )))
 }
 
 /// The chain directories of `chains/`; `None` on anything unexpected there (the whole

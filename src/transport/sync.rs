@@ -283,15 +283,7 @@ pub fn write_blocks(
     send: &[Outgoing],
 ) -> std::io::Result<()> {
     let heads = match ix {
-        Some(ix) => ix
-            .chains
-            .iter()
-            .map(|(c, x)| SeenRef {
-                chain: c.clone(),
-                height: x.head(),
-                hash: digest::hex(&x.hashes[x.head() as usize]),
-            })
-            .collect(),
+        Some(ix) => ix.frontier(),
         None => st.frontier(),
     };
     let frontier = Frontier {
