@@ -61,9 +61,9 @@ impl Node {
         if let Some(l) = self.load_incremental()? {
             return Ok(l);
         }
-        if !self.index_path().exists() {
-            // first time (or after verify dropped it): build the index in clock order,
-            // a batch at a time, so memory does not grow with the history
+        if !self.index_path().exists() && !self.unclean_path().exists() {
+            // first time: build the index in clock order, a batch at a time, so memory
+            // does not grow with the history
             if let Some(ix) = self.build_index()? {
                 self.save_index(&ix);
                 if let Some(l) = self.load_incremental()? {
@@ -81,9 +81,18 @@ impl Node {
         Ok(Loaded { st, index, global })
     }
 
+    /// Where a whole evaluation records that the store is not clean (forks, invalid
+    /// blocks…): the next loads evaluate the whole store at once instead of first trying,
+    /// and failing, to build an index batch by batch.
+    fn unclean_path(&self) -> PathBuf {
+        self.home.state_dir().join("index.none")
+    }
+
     /// Keep an index (best effort: a read-only home only costs the next command time).
     pub fn save_index(&self, ix: &Index) {
-        let _ = write_cache(&self.index_path(), &ix.encode());
+        if write_cache(&self.index_path(), &ix.encode()).is_ok() {
+            let _ = std::fs::remove_file(self.unclean_path());
+        }
     }
 
     fn sig_cache_file(&self) -> PathBuf {
@@ -108,8 +117,11 @@ impl Node {
         }
     }
 
-    /// Forget the index (after `verify` found a problem, so no command trusts it).
+    /// Forget the index and note that the store is not clean (after a whole evaluation,
+    /// or `verify`, found a problem), so that no command trusts or rebuilds it until a
+    /// whole evaluation finds the store clean again.
     pub fn drop_index(&self) {
+        let _ = write_cache(&self.unclean_path(), b"");
         let _ = std::fs::remove_file(self.index_path());
     }
 
@@ -353,18 +365,18 @@ impl Node {
                 }
                 *h += refill;
             }
-            let read = |(chain, h): (String, u64)| read_block(home, chain, h).ok();
-            for (w, c) in want.iter().zip(par_map(want.clone(), read)) {
+            let read = |(chain, h): (String, u64)| (chain.clone(), read_block(home, chain, h).ok());
+            for (chain, c) in par_map(want, read) {
                 match c {
                     None => return Ok(None),
                     Some(None) => {
-                        done.insert(w.0.clone());
+                        done.insert(chain);
                     }
-                    Some(Some(c)) if !done.contains(&w.0) => {
+                    Some(Some(c)) if !done.contains(&chain) => {
                         if c.block.is_err() {
                             return Ok(None);
                         }
-                        ahead.entry(w.0.clone()).or_default().push_back(c);
+                        ahead.entry(chain).or_default().push_back(c);
                     }
                     // a file after a gap: not part of the chain (the whole evaluation says so)
                     Some(Some(_)) => return Ok(None),
@@ -521,9 +533,10 @@ fn list_chain_dirs(root: &std::path::Path) -> Option<BTreeSet<String>> {
     Some(out)
 }
 
+/// True when `p` holds no files (empty directories only), or does not exist.
 fn dir_is_empty(p: &std::path::Path) -> bool {
     match std::fs::read_dir(p) {
-        Ok(mut rd) => rd.all(|e| e.is_ok_and(|e| dir_is_empty(&e.path()) && e.path().is_dir())),
+        Ok(mut rd) => rd.all(|e| e.is_ok_and(|e| e.path().is_dir() && dir_is_empty(&e.path()))),
         Err(_) => true,
     }
 }
