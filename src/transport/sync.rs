@@ -163,19 +163,7 @@ pub fn export(
         Some(ix) => select_settled(node, ix, &ids, all)?,
         None => select(node, st, &ids, all)?,
     };
-    // a bundle the recipient would refuse is not made: two entries a block and the frontier
-    let entries = 2 * send.len() as u64 + 1;
-    if entries > bundle::payload::MAX_ENTRIES {
-        return Err(Error::rejected(
-            "sync export",
-            "limit",
-            format!(
-                "{} blocks make {entries} entries, over the {} a bundle may carry",
-                send.len(),
-                bundle::payload::MAX_ENTRIES
-            ),
-        ));
-    }
+    check_entry_limit(send.len())?;
     let keys = node.keys()?;
     let recips = recipients
         .iter()
@@ -205,6 +193,23 @@ fn frontiers(node: &Node, recipients: &[String], all: bool) -> Result<Vec<Option
         return Ok(vec![None]);
     }
     recipients.iter().map(|id| peer_frontier(&node.home, id)).collect()
+}
+
+/// A bundle the recipient would refuse is not made: a block is two entries (block and
+/// signature), plus the frontier.
+pub fn check_entry_limit(blocks: usize) -> Result<()> {
+    let entries = 2 * blocks as u64 + 1;
+    if entries > bundle::payload::MAX_ENTRIES {
+        return Err(Error::rejected(
+            "sync export",
+            "limit",
+            format!(
+                "{blocks} blocks make {entries} entries, over the {} a bundle may carry",
+                bundle::payload::MAX_ENTRIES
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// [`select`] from the settled index alone (which holds no fork evidence).
@@ -361,6 +366,14 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn export_refuses_what_import_would() {
+        let most = (bundle::payload::MAX_ENTRIES as usize - 1) / 2;
+        assert!(check_entry_limit(most).is_ok());
+        let e = check_entry_limit(most + 1).unwrap_err();
+        assert_eq!((e.class(), e.kind()), (crate::error::Class::Rejected, "limit"));
     }
 
     #[test]
