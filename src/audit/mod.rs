@@ -1,6 +1,7 @@
 //! Audits: `verify` of a home, of bundles and cards given as paths. Every problem is
 //! collected and reported, each naming its input; the CLI decides the exit code.
 use crate::bundle;
+use crate::dossier::docs::Signed;
 use crate::error::{Error, Result};
 use crate::identity::Card;
 use crate::merge::Status;

@@ -23,6 +23,46 @@ pub fn decode<T: Serialize + DeserializeOwned>(bytes: &[u8], what: &str) -> Resu
     Ok(t)
 }
 
+/// A document with a detached signature whose trusted comment names it.
+pub trait Signed: Serialize + DeserializeOwned {
+    /// The document's name in messages and in [`decode`].
+    const WHAT: &'static str;
+    /// The trusted comment its signature must carry.
+    fn comment(&self) -> String;
+}
+
+/// Decode a signed document strictly and check its signature by `signer`; a failure is
+/// rejected naming `input` (kind `malformed` or `bad-signature`, the latter prefixed with
+/// `sig_what`).
+pub fn open_signed<T: Signed>(
+    raw: &[u8],
+    sig: &[u8],
+    signer: &crate::identity::Identity,
+    input: &str,
+    sig_what: &str,
+) -> crate::Result<T> {
+    let t: T = decode(raw, T::WHAT).map_err(|e| crate::Error::rejected(input, "malformed", e))?;
+    check_signed(&t, raw, sig, signer, input, sig_what)?;
+    Ok(t)
+}
+
+/// The signature half of [`open_signed`], for a document already decoded.
+pub fn check_signed<T: Signed>(
+    t: &T,
+    raw: &[u8],
+    sig: &[u8],
+    signer: &crate::identity::Identity,
+    input: &str,
+    sig_what: &str,
+) -> crate::Result<()> {
+    use crate::Error;
+    let pk = signer
+        .public_key()
+        .map_err(|e| Error::rejected(input, "malformed", e))?;
+    crate::subchain::sign::verify(&pk, raw, sig, &t.comment())
+        .map_err(|e| Error::rejected(input, "bad-signature", format!("{sig_what}: {e}")))
+}
+
 /// What the content of a file or an attachment is: name, size and SHA-256, the same
 /// record blocks use for attachments.
 pub type ContentInfo = crate::merge::bodies::Attachment;
@@ -42,8 +82,9 @@ pub struct RequestDoc {
     pub created: String,
 }
 
-impl RequestDoc {
-    pub fn comment(&self) -> String {
+impl Signed for RequestDoc {
+    const WHAT: &'static str = "request";
+    fn comment(&self) -> String {
         format!("secfile request {}", self.id)
     }
 }
@@ -65,10 +106,14 @@ pub struct Manifest {
     pub expires: Option<String>,
 }
 
-impl Manifest {
-    pub fn comment(&self) -> String {
+impl Signed for Manifest {
+    const WHAT: &'static str = "manifest";
+    fn comment(&self) -> String {
         format!("secfile manifest {}", self.file)
     }
+}
+
+impl Manifest {
     /// Seconds since the epoch when it expires.
     pub fn expires_at(&self) -> Option<i64> {
         self.expires.as_deref().and_then(crate::timefmt::parse_rfc3339)

@@ -4,6 +4,7 @@
 use super::sync;
 use crate::bundle::{self, Header, NewBundle};
 use crate::digest::{self, HashingWriter};
+use crate::dossier::docs::Signed;
 use crate::dossier::{self, ContentInfo, Manifest, RequestDoc, state::FileState};
 use crate::error::{Error, IoContext, Result};
 use crate::home::Role;
@@ -357,14 +358,7 @@ pub fn stored_manifest(node: &Node, id: &str) -> Result<(Manifest, Vec<u8>, Vec<
     }
     let (raw, sig) = dossier::store::load(&node.home, id)?
         .ok_or_else(|| Error::rejected(id, "unknown", "this node never received that file"))?;
-    let m: Manifest = dossier::docs::decode(&raw, "manifest").map_err(|e| Error::rejected(id, "malformed", e))?;
-    let pk = node
-        .master_card
-        .identity
-        .public_key()
-        .map_err(|e| Error::rejected(id, "malformed", e))?;
-    sign::verify(&pk, &raw, &sig, &m.comment())
-        .map_err(|e| Error::rejected(id, "bad-signature", format!("manifest: {e}")))?;
+    let m: Manifest = dossier::docs::open_signed(&raw, &sig, &node.master_card.identity, id, "manifest")?;
     Ok((m, raw, sig))
 }
 

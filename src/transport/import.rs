@@ -10,7 +10,6 @@ use crate::dossier::{self, Manifest, RequestDoc};
 use crate::error::{Error, IoContext, Result};
 use crate::merge::{Cand, Evaluation, Status, evaluate_with};
 use crate::node::{Node, State};
-use crate::subchain::sign;
 use crate::subchain::store::{self, Place};
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -378,13 +377,8 @@ fn import_request(
             "the request is not the sender's own",
         ));
     }
-    let sender = &st.eval.members[&header.sender];
-    let pk = sender
-        .identity
-        .public_key()
-        .map_err(|e| Error::rejected(label, "malformed", e))?;
-    sign::verify(&pk, raw, sig, &req.comment())
-        .map_err(|e| Error::rejected(label, "bad-signature", format!("request signature: {e}")))?;
+    let sender = &st.eval.members[&header.sender].identity;
+    dossier::docs::check_signed(&req, raw, sig, sender, label, "request signature")?;
     match (&req.attachment, &payload.content) {
         (Some(a), Some((_, h, n))) if a.sha256 == digest::hex(h) && a.size == *n => {}
         (None, None) => {}
@@ -439,14 +433,13 @@ fn import_file(
 ) -> Result<()> {
     let raw = doc(&payload, "manifest.yaml", label)?.to_vec();
     let sig = doc(&payload, "manifest.yaml.minisig", label)?.to_vec();
-    let m: Manifest = dossier::docs::decode(&raw, "manifest").map_err(|e| Error::rejected(label, "malformed", e))?;
-    let pk = node
-        .master_card
-        .identity
-        .public_key()
-        .map_err(|e| Error::rejected(label, "malformed", e))?;
-    sign::verify(&pk, &raw, &sig, &m.comment())
-        .map_err(|e| Error::rejected(label, "bad-signature", format!("manifest signature (master): {e}")))?;
+    let m: Manifest = dossier::docs::open_signed(
+        &raw,
+        &sig,
+        &node.master_card.identity,
+        label,
+        "manifest signature (master)",
+    )?;
     let Some((tmp, h, n)) = payload.content else {
         return Err(Error::rejected(label, "malformed", "no content in the bundle"));
     };
