@@ -448,6 +448,11 @@ mod tests {
     use crate::merge::sigcache;
 
     fn master_with_blocks(dir: &std::path::Path) -> Node {
+        master_with(dir, 3)
+    }
+
+    /// A master home with genesis and `n` blocks.
+    fn master_with(dir: &std::path::Path, n: usize) -> Node {
         let home = Home::new(dir.join("hq"));
         let opts = || Options {
             now: 1_767_225_600,
@@ -456,7 +461,7 @@ mod tests {
         init(&home, "hq", Role::Master, None, &opts()).unwrap();
         let node = Node::open(home, opts()).unwrap();
         let keys = node.keys().unwrap();
-        for _ in 0..3 {
+        for _ in 0..n {
             let st = node.load().unwrap();
             node.keep_sig_cache(&st);
             let body = crate::merge::bodies::GenericBody {
@@ -503,6 +508,44 @@ mod tests {
         // a changed block file misses the cache too
         std::fs::write(&p, b"chain: tampered\n").unwrap();
         assert!(matches!(status_of(&node.load().unwrap(), &p), Status::Invalid(..)));
+    }
+
+    /// Past [`crate::merge::validate::BACKGROUND_MIN`] unverified signatures, an evaluation
+    /// checks them on background threads while it goes on as if they were good. With a bad
+    /// one among them, it must come out exactly as checking them first does.
+    #[test]
+    fn signatures_checked_in_the_background_give_what_checking_first_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = crate::merge::validate::BACKGROUND_MIN + 40;
+        let node = master_with(dir.path(), n);
+        let clean = node.load_full().unwrap();
+        assert_eq!(clean.eval.fresh_sigs, n + 1);
+        assert!(clean.eval.status.iter().all(|s| *s == Status::Valid));
+        let (p, _) = forge_sig(&node);
+        let cache = node.sig_cache();
+        for (st, trusted) in [(node.load_full().unwrap(), None), (node.load().unwrap(), Some(&cache))] {
+            let first = crate::merge::validate::evaluate_checking_first(&node.master_card, &st.cands, trusted);
+            assert!(matches!(status_of(&st, &p), Status::Invalid("bad-signature", _)));
+            assert_eq!(st.eval.status, first.status);
+            assert_eq!(st.eval.chains, first.chains);
+            assert_eq!(st.eval.members, first.members);
+            assert_eq!(st.eval.master_seen, first.master_seen);
+            assert_eq!(st.eval.forks, first.forks);
+            let sorted = |k: &[digest::Hash]| {
+                let mut k = k.to_vec();
+                k.sort();
+                k
+            };
+            assert_eq!(sorted(&st.eval.sig_keys), sorted(&first.sig_keys));
+            assert_eq!(st.eval.fresh_sigs, first.fresh_sigs);
+        }
+        let st = node.load_full().unwrap();
+        assert_eq!(st.eval.fresh_sigs, n, "every good signature, verified by this load");
+        assert_eq!(
+            st.eval.chains[node.id()].len(),
+            2,
+            "the chain stops before the forged block"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! the order they arrived in.
 use super::bodies::{self, AdmitBody, RemoveBody};
 use super::sigcache::{self, SigCache};
+use crate::digest::fastmap::{FastMap, Seeded};
 use crate::digest::{self, Hash};
 use crate::home::Role;
 use crate::identity::{Card, Identity};
@@ -174,71 +175,137 @@ pub fn evaluate(master_card: &Card, cands: &[Cand]) -> Evaluation {
     evaluate_with(master_card, cands, None)
 }
 
-/// Check signatures: those found in `trusted` pass without Ed25519; the others are
-/// batch-verified on every core ([`sign::verify_many`]). The keys of all good ones go to `verified`; `fresh` counts
-/// those verified here.
-fn check_sigs(
-    cands: &[Cand],
-    jobs: &[(usize, &minisign::PublicKey)],
-    trusted: Option<&SigCache>,
-    verified: &mut Vec<Hash>,
-    fresh: &mut usize,
-) -> Vec<Result<(), String>> {
-    // cache keys of every job (in parallel: SHA-256 of each signature), then one batch
-    // verification of the signatures the cache does not vouch for
-    let mut b64: HashMap<usize, String> = HashMap::new();
-    for &(_, pk) in jobs {
-        b64.entry(pk as *const _ as usize).or_insert_with(|| pk.to_base64());
+/// Signature checks of one evaluation pass. Those found in `trusted` pass without Ed25519;
+/// the others are batch-verified on every core ([`sign::verify_many`]): at once, or, when
+/// `background` is set, on background threads while the pass goes on assuming they verify
+/// (see [`evaluate_on`]: the pass is then kept only if every one of them did).
+struct Verifier<'scope, 'env> {
+    trusted: Option<&'env SigCache>,
+    background: Option<&'scope std::thread::Scope<'scope, 'env>>,
+    running: Vec<std::thread::ScopedJoinHandle<'scope, Vec<Checked>>>,
+}
+
+/// The outcome of one signature check: its cache key, whether `trusted` vouched for it,
+/// and the result.
+type Checked = (Hash, bool, Result<(), String>);
+
+/// Fewer signatures than this are checked at once, not in the background.
+pub(crate) const BACKGROUND_MIN: usize = 256;
+
+impl<'scope, 'env> Verifier<'scope, 'env> {
+    fn new(trusted: Option<&'env SigCache>, background: Option<&'scope std::thread::Scope<'scope, 'env>>) -> Self {
+        Verifier {
+            trusted,
+            background,
+            running: Vec::new(),
+        }
     }
-    let key = |&(i, pk): &(usize, &minisign::PublicKey)| {
-        let c = &cands[i];
-        sigcache::key_b64(
-            &c.hash,
-            c.sig.as_deref().unwrap_or_default(),
-            &b64[&(pk as *const _ as usize)],
-        )
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(8);
-    let keys: Vec<Hash> = if threads < 2 || jobs.len() < 1024 {
-        jobs.iter().map(key).collect()
-    } else {
-        let per = jobs.len().div_ceil(threads);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = jobs
-                .chunks(per)
-                .map(|part| s.spawn(move || part.iter().map(key).collect::<Vec<_>>()))
+
+    /// Check the signature of each job `(candidate, owner's key)`. The keys of all good ones
+    /// go to `verified`; `fresh` counts those not vouched for by `trusted`. In the
+    /// background, every result is `Ok` for now and [`Verifier::settle`] records them.
+    fn check(
+        &mut self,
+        cands: &'env [Cand],
+        jobs: &[(usize, &minisign::PublicKey)],
+        verified: &mut Vec<Hash>,
+        fresh: &mut usize,
+    ) -> Vec<Result<(), String>> {
+        // the distinct public keys, owned (a background check outlives this pass's roster),
+        // each job pointing at its key: one decompressed point per key in a batch
+        let mut pks: Vec<minisign::PublicKey> = Vec::new();
+        let mut pk_at: HashMap<*const minisign::PublicKey, usize> = HashMap::new();
+        let todo: Vec<(usize, usize)> = jobs
+            .iter()
+            .map(|&(i, pk)| {
+                let k = *pk_at.entry(pk as *const _).or_insert_with(|| {
+                    pks.push(pk.clone());
+                    pks.len() - 1
+                });
+                (i, k)
+            })
+            .collect();
+        let trusted = self.trusted;
+        // the cache key of every job (SHA-256 of its signature, on every core), then one
+        // batch verification of the signatures the cache does not vouch for
+        let run = move || -> Vec<Checked> {
+            let b64: Vec<String> = pks.iter().map(|pk| pk.to_base64()).collect();
+            let keys: Vec<Hash> = crate::par::par_chunks(&todo, 1024, |part| {
+                part.iter()
+                    .map(|&(i, k)| {
+                        sigcache::key_b64(&cands[i].hash, cands[i].sig.as_deref().unwrap_or_default(), &b64[k])
+                    })
+                    .collect()
+            });
+            let cached: Vec<bool> = keys.iter().map(|k| trusted.is_some_and(|t| t.contains(k))).collect();
+            let comments: Vec<(usize, String)> = (0..todo.len())
+                .filter(|&j| !cached[j])
+                .map(|j| {
+                    let b = cands[todo[j].0].block.as_ref().expect("parsed");
+                    (j, sign::block_comment(&b.chain, b.height))
+                })
                 .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("signature cache key panicked"))
+            let items: Vec<sign::SigCheck<'_>> = comments
+                .iter()
+                .map(|(j, comment)| {
+                    let (i, k) = todo[*j];
+                    let c = &cands[i];
+                    (
+                        &pks[k],
+                        &c.bytes[..],
+                        c.sig.as_deref().unwrap_or_default(),
+                        &comment[..],
+                    )
+                })
+                .collect();
+            let mut checked = sign::verify_many(&items).into_iter();
+            keys.into_iter()
+                .zip(cached)
+                .map(|(k, cached)| {
+                    let r = match cached {
+                        true => Ok(()),
+                        false => checked.next().expect("one result per item"),
+                    };
+                    (k, cached, r)
+                })
                 .collect()
-        })
-    };
-    let cached: Vec<bool> = keys.iter().map(|k| trusted.is_some_and(|t| t.contains(k))).collect();
-    let comments: Vec<(usize, String)> = (0..jobs.len())
-        .filter(|&j| !cached[j])
-        .map(|j| {
-            let b = cands[jobs[j].0].block.as_ref().expect("parsed");
-            (j, sign::block_comment(&b.chain, b.height))
-        })
-        .collect();
-    let items: Vec<sign::SigCheck<'_>> = comments
-        .iter()
-        .map(|(j, comment)| {
-            let (i, pk) = jobs[*j];
-            let c = &cands[i];
-            (pk, &c.bytes[..], c.sig.as_deref().unwrap_or_default(), &comment[..])
-        })
-        .collect();
-    let mut checked = sign::verify_many(&items).into_iter();
-    keys.into_iter()
-        .zip(cached)
-        .map(|(k, cached)| {
-            let r = if cached {
-                Ok(())
-            } else {
-                checked.next().expect("one result per item")
-            };
+        };
+        match self.background {
+            Some(scope) if jobs.len() >= BACKGROUND_MIN => {
+                self.running.push(scope.spawn(run));
+                vec![Ok(()); jobs.len()]
+            }
+            _ => record(run(), verified, fresh),
+        }
+    }
+
+    /// Wait for the background checks. When every signature verified (the pass that
+    /// assumed so stands): their cache keys and how many were fresh, for the evaluation.
+    /// Else the cache keys of `trusted` and of those that did verify, to evaluate again.
+    fn settle(self) -> std::result::Result<(Vec<Hash>, usize), SigCache> {
+        let outcomes: Vec<Checked> = self
+            .running
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect();
+        if outcomes.iter().all(|(.., r)| r.is_ok()) {
+            let (mut keys, mut fresh) = (Vec::with_capacity(outcomes.len()), 0);
+            record(outcomes, &mut keys, &mut fresh);
+            return Ok((keys, fresh));
+        }
+        let mut good = self.trusted.cloned().unwrap_or_default();
+        for (k, ..) in outcomes.into_iter().filter(|(.., r)| r.is_ok()) {
+            good.insert(k);
+        }
+        Err(good)
+    }
+}
+
+/// The results of checks, their good keys added to `verified`, the fresh ones counted.
+fn record(outcomes: Vec<Checked>, verified: &mut Vec<Hash>, fresh: &mut usize) -> Vec<Result<(), String>> {
+    outcomes
+        .into_iter()
+        .map(|(k, cached, r)| {
             if r.is_ok() {
                 verified.push(k);
                 *fresh += usize::from(!cached);
@@ -264,14 +331,57 @@ pub fn evaluate_with(master_card: &Card, cands: &[Cand], trusted: Option<&SigCac
 }
 
 /// [`evaluate_with`], continuing from a settled [`Base`].
+///
+/// With few signatures trusted, most of the time is Ed25519 and the rest is one serial
+/// pass. So the pass runs assuming the untrusted signatures verify while they are verified
+/// on background threads. When all of them did, its result is exactly what verifying them
+/// first gives: the same roster, so the same checks, with the same results. When any did
+/// not, the pass runs again trusting exactly those that verified, and checks the rest.
 pub fn evaluate_on(master_card: &Card, cands: &[Cand], trusted: Option<&SigCache>, base: Option<&Base>) -> Evaluation {
+    let (mut eval, settled) = std::thread::scope(|s| {
+        let mut sigs = Verifier::new(trusted, Some(s));
+        let eval = pass(master_card, cands, base, &mut sigs);
+        (eval, sigs.settle())
+    });
+    let good = match settled {
+        Ok((keys, fresh)) => {
+            eval.sig_keys.extend(keys);
+            eval.fresh_sigs += fresh;
+            return eval;
+        }
+        Err(good) => good,
+    };
+    let mut eval = pass(master_card, cands, base, &mut Verifier::new(Some(&good), None));
+    // fresh: verified by this evaluation, as if nothing had been assumed
+    eval.fresh_sigs = eval
+        .sig_keys
+        .iter()
+        .filter(|k| !trusted.is_some_and(|t| t.contains(k)))
+        .count();
+    eval
+}
+
+/// [`evaluate_with`] verifying every untrusted signature before going on (what
+/// [`evaluate_on`] must agree with).
+#[cfg(test)]
+pub(crate) fn evaluate_checking_first(master_card: &Card, cands: &[Cand], trusted: Option<&SigCache>) -> Evaluation {
+    pass(master_card, cands, None, &mut Verifier::new(trusted, None))
+}
+
+/// One evaluation pass (see [`evaluate_on`]), signatures checked by `sigs`.
+fn pass<'scope, 'env>(
+    master_card: &Card,
+    cands: &'env [Cand],
+    base: Option<&Base>,
+    sigs: &mut Verifier<'scope, 'env>,
+) -> Evaluation {
     let master = master_card.identity.id.clone();
     let n = cands.len();
     let mut status = vec![Status::Undecided; n];
     let mut master_seen = vec![0u64; n];
 
     // 1. locations, duplicates, parse errors, missing signatures
-    let mut by_hash: HashMap<Hash, usize> = HashMap::new();
+    let mut by_hash: FastMap<Hash, usize> = FastMap::with_capacity_and_hasher(n, Seeded::default());
     for (i, c) in cands.iter().enumerate() {
         if let Some(ms) = c.settled {
             by_hash.entry(c.hash).or_insert(i);
@@ -330,7 +440,7 @@ pub fn evaluate_on(master_card: &Card, cands: &[Cand], trusted: Option<&SigCache
         .collect();
     master_idx.sort_by_key(|&i| cands[i].height());
     let jobs: Vec<(usize, &minisign::PublicKey)> = master_idx.iter().map(|&i| (i, &master_pk)).collect();
-    let results = check_sigs(cands, &jobs, trusted, &mut sig_keys, &mut fresh_sigs);
+    let results = sigs.check(cands, &jobs, &mut sig_keys, &mut fresh_sigs);
     for (&i, r) in master_idx.iter().zip(results) {
         match r {
             Ok(()) => {
@@ -366,7 +476,7 @@ pub fn evaluate_on(master_card: &Card, cands: &[Cand], trusted: Option<&SigCache
             Some((pk, _, _)) => jobs.push((i, pk)),
         }
     }
-    let results = check_sigs(cands, &jobs, trusted, &mut sig_keys, &mut fresh_sigs);
+    let results = sigs.check(cands, &jobs, &mut sig_keys, &mut fresh_sigs);
     for (&(i, _), r) in jobs.iter().zip(results) {
         match r {
             Ok(()) => sig_ok[i] = true,
@@ -374,28 +484,43 @@ pub fn evaluate_on(master_card: &Card, cands: &[Cand], trusted: Option<&SigCache
         }
     }
 
-    // 3. forks: several validly signed blocks at one position
-    let mut at: BTreeMap<(&str, u64), Vec<usize>> = BTreeMap::new();
-    for i in (0..n).filter(|&i| sig_ok[i]) {
-        at.entry((cands[i].chain(), cands[i].height())).or_default().push(i);
-    }
+    // 3. forks: several validly signed blocks at one position. Chains are numbered in id
+    // order from here on (`rank`), so that orders by number are orders by id.
+    let mut ids: Vec<&str> = (0..n).filter(|&i| sig_ok[i]).map(|i| cands[i].chain()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let rank: Vec<u32> = (0..n)
+        .map(|i| match sig_ok[i] {
+            true => ids.binary_search(&cands[i].chain()).map_or(u32::MAX, |r| r as u32),
+            false => u32::MAX,
+        })
+        .collect();
+    let mut at: Vec<(u32, u64, usize)> = (0..n)
+        .filter(|&i| sig_ok[i])
+        .map(|i| (rank[i], cands[i].height(), i))
+        .collect();
+    at.sort_unstable();
     let mut forks = Vec::new();
-    let mut cut: HashMap<String, u64> = HashMap::new();
-    for ((chain, height), v) in &at {
-        if v.len() > 1 {
-            let mut hashes: Vec<String> = v.iter().map(|&i| digest::hex(&cands[i].hash)).collect();
-            hashes.sort();
-            forks.push(Fork {
-                chain: chain.to_string(),
-                height: *height,
-                hashes,
-            });
-            let e = cut.entry(chain.to_string()).or_insert(*height);
-            *e = (*e).min(*height);
+    let mut cut: Vec<Option<u64>> = vec![None; ids.len()];
+    let mut pos: FastMap<(u32, u64), usize> = FastMap::with_capacity_and_hasher(at.len(), Seeded::default());
+    for group in at.chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
+        let (r, height, first) = group[0];
+        if group.len() == 1 {
+            pos.insert((r, height), first);
+            continue;
         }
+        let mut hashes: Vec<String> = group.iter().map(|&(.., i)| digest::hex(&cands[i].hash)).collect();
+        hashes.sort();
+        forks.push(Fork {
+            chain: ids[r as usize].to_string(),
+            height,
+            hashes,
+        });
+        let e = cut[r as usize].get_or_insert(height);
+        *e = (*e).min(height);
     }
     for i in (0..n).filter(|&i| sig_ok[i]) {
-        if cut.get(cands[i].chain()).is_some_and(|&h| cands[i].height() >= h) {
+        if cut[rank[i] as usize].is_some_and(|h| cands[i].height() >= h) {
             status[i] = Status::Cut;
         }
     }
@@ -409,15 +534,14 @@ pub fn evaluate_on(master_card: &Card, cands: &[Cand], trusted: Option<&SigCache
     let mut order: Vec<usize> = (0..n)
         .filter(|&i| sig_ok[i] && status[i] == Status::Undecided)
         .collect();
-    order.sort_by(|&a, &b| {
-        let (x, y) = (cands[a].block.as_ref().unwrap(), cands[b].block.as_ref().unwrap());
-        (x.clock, &x.chain, x.height).cmp(&(y.clock, &y.chain, y.height))
+    // no two share a (chain, height): those are forks, cut above
+    order.sort_unstable_by_key(|&i| {
+        (
+            cands[i].block.as_ref().map_or(0, |b| b.clock),
+            rank[i],
+            cands[i].height(),
+        )
     });
-    let pos: HashMap<(&str, u64), usize> = at
-        .iter()
-        .filter(|(_, v)| v.len() == 1)
-        .map(|((c, h), v)| ((*c, *h), v[0]))
-        .collect();
     let mut members: BTreeMap<String, Member> = base.map(|b| b.members.clone()).unwrap_or_default();
     members.entry(master.clone()).or_insert_with(|| Member {
         identity: master_card.identity.clone(),
@@ -451,6 +575,7 @@ pub fn evaluate_on(master_card: &Card, cands: &[Cand], trusted: Option<&SigCache
             cands,
             &status,
             &mut master_seen,
+            rank[i],
             &pos,
             &by_hash,
             &master,
@@ -554,8 +679,9 @@ fn decide(
     cands: &[Cand],
     status: &[Status],
     master_seen: &mut [u64],
-    pos: &HashMap<(&str, u64), usize>,
-    by_hash: &HashMap<Hash, usize>,
+    rank: u32,
+    pos: &FastMap<(u32, u64), usize>,
+    by_hash: &FastMap<Hash, usize>,
     master: &str,
     keys: &HashMap<String, (minisign::PublicKey, Identity, String)>,
     members: &BTreeMap<String, Member>,
@@ -583,7 +709,7 @@ fn decide(
         return Status::Valid;
     }
     let mut ms = 0u64;
-    let Some(&p) = pos.get(&(b.chain.as_str(), b.height - 1)) else {
+    let Some(&p) = pos.get(&(rank, b.height - 1)) else {
         return Status::Pending(format!("missing {}:{}", b.chain, b.height - 1));
     };
     let pb = cands[p].block.as_ref().unwrap();

@@ -47,8 +47,10 @@ pub fn verify(pk: &minisign::PublicKey, data: &[u8], sig: &[u8], trusted_comment
 /// expected trusted comment — the arguments of [`verify`].
 pub type SigCheck<'a> = (&'a minisign::PublicKey, &'a [u8], &'a [u8], &'a str);
 
-/// Items per Ed25519 batch (each item holds two signatures).
-const BATCH: usize = 512;
+/// Items per Ed25519 batch (each item holds two signatures). Larger batches are a little
+/// faster (2048: ~5% on 100k blocks) but a failing batch is checked again one by one.
+/// `bench_floor` uses the same size.
+pub const BATCH: usize = 512;
 
 /// [`verify`] for many signatures at once, much faster: returns, item by item, what
 /// [`verify`] returns, using ed25519-dalek batch verification on all cores.

@@ -121,74 +121,110 @@ fn scan_dir_map<T: Send>(
         }
         chains.push((path, name));
     }
-    // one chain per task, on every core (listing, reading, hashing, `f`)
-    let each = |(path, name): (PathBuf, String)| {
-        let mut part = ScanOf::default();
-        scan_chain(&path, &name, place, &mut part, f).map(|()| part)
-    };
-    for part in crate::par::par_map_from(chains, 2, each) {
-        let part = part?;
-        out.blocks.extend(part.blocks);
-        out.problems.extend(part.problems);
+    // list every chain directory, then read the files in runs, several runs in flight (a
+    // few per core: reads that miss the page cache wait side by side), each block hashed
+    // and turned into a `T` on the thread that read it
+    let threads = crate::par::io_threads();
+    let mut listed = crate::par::par_map_queue(chains, threads, |(dir, chain)| list_chain(dir, chain, place))
+        .into_iter()
+        .collect::<Result<Vec<Listing>>>()?;
+    let mut runs: Vec<(usize, Vec<Job>)> = Vec::new();
+    let mut run_count = Vec::with_capacity(listed.len());
+    for (c, l) in listed.iter_mut().enumerate() {
+        let before = runs.len();
+        let mut jobs = std::mem::take(&mut l.jobs).into_iter().peekable();
+        while jobs.peek().is_some() {
+            runs.push((c, jobs.by_ref().take(READ_RUN).collect()));
+        }
+        run_count.push(runs.len() - before);
+    }
+    let mut read = crate::par::par_map_queue(runs, threads, |(c, run)| read_run(&listed[c], run, place, f)).into_iter();
+    for (l, count) in listed.iter().zip(run_count) {
+        out.problems.extend(l.problems.iter().cloned());
+        for _ in 0..count {
+            let part = read.next().expect("one result per run")?;
+            out.blocks.extend(part.blocks);
+            out.problems.extend(part.problems);
+        }
     }
     Ok(())
 }
 
-fn scan_chain<T: Send>(
-    dir: &Path,
-    chain: &str,
-    place: Place,
-    out: &mut ScanOf<T>,
-    f: &(dyn Fn(RawBlock) -> T + Sync),
-) -> Result<()> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .at(dir)?
-        .collect::<std::io::Result<Vec<_>>>()
-        .at(dir)?;
-    files.sort_by_cached_key(|e| e.file_name());
-    // file types from the directory itself (no stat per file); symlinks are not followed
-    let mut kinds: std::collections::HashMap<String, std::fs::FileType> =
-        std::collections::HashMap::with_capacity(files.len());
-    for f in &files {
-        let ft = f.file_type().at(f.path())?;
-        kinds.insert(f.file_name().to_string_lossy().into_owned(), ft);
+/// Files read by one task of the scan.
+const READ_RUN: usize = 256;
+
+/// A block file to read: its path, the height its name says, its signature file if any.
+type Job = (PathBuf, Option<u64>, Option<PathBuf>);
+
+/// A chain directory, listed: the block files to read, and what is wrong in it.
+struct Listing {
+    dir: PathBuf,
+    chain: String,
+    jobs: Vec<Job>,
+    problems: Vec<LayoutProblem>,
+}
+
+fn list_chain(dir: PathBuf, chain: String, place: Place) -> Result<Listing> {
+    let mut out = Listing {
+        jobs: Vec::new(),
+        problems: Vec::new(),
+        dir,
+        chain,
+    };
+    let dir = out.dir.as_path();
+    // names and file types from the directory itself (no stat per file; symlinks are not
+    // followed), in byte order
+    let mut files: Vec<(std::ffi::OsString, std::fs::FileType)> = Vec::new();
+    for e in std::fs::read_dir(dir).at(dir)? {
+        let e = e.at(dir)?;
+        let ft = e.file_type().at(e.path())?;
+        files.push((e.file_name(), ft));
     }
-    let mut jobs: Vec<(PathBuf, Option<u64>, Option<PathBuf>)> = Vec::new();
-    for f in files {
-        let path = f.path();
-        let name = f.file_name().to_string_lossy().into_owned();
+    files.sort_unstable_by(|x, y| x.0.cmp(&y.0));
+    let kind_of = |name: &str| {
+        files
+            .binary_search_by(|(n, _)| n.as_os_str().cmp(std::ffi::OsStr::new(name)))
+            .ok()
+            .map(|k| files[k].1)
+    };
+    let mut sig_name = String::new();
+    for (raw, ft) in &files {
+        let name = raw.to_string_lossy();
         if name.starts_with(".tmp-") {
             continue;
         }
-        let ft = kinds[&name];
+        let path = || dir.join(raw);
         if ft.is_symlink() {
             out.problems
-                .push(problem(&path, "layout", "is a symlink (not allowed in the store)"));
+                .push(problem(&path(), "layout", "is a symlink (not allowed in the store)"));
             continue;
         }
         if !ft.is_file() {
-            out.problems.push(problem(&path, "layout", "is not a regular file"));
+            out.problems.push(problem(&path(), "layout", "is not a regular file"));
             continue;
         }
         if let Some(base) = name.strip_suffix(".minisig") {
-            if !kinds.contains_key(base) {
+            if kind_of(base).is_none() {
                 // A signature whose block is absent: a crash between the two renames
                 // (signature is written first) or a deleted block; the block's absence
                 // is reported through the chain's gap, so this is only noted.
                 if place == Place::Chains && parse_name(place, base).is_none() {
                     out.problems
-                        .push(problem(&path, "layout", "unexpected file in a chain directory"));
+                        .push(problem(&path(), "layout", "unexpected file in a chain directory"));
                 }
             }
             continue;
         }
         let Some(name_height) = parse_name(place, &name) else {
             out.problems
-                .push(problem(&path, "layout", "unexpected file in a chain directory"));
+                .push(problem(&path(), "layout", "unexpected file in a chain directory"));
             continue;
         };
-        let sig_name = format!("{name}.minisig");
-        let sig = match kinds.get(&sig_name) {
+        let path = path();
+        sig_name.clear();
+        sig_name.push_str(&name);
+        sig_name.push_str(".minisig");
+        let sig = match kind_of(&sig_name) {
             Some(t) if t.is_file() => Some(dir.join(&sig_name)),
             Some(_) => {
                 out.problems.push(problem(
@@ -200,17 +236,25 @@ fn scan_chain<T: Send>(
             }
             None => None,
         };
-        jobs.push((path, name_height, sig));
+        out.jobs.push((path, name_height, sig));
     }
-    // reading and hashing on every core
-    let read = |(path, name_height, sig): (PathBuf, Option<u64>, Option<PathBuf>)| -> Result<ReadOne<T>> {
-        use std::io::Read;
+    Ok(out)
+}
+
+/// Read a run of a chain's block files.
+fn read_run<T: Send>(
+    l: &Listing,
+    run: Vec<Job>,
+    place: Place,
+    f: &(dyn Fn(RawBlock) -> T + Sync),
+) -> Result<ScanOf<T>> {
+    let mut out = ScanOf::default();
+    let dir_handle = DirHandle::open(&l.dir)?;
+    let mut buf = Vec::with_capacity(crate::subchain::MAX_BLOCK + 1);
+    let mut read = |(path, name_height, sig): Job| -> Result<ReadOne<T>> {
+        let sig = sig.as_deref();
         // no stat: read one byte past the limit to know the file is over it
-        let file = std::fs::File::open(&path).at(&path)?;
-        let mut bytes = Vec::with_capacity(1024);
-        file.take(crate::subchain::MAX_BLOCK as u64 + 1)
-            .read_to_end(&mut bytes)
-            .at(&path)?;
+        let bytes = dir_handle.read_capped(&path, crate::subchain::MAX_BLOCK, &mut buf)?;
         if bytes.len() > crate::subchain::MAX_BLOCK {
             return Ok(ReadOne::Problem(problem(
                 &path,
@@ -225,15 +269,11 @@ fn scan_chain<T: Send>(
         let mut sig_problem = None;
         let sig = match sig {
             Some(sp) => {
-                let g = std::fs::File::open(&sp).at(&sp)?;
-                let mut s = Vec::with_capacity(512);
-                g.take(crate::envelope::MAX_SIG as u64 + 1)
-                    .read_to_end(&mut s)
-                    .at(&sp)?;
+                let s = dir_handle.read_capped(sp, crate::envelope::MAX_SIG, &mut buf)?;
                 if s.len() <= crate::envelope::MAX_SIG {
                     Some(s)
                 } else {
-                    sig_problem = Some(problem(&sp, "layout", "signature is not a small regular file"));
+                    sig_problem = Some(problem(sp, "layout", "signature is not a small regular file"));
                     None
                 }
             }
@@ -244,7 +284,7 @@ fn scan_chain<T: Send>(
             f(RawBlock {
                 place,
                 path,
-                dir_chain: chain.to_string(),
+                dir_chain: l.chain.clone(),
                 name_height: if place == Place::Chains { name_height } else { None },
                 bytes,
                 sig,
@@ -253,7 +293,7 @@ fn scan_chain<T: Send>(
             sig_problem,
         ))
     };
-    for r in jobs.into_iter().map(read) {
+    for r in run.into_iter().map(&mut read) {
         match r? {
             ReadOne::Problem(p) => out.problems.push(p),
             ReadOne::Block(b, p) => {
@@ -262,7 +302,46 @@ fn scan_chain<T: Send>(
             }
         }
     }
-    Ok(())
+    Ok(out)
+}
+
+/// A chain directory held open while its files are read.
+struct DirHandle {
+    #[cfg(unix)]
+    fd: std::fs::File,
+}
+
+impl DirHandle {
+    fn open(dir: &Path) -> Result<DirHandle> {
+        Ok(DirHandle {
+            #[cfg(unix)]
+            fd: std::fs::File::open(dir).at(dir)?,
+        })
+    }
+
+    /// At most `limit + 1` bytes of the file at `path` (a file of this directory), read
+    /// through `buf`.
+    fn read_capped(&self, path: &Path, limit: usize, buf: &mut Vec<u8>) -> Result<Vec<u8>> {
+        use std::io::Read;
+        #[cfg(unix)]
+        let file: std::fs::File = {
+            let name = path.file_name().unwrap_or(path.as_os_str());
+            rustix::fs::openat(
+                &self.fd,
+                name,
+                rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC | rustix::fs::OFlags::NOFOLLOW,
+                rustix::fs::Mode::empty(),
+            )
+            .map_err(std::io::Error::from)
+            .at(path)?
+            .into()
+        };
+        #[cfg(not(unix))]
+        let file = std::fs::File::open(path).at(path)?;
+        buf.clear();
+        file.take(limit as u64 + 1).read_to_end(buf).at(path)?;
+        Ok(buf.as_slice().to_vec())
+    }
 }
 
 enum ReadOne<T> {

@@ -42,8 +42,13 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
             Err(e) => return Err(e),
         };
         let st = node.load_full()?;
-        audit::verify_state(&node, &st, &mut report)?;
-        let global = crate::merge::global::merge(&st.eval, &st.cands);
+        // the audit of the evaluation and the global merge are independent: side by side
+        let global = std::thread::scope(|s| {
+            let merging = s.spawn(|| crate::merge::global::merge(&st.eval, &st.cands));
+            let audited = audit::verify_state(&node, &st, &mut report);
+            let global = merging.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            audited.map(|()| global)
+        })?;
         audit::check_rollback(&node, &st, &global, &mut report)?;
         if let (Some(h), Some(text)) = (head, &a.global_head) {
             if !global.contains_head(&h) {
@@ -55,19 +60,29 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
             }
         }
         if lock.is_some() {
-            if report.ok() {
-                audit::save_checkpoint(&node, &st, &global)?;
-                node.keep_sig_cache(&st);
-            }
-            // the settled index other commands trust: rebuilt from what was just
-            // verified, or dropped so that they evaluate everything and see the problem
-            match crate::node::settled::index_of(node.id_of_master(), &st, &global).filter(|_| report.ok()) {
-                Some(ix) => node.save_index(&ix),
-                None => node.drop_index(),
-            }
+            // three files of state/, each written on its own: side by side
+            let ok = report.ok();
+            std::thread::scope(|s| {
+                if ok {
+                    s.spawn(|| node.keep_sig_cache(&st));
+                }
+                // the settled index other commands trust: rebuilt from what was just
+                // verified, or dropped so that they evaluate everything and see the problem
+                s.spawn(|| {
+                    match ok
+                        .then(|| crate::node::settled::index_of(node.id_of_master(), &st, &global))
+                        .flatten()
+                    {
+                        Some(ix) => node.save_index(&ix),
+                        None => node.drop_index(),
+                    }
+                });
+                if ok {
+                    audit::save_checkpoint(&node, &st, &global)?;
+                }
+                Ok::<(), Error>(())
+            })?;
         }
-        // every block of the home is in memory: leave it to the process exit rather than
-        // free it piece by piece (a tenth of a second at 100k blocks)
         std::mem::forget((st, global));
     }
     if !a.paths.is_empty() {
