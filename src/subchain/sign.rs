@@ -94,24 +94,9 @@ pub fn verify_many(items: &[SigCheck<'_>]) -> Vec<Result<(), String>> {
         let end = start + out.len();
         verify_chunk(&items[start..end], &key_of[start..end], &keys, out)
     };
-    if threads < 2 {
-        for (c, part) in out.chunks_mut(BATCH).enumerate() {
-            run(c * BATCH, part);
-        }
-    } else {
-        let work = std::sync::Mutex::new(out.chunks_mut(BATCH).enumerate());
-        std::thread::scope(|s| {
-            for _ in 0..threads {
-                s.spawn(|| {
-                    loop {
-                        let next = work.lock().unwrap_or_else(|e| e.into_inner()).next();
-                        let Some((c, part)) = next else { break };
-                        run(c * BATCH, part);
-                    }
-                });
-            }
-        });
-    }
+    // one batch per task, each thread taking the next batch when done with one
+    let parts: Vec<(usize, &mut [Result<(), String>])> = out.chunks_mut(BATCH).enumerate().collect();
+    crate::par::par_map_queue(parts, threads, |(c, part)| run(c * BATCH, part));
     out
 }
 
