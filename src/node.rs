@@ -25,7 +25,6 @@ pub struct Options {
 }
 
 pub mod settled;
-pub(crate) use crate::par::par_map;
 pub use settled::Loaded;
 
 /// An opened, initialised home.

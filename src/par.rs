@@ -1,15 +1,15 @@
 //! Spreading pure work over the cores (std threads only).
 
-/// Map `f` over `items` on every core (at most 8 threads), keeping the order; small
-/// inputs stay on this thread.
-pub fn par_map<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync) -> Vec<U> {
-    par_map_from(items, 256, f)
+/// Threads for CPU-bound work: one a core, at most 8.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |t| t.get()).min(8)
 }
 
-/// [`par_map`] when there are at least `min` items (each a sizeable piece of work).
-pub fn par_map_from<T: Send, U: Send>(mut items: Vec<T>, min: usize, f: impl Fn(T) -> U + Sync) -> Vec<U> {
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(8);
-    if threads < 2 || items.len() < min.max(2) {
+/// Map `f` over `items` on every core, keeping the order; fewer than 256 items stay on
+/// this thread.
+pub fn par_map<T: Send, U: Send>(mut items: Vec<T>, f: impl Fn(T) -> U + Sync) -> Vec<U> {
+    let threads = cores();
+    if threads < 2 || items.len() < 256 {
         return items.into_iter().map(f).collect();
     }
     let per = items.len().div_ceil(threads);
@@ -35,7 +35,7 @@ pub fn par_map_from<T: Send, U: Send>(mut items: Vec<T>, min: usize, f: impl Fn(
 /// `f` over `items` cut into one slice per core (when there are at least `min` items),
 /// the results concatenated in order.
 pub fn par_chunks<T: Sync, U: Send>(items: &[T], min: usize, f: impl Fn(&[T]) -> Vec<U> + Sync) -> Vec<U> {
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(8);
+    let threads = cores();
     if threads < 2 || items.len() < min.max(2) {
         return f(items);
     }

@@ -9,7 +9,7 @@
 //!
 //! Without an index, it is built from `chains/` a batch at a time in clock order
 //! ([`Node::build_index`]), so memory does not grow with the history.
-use super::{Node, State, par_map};
+use super::{Node, State};
 use crate::digest;
 use crate::error::Result;
 use crate::home::write_cache;
@@ -17,6 +17,7 @@ use crate::merge::global::{self, Global};
 use crate::merge::index::Index;
 use crate::merge::sigcache::SigCache;
 use crate::merge::{Cand, Evaluation, Status, evaluate_on};
+use crate::par::par_map;
 use crate::subchain::store::{self, Place};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;

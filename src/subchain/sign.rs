@@ -88,15 +88,13 @@ pub fn verify_many(items: &[SigCheck<'_>]) -> Vec<Result<(), String>> {
         })
         .collect();
     let mut out: Vec<Result<(), String>> = vec![Ok(()); items.len()];
-    let chunks = items.len().div_ceil(BATCH);
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(chunks);
     let run = |start: usize, out: &mut [Result<(), String>]| {
         let end = start + out.len();
         verify_chunk(&items[start..end], &key_of[start..end], &keys, out)
     };
     // one batch per task, each thread taking the next batch when done with one
     let parts: Vec<(usize, &mut [Result<(), String>])> = out.chunks_mut(BATCH).enumerate().collect();
-    crate::par::par_map_queue(parts, threads, |(c, part)| run(c * BATCH, part));
+    crate::par::par_map_queue(parts, crate::par::cores(), |(c, part)| run(c * BATCH, part));
     out
 }
 

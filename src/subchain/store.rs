@@ -139,8 +139,8 @@ fn scan_dir_map<T: Send>(
         run_count.push(runs.len() - before);
     }
     let mut read = crate::par::par_map_queue(runs, threads, |(c, run)| read_run(&listed[c], run, place, f)).into_iter();
-    for (l, count) in listed.iter().zip(run_count) {
-        out.problems.extend(l.problems.iter().cloned());
+    for (l, count) in listed.into_iter().zip(run_count) {
+        out.problems.extend(l.problems);
         for _ in 0..count {
             let part = read.next().expect("one result per run")?;
             out.blocks.extend(part.blocks);
