@@ -49,8 +49,14 @@ _secfile() {
             secfile,op)
                 cmd="secfile__subcmd__op"
                 ;;
+            secfile,outbox)
+                cmd="secfile__subcmd__outbox"
+                ;;
             secfile,request)
                 cmd="secfile__subcmd__request"
+                ;;
+            secfile,resend)
+                cmd="secfile__subcmd__resend"
                 ;;
             secfile,roster)
                 cmd="secfile__subcmd__roster"
@@ -130,8 +136,14 @@ _secfile() {
             secfile__subcmd__help,op)
                 cmd="secfile__subcmd__help__subcmd__op"
                 ;;
+            secfile__subcmd__help,outbox)
+                cmd="secfile__subcmd__help__subcmd__outbox"
+                ;;
             secfile__subcmd__help,request)
                 cmd="secfile__subcmd__help__subcmd__request"
+                ;;
+            secfile__subcmd__help,resend)
+                cmd="secfile__subcmd__help__subcmd__resend"
                 ;;
             secfile__subcmd__help,roster)
                 cmd="secfile__subcmd__help__subcmd__roster"
@@ -266,7 +278,7 @@ _secfile() {
 
     case "${cmd}" in
         secfile)
-            opts="-q -h -V --home --json --quiet --no-progress --passphrase-file --help --version init card roster append request issue file op import sync xfer merge log status verify completions help"
+            opts="-q -h -V --home --json --quiet --no-progress --passphrase-file --help --version init card roster append request issue file op import sync xfer outbox resend merge log status verify completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -568,7 +580,7 @@ _secfile() {
             return 0
             ;;
         secfile__subcmd__help)
-            opts="init card roster append request issue file op import sync xfer merge log status verify completions help"
+            opts="init card roster append request issue file op import sync xfer outbox resend merge log status verify completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -847,7 +859,35 @@ _secfile() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        secfile__subcmd__help__subcmd__outbox)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         secfile__subcmd__help__subcmd__request)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__help__subcmd__resend)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1369,6 +1409,28 @@ _secfile() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        secfile__subcmd__outbox)
+            opts="-q -h --home --json --quiet --no-progress --passphrase-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         secfile__subcmd__request)
             opts="-q -h --event --field --attach --for --out --armor --home --json --quiet --no-progress --passphrase-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1392,6 +1454,32 @@ _secfile() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__resend)
+            opts="-q -h --out --armor --home --json --quiet --no-progress --passphrase-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --out)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

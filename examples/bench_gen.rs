@@ -12,7 +12,7 @@
 //! Makes `DIR/master` (a master home holding K sub-chains: its own and those of K-1
 //! admitted members) and `DIR/members/mNN` (the members' homes, whose keys sign their
 //! blocks). Homes, keys and admissions go through the library (`node::init`,
-//! `ops::admit`); the bulk blocks are encoded, signed and written here directly, in the
+//! `act::roster::admit`); the bulk blocks are encoded, signed and written here directly, in the
 //! same valid form `append` makes: correct `prev`, `clock = 1 + max(pred, seen)`, a `seen`
 //! that names the master's head (so every admission is in the causal past) and the block
 //! written just before (so chains interleave and finality advances). Signing runs on all
@@ -125,7 +125,7 @@ fn generate(dir: &Path, k: usize, n: u64) -> u64 {
             .unwrap_or_else(|e| die(e))
             .card()
             .unwrap_or_else(|e| die(e));
-        secfile::ops::admit(&master, &card.to_bytes(), "card").unwrap_or_else(|e| die(e));
+        secfile::act::roster::admit(&master, &card.to_bytes(), "card").unwrap_or_else(|e| die(e));
     }
     let mut heads = open_heads(dir);
     let initial: u64 = heads.iter().map(|h| h.height + 1).sum();

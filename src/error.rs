@@ -82,6 +82,22 @@ pub trait IoContext<T> {
 
 impl<T> IoContext<T> for std::io::Result<T> {
     fn at(self, path: impl AsRef<Path>) -> Result<T> {
-        self.map_err(|e| Error::io(path, e))
+        self.map_err(|e| Error::from_io(path, e))
+    }
+}
+
+impl Error {
+    /// An I/O error at `path`, or the secfile error it carries (a check made inside an
+    /// `io::Write`/`io::Read` callback travels as `io::Error::other(Error)`).
+    pub fn from_io(path: impl AsRef<Path>, e: std::io::Error) -> Error {
+        if e.get_ref().is_some_and(|r| r.is::<Error>()) {
+            if let Some(inner) = e.into_inner() {
+                if let Ok(err) = inner.downcast::<Error>() {
+                    return *err;
+                }
+            }
+            unreachable!("checked: the inner error is an Error");
+        }
+        Error::io(path, e)
     }
 }

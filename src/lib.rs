@@ -6,6 +6,7 @@
 //! Nothing below `cli` prints, exits or reads environment variables.
 #![forbid(unsafe_code)]
 
+pub mod act;
 pub mod audit;
 pub mod bundle;
 pub mod cli;

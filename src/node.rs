@@ -8,7 +8,7 @@ use crate::identity::{Card, Identity, Keys};
 use crate::merge::sigcache::SigCache;
 use crate::merge::{Cand, Evaluation, Status, evaluate_with};
 use crate::subchain::store::{self, Place};
-use crate::subchain::{Block, SeenRef, sign};
+use crate::subchain::{Block, SeenRef};
 use age::secrecy::SecretString;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -36,6 +36,7 @@ pub struct Node {
 }
 
 /// Everything the store holds, evaluated.
+#[derive(Default)]
 pub struct State {
     pub cands: Vec<Cand>,
     pub places: Vec<Place>,
@@ -76,6 +77,13 @@ impl Node {
         let mc = home.master_card();
         let bytes = std::fs::read(&mc).at(&mc)?;
         let master_card = Card::parse(&bytes).map_err(|e| Error::rejected(mc.display(), "malformed", e))?;
+        // a change a dead process left is finished or undone before anything reads the
+        // store; when another process holds the lock, it is that process's own change
+        if home.path(crate::act::journal::STAGE).exists() {
+            if let Ok(_lock) = home.lock(Duration::ZERO) {
+                crate::act::journal::recover(&home)?;
+            }
+        }
         Ok(Node {
             home,
             config,
@@ -97,8 +105,12 @@ impl Node {
         crate::timefmt::rfc3339(self.opts.now)
     }
 
+    /// Take the home's lock and finish or undo whatever change a dead process left
+    /// (see [`crate::act::journal::recover`]).
     pub fn lock(&self) -> Result<Lock> {
-        self.home.lock(self.opts.lock_wait)
+        let lock = self.home.lock(self.opts.lock_wait)?;
+        crate::act::journal::recover(&self.home)?;
+        Ok(lock)
     }
 
     pub fn keys(&self) -> Result<Keys> {
@@ -253,9 +265,10 @@ impl Node {
         Ok(())
     }
 
-    /// Make, sign and store a new block on this node's chain. The caller holds the lock
-    /// and has called [`Node::check_can_act`].
-    pub fn append(&self, st: &State, keys: &Keys, kind: &str, body: serde_yaml::Value) -> Result<(Block, String)> {
+    /// The next block of this node's chain on top of its valid head in `st`: height,
+    /// `prev`, the `seen` frontier and the clock as DESIGN §5 says. Not signed or stored:
+    /// see [`crate::act::Tx::stage_block`].
+    pub fn next_block(&self, st: &State, kind: &str, body: serde_yaml::Value) -> Result<Block> {
         let me = self.id();
         let (pi, pred) = st
             .head(me)
@@ -286,7 +299,7 @@ impl Node {
                 hash: digest::hex(&st.cands[hi].hash),
             });
         }
-        let block = Block {
+        Ok(Block {
             chain: me.to_string(),
             height: pred.height + 1,
             prev: Some(digest::hex(&st.cands[pi].hash)),
@@ -295,20 +308,7 @@ impl Node {
             seen,
             kind: kind.to_string(),
             body,
-        };
-        let bytes = block
-            .encode()
-            .map_err(|e| Error::usage(format!("cannot encode block: {e}")))?;
-        if bytes.len() > crate::subchain::MAX_BLOCK {
-            return Err(Error::rejected(
-                "block",
-                "limit",
-                format!("{} bytes is over the block limit", bytes.len()),
-            ));
-        }
-        let sig = sign::sign(&keys.sign, &bytes, &sign::block_comment(me, block.height)).map_err(Error::Env)?;
-        store::write_block(&store::chain_path(&self.home, me, block.height), &bytes, sig.as_bytes())?;
-        Ok((block, digest::hex(&digest::sha256(&bytes))))
+        })
     }
 }
 
@@ -445,6 +445,7 @@ impl Node {
 mod tests {
     use super::*;
     use crate::merge::sigcache;
+    use crate::subchain::sign;
 
     fn master_with_blocks(dir: &std::path::Path) -> Node {
         master_with(dir, 3)
@@ -459,15 +460,14 @@ mod tests {
         };
         init(&home, "hq", Role::Master, None, &opts()).unwrap();
         let node = Node::open(home, opts()).unwrap();
-        let keys = node.keys().unwrap();
         for _ in 0..n {
-            let st = node.load().unwrap();
-            node.keep_sig_cache(&st);
+            let mut tx = node.begin(crate::act::Who::Acting).unwrap();
             let body = crate::merge::bodies::GenericBody {
                 fields: Default::default(),
                 attachments: vec![],
             };
-            node.append(&st, &keys, "bench", body.to_value()).unwrap();
+            tx.stage_block("bench", body.to_value()).unwrap();
+            tx.commit().unwrap();
         }
         node
     }

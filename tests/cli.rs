@@ -260,8 +260,13 @@ fn sync_export_without_to_goes_to_every_member_outbox() {
     assert_eq!(outs.len(), 2);
     for (name, id) in [("alice", net.id("alice")), ("bob", net.id("bob"))] {
         let dir = hq.join("outbox").join(&id);
-        let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        let files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "bundle"))
+            .collect();
         assert_eq!(files.len(), 1, "one bundle in {}", dir.display());
+        assert!(files[0].with_extension("yaml").exists(), "with what it is beside it");
         let r = ok_json(&net.home(name), &["import", s(&files[0])]);
         assert_eq!(r["added"], 1, "{name}: {r}");
     }

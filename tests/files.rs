@@ -126,7 +126,11 @@ fn extract(net: &Net, who: &str, id: &str, out: &str) -> Vec<u8> {
 fn outbox(home: &Path, recipient: &str) -> Vec<PathBuf> {
     let d = home.join("outbox").join(recipient);
     let mut v: Vec<PathBuf> = std::fs::read_dir(&d)
-        .map(|rd| rd.map(|e| e.unwrap().path()).collect())
+        .map(|rd| {
+            rd.map(|e| e.unwrap().path())
+                .filter(|p| !p.extension().is_some_and(|x| x == "yaml"))
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
@@ -316,7 +320,31 @@ fn issue_without_a_request_and_outbox_bundles_travel_by_xfer() {
     assert_eq!(show["manifest"]["fields"]["zone"], "3");
     assert_eq!(show["manifest"]["event"], "direct");
     assert!(show["manifest"]["request"].is_null());
-    ok(&net.home("hq"), &["xfer", s(&spool)]);
+    // until alice's receipt arrives, hq keeps the file bundle (a frontier is not a receipt)
+    assert_eq!(outbox(&net.home("hq"), &alice).len(), 1);
+    let on_stick = spool.join(&alice).join(&hq);
+    let j = ok_json(&net.home("hq"), &["xfer", s(&spool)]);
+    assert!(
+        j["imported"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["receipted"].as_array().is_some_and(|r| !r.is_empty())),
+        "{j}"
+    );
+    assert!(
+        outbox(&net.home("hq"), &alice).is_empty(),
+        "alice's sync bundle carried her signed receipt: hq's outbox for her is empty"
+    );
+    assert!(
+        !std::fs::read_dir(&on_stick).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains(ob[0].file_stem().unwrap().to_str().unwrap())),
+        "and the receipted bundle is gone from the stick"
+    );
+    assert_eq!(ok_json(&net.home("hq"), &["outbox"]).as_array().unwrap().len(), 0);
     let reqs: Vec<_> = std::fs::read_dir(net.home("hq").join("requests")).unwrap().collect();
     assert_eq!(reqs.len(), 1, "the master received alice's request through the spool");
     let rid = reqs[0].as_ref().unwrap().file_name().into_string().unwrap();

@@ -43,7 +43,7 @@ fn spool_files(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = walkdir::WalkDir::new(dir)
         .into_iter()
         .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
+        .filter(|e| e.file_type().is_file() && !e.path().extension().is_some_and(|x| x == "yaml"))
         .map(|e| e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned())
         .collect();
     v.sort();
@@ -483,7 +483,7 @@ fn xfer_round_trip_keeps_what_it_left_until_confirmed_and_skips_damage() {
     let bytes = std::fs::read(&for_bob).unwrap();
     std::fs::write(&for_bob, &bytes[..bytes.len() / 2]).unwrap();
     let (code, out, err) = run(&bob, &["--json", "xfer", s(&usb)]);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 1, "done, then 1 for what was skipped: {err}");
     let j = json(&out);
     let skipped = j["skipped"].as_array().unwrap();
     assert_eq!(skipped.len(), 1, "{j}");
@@ -499,19 +499,27 @@ fn xfer_round_trip_keeps_what_it_left_until_confirmed_and_skips_damage() {
     );
     assert!(for_bob.exists(), "a damaged file is left where it is");
 
-    // alice again before anyone confirmed: what she left stays on the medium
+    // alice again before anyone confirmed: nothing is confirmed; each peer gets a fresh
+    // bundle carrying at least what the one it replaces did (the damaged one among them)
     let j = xfer(&alice);
     assert_eq!(j["confirmed"].as_array().unwrap().len(), 0, "{j}");
+    let left: Vec<String> = j["left"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().into())
+        .collect();
+    assert_eq!(left.len(), 2, "{j}");
     for l in &left {
-        assert!(usb.join(l).exists(), "{l} removed before its recipient confirmed it");
+        assert!(usb.join(l).exists(), "{l}");
     }
-    // hq imports (and removes) its copy; bob imports alice's fresh bundle despite the damage
+    assert!(!for_bob.exists(), "the damaged copy is replaced by a fresh bundle");
+    // hq imports (and removes) its copy; bob imports alice's fresh bundle
     xfer(&hq);
-    assert!(!usb.join(&left[0]).exists() || !left[0].starts_with(&hq_id));
     assert!(hashes(&hq).contains(&a1));
     xfer(&bob);
     assert!(hashes(&bob).contains(&a1), "the fresh bundle brought a1 to bob");
-    // their answers confirm: alice drops everything she left for them, the damaged file too
+    // their answers confirm: alice drops everything she left for them
     let j = xfer(&alice);
     let confirmed: Vec<String> = j["confirmed"]
         .as_array()
@@ -521,8 +529,8 @@ fn xfer_round_trip_keeps_what_it_left_until_confirmed_and_skips_damage() {
         .collect();
     for l in &left {
         assert!(confirmed.contains(l), "{l} not confirmed: {j}");
+        assert!(!usb.join(l).exists(), "{l}");
     }
-    assert!(!for_bob.exists(), "the damaged file is removed once bob confirmed a1");
     let ledger = std::fs::read_to_string(alice.join("state/xfer-sent.yaml")).unwrap();
     for l in &left {
         assert!(!ledger.contains(l.as_str()), "{ledger}");
@@ -620,8 +628,11 @@ fn an_outsiders_bundle_is_refused_and_the_home_is_unchanged() {
     std::fs::copy(&b, dir.join("x.bundle")).unwrap();
     let before_chains = snapshot(&alice.join("chains"));
     let (code, out, err) = run(&alice, &["--json", "xfer", s(&usb)]);
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(json(&out)["skipped"].as_array().unwrap().len(), 1, "{out}");
+    assert_eq!(code, 1, "xfer does all else, then exits 1 for what it skipped: {err}");
+    let skipped = &json(&out)["skipped"];
+    assert_eq!(skipped.as_array().unwrap().len(), 1, "{out}");
+    assert_eq!(skipped[0]["kind"], "outsider", "{out}");
+    assert!(skipped[0]["input"].as_str().unwrap().ends_with("x.bundle"), "{out}");
     assert!(snapshot(&alice.join("chains")) == before_chains);
 }
 

@@ -46,7 +46,7 @@ impl Sim {
             .unwrap();
             let n = Node::open(h, opts()).unwrap();
             let card = n.card().unwrap().to_bytes();
-            secfile::ops::admit(&nodes[0], &card, "card").unwrap();
+            secfile::act::roster::admit(&nodes[0], &card, "card").unwrap();
             nodes.push(n);
         }
         let mut sim = Sim { dir, nodes, n: 0 };
@@ -58,7 +58,7 @@ impl Sim {
     }
 
     pub fn append(&self, i: usize) {
-        secfile::ops::append_generic(&self.nodes[i], "tick", BTreeMap::new(), &[]).unwrap();
+        secfile::act::append::append(&self.nodes[i], "tick", BTreeMap::new(), &[]).unwrap();
     }
 
     pub fn export(&mut self, from: usize, to: usize) -> PathBuf {
@@ -191,7 +191,7 @@ fn a_fork_is_reported_identically_everywhere() {
     crate::common::copy_tree(&sim.nodes[1].home.root, &copy, &[]);
     let twin = Node::open(Home::new(&copy), opts()).unwrap();
     sim.append(1);
-    secfile::ops::append_generic(&twin, "twin", BTreeMap::new(), &[]).unwrap();
+    secfile::act::append::append(&twin, "twin", BTreeMap::new(), &[]).unwrap();
     let b1 = sim.export(1, 0);
     sim.import(0, &b1);
     let st = twin.load().unwrap();
@@ -313,14 +313,15 @@ fn own_blocks_beyond_the_head_block_appending() {
 
 #[test]
 fn the_first_of_two_transfers_in_global_order_wins_everywhere() {
+    use secfile::act::issue::Source;
     use secfile::merge::bodies::{self, TransferBody};
-    use secfile::transport::files::{self, Source};
+    use secfile::transport::files;
     let mut sim = Sim::new(3);
     let doc = sim.dir.path().join("doc.txt");
     std::fs::write(&doc, b"the content").unwrap();
     let m1 = sim.nodes[1].id().to_string();
     let (m2, m3) = (sim.nodes[2].id().to_string(), sim.nodes[3].id().to_string());
-    let made = files::issue(
+    let made = secfile::act::issue::issue(
         &sim.nodes[0],
         Source::Direct {
             to: &m1,
@@ -330,28 +331,26 @@ fn the_first_of_two_transfers_in_global_order_wins_everywhere() {
         },
         None,
         false,
-        sim.dir.path(),
+        None,
     )
     .unwrap();
-    let fb = sim.dir.path().join("file.bundle");
-    made.tmp.persist(&fb).unwrap();
+    let fb = made.sent.outbox.clone();
     sim.import(1, &fb);
     // m1 transfers to m2 through the command ...
-    let t = files::transfer(&sim.nodes[1], &made.id, &m2, false, sim.dir.path()).unwrap();
-    let first = t.block.clone();
+    secfile::act::op::transfer(&sim.nodes[1], &made.id, &m2, false, None).unwrap();
+    let st = sim.nodes[1].load().unwrap();
+    let first = st.head(sim.nodes[1].id()).unwrap().1.clone();
     // ... and a second, conflicting transfer block to m3 is signed on the same chain later
     // (as a buggy or hostile holder could): a valid block that the state must reject
-    let st = sim.nodes[1].load().unwrap();
-    let keys = sim.nodes[1].keys().unwrap();
     let manifest = first.body.get("manifest").and_then(|v| v.as_str()).unwrap().to_string();
     let body = TransferBody {
         file: made.id.clone(),
         to: m3.clone(),
         manifest,
     };
-    sim.nodes[1]
-        .append(&st, &keys, "transfer", bodies::to_value(&body))
-        .unwrap();
+    let mut tx = sim.nodes[1].begin(secfile::act::Who::Acting).unwrap();
+    tx.stage_block("transfer", bodies::to_value(&body)).unwrap();
+    tx.commit().unwrap();
     sim.flood();
     for i in 0..sim.nodes.len() {
         sim.append(i);

@@ -535,7 +535,7 @@ fn fixture_homes_work_without_their_empty_dirs() {
     let outbox: Vec<_> = walkdir::WalkDir::new(alice.join("outbox"))
         .into_iter()
         .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
+        .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "bundle"))
         .collect();
     assert_eq!(outbox.len(), 1, "one bundle in alice's outbox");
     let out = ok(&hq, &["--json", "import", outbox[0].path().to_str().unwrap()]);

@@ -58,6 +58,8 @@ pub enum Command {
     #[command(subcommand)]
     Sync(commands::sync::SyncCommand),
     Xfer(commands::xfer::XferArgs),
+    Outbox(commands::outbox::OutboxArgs),
+    Resend(commands::resend::ResendArgs),
     Merge(commands::merge::MergeArgs),
     Log(commands::log::LogArgs),
     Status(commands::status::StatusArgs),
@@ -137,6 +139,8 @@ fn run(cli: Cli, ui: &Ui) -> Result<i32, Error> {
         Import(a) => commands::import::run(&ctx, ui, a),
         Sync(c) => commands::sync::run(&ctx, ui, c),
         Xfer(a) => commands::xfer::run(&ctx, ui, a),
+        Outbox(a) => commands::outbox::run(&ctx, ui, a),
+        Resend(a) => commands::resend::run(&ctx, ui, a),
         Merge(a) => commands::merge::run(&ctx, ui, a),
         Log(a) => commands::log::run(&ctx, ui, a),
         Status(a) => commands::status::run(&ctx, ui, a),

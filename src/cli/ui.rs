@@ -48,13 +48,19 @@ impl Ui {
 
     /// An error: one line on stderr (with hints), and with `--json` an error document.
     pub fn error(&self, e: &Error) {
-        eprintln!("secfile: error: {}", sanitize(&e.to_string()));
-        if let Error::Busy { .. } = e {
-            eprintln!("hint: another secfile process is using this home; retry when it has finished");
-        }
+        self.error_line(e);
         if self.json {
             let v = serde_json::json!({"ok": false, "error": {"kind": e.kind(), "message": e.to_string(), "exit": super::exit::code(e)}});
             println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+        }
+    }
+
+    /// The error line (and hints) on stderr only: for one input among several, whose
+    /// result goes into the command's own JSON.
+    pub fn error_line(&self, e: &Error) {
+        eprintln!("secfile: error: {}", sanitize(&e.to_string()));
+        if let Error::Busy { .. } = e {
+            eprintln!("hint: another secfile process is using this home; retry when it has finished");
         }
     }
 
@@ -69,6 +75,15 @@ impl Ui {
         pb.set_message(msg.to_string());
         pb.enable_steady_tick(std::time::Duration::from_millis(120));
         Spinner(pb)
+    }
+}
+
+/// "1 block", "2 blocks".
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
     }
 }
 

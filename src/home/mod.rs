@@ -156,6 +156,41 @@ impl Home {
     }
 }
 
+/// Make a directory of the home (and its missing parents) private: 0700 whatever the umask.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        if !dir.is_dir() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .at(dir)?;
+            set_mode(dir, 0o700)?;
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::create_dir_all(dir).at(dir)
+    }
+}
+
+/// Create a new file of the home, 0600 whatever the umask; an existing one is an error.
+pub fn create_private_file(path: &Path) -> Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    let f = o.open(path).at(path)?;
+    set_mode(path, 0o600)?;
+    Ok(f)
+}
+
 #[cfg(unix)]
 pub fn set_mode(path: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;

@@ -132,7 +132,7 @@ pub struct Member {
 }
 
 /// The result of [`evaluate`].
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Evaluation {
     pub master: String,
     pub status: Vec<Status>,

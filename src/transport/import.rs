@@ -4,6 +4,7 @@
 //! documents, and every block under its author's key and the rules of DESIGN §5.
 //! A rejected bundle leaves the home unchanged.
 use super::sync::{self, Frontier};
+use crate::act::{Tx, Who};
 use crate::bundle::{self, PayloadReader};
 use crate::digest::{self, Hash, HashingWriter};
 use crate::dossier::{self, Manifest, RequestDoc};
@@ -39,6 +40,9 @@ pub struct ImportReport {
     pub added_planned: usize,
     /// The sender's name in the roster.
     pub sender_name: String,
+    /// Bundles of this node's outbox that this bundle's sender gave receipts for (dropped
+    /// from the outbox).
+    pub receipted: Vec<String>,
 }
 
 impl ImportReport {
@@ -57,6 +61,8 @@ pub struct Payload {
     pub blocks: BlockEntries,
     pub docs: BTreeMap<String, Vec<u8>>,
     pub content: Option<(tempfile::NamedTempFile, Hash, u64)>,
+    /// Receipts and acknowledgements a sync bundle carries.
+    pub receipts: Option<super::receipts::Carried>,
 }
 
 const DOC_ENTRIES: &[&str] = &[
@@ -78,6 +84,11 @@ fn read_payload<R: BufRead>(r: R, label: &str, header: &bundle::Header, tmp_dir:
                 return Err(bad("frontier is not the sender's".into()));
             }
             p.frontier = Some(f);
+        } else if e.name == "receipts.yaml" && header.kind == "sync" && p.receipts.is_none() {
+            let b = r
+                .read_small(&e, super::receipts::MAX_ENTRY)
+                .map_err(|er| Error::rejected(label, "limit", er))?;
+            p.receipts = Some(super::receipts::Carried::decode(&b).map_err(|er| bad(format!("receipts: {er}")))?);
         } else if DOC_ENTRIES.contains(&e.name.as_str()) && header.kind != "sync" {
             let b = r
                 .read_small(&e, dossier::docs::MAX_DOC)
@@ -220,17 +231,18 @@ pub fn check_blocks(
     })
 }
 
-fn commit_blocks(node: &Node, plan: &Plan, report: &mut ImportReport) -> Result<()> {
+fn stage_blocks(tx: &mut Tx<'_>, plan: &Plan, report: &mut ImportReport) -> Result<()> {
+    let home = tx.node.home.clone();
     for &(i, place) in &plan.writes {
         let c = &plan.cands[i];
         let path = match place {
-            Place::Chains => store::chain_path(&node.home, c.chain(), c.height()),
-            p => store::aside_path(&node.home, p, c.chain(), c.height(), &c.hash),
+            Place::Chains => store::chain_path(&home, c.chain(), c.height()),
+            p => store::aside_path(&home, p, c.chain(), c.height(), &c.hash),
         };
         if path.exists() {
             continue;
         }
-        store::write_block(&path, &c.bytes, c.sig.as_deref().unwrap_or_default())?;
+        tx.put_block(&path, &c.bytes, c.sig.as_deref().unwrap_or_default())?;
         match place {
             Place::Chains => report.added += 1,
             Place::Forks => report.forks += 1,
@@ -238,9 +250,27 @@ fn commit_blocks(node: &Node, plan: &Plan, report: &mut ImportReport) -> Result<
         }
     }
     for p in &plan.removes {
-        store::remove_block(p)?;
+        tx.remove_block(p);
     }
     Ok(())
+}
+
+/// The store as it is once a plan is committed (for blocks staged after it).
+fn state_after(plan: Plan, mut places: Vec<Place>, mut paths: Vec<std::path::PathBuf>, label: &str) -> State {
+    let extra = plan.cands.len() - places.len();
+    places.extend(std::iter::repeat_n(Place::Pending, extra));
+    paths.extend(std::iter::repeat_n(std::path::PathBuf::from(label), extra));
+    for &(i, place) in &plan.writes {
+        places[i] = place;
+    }
+    State {
+        cands: plan.cands,
+        places,
+        paths,
+        layout: Vec::new(),
+        eval: plan.eval,
+        cache_len: usize::MAX,
+    }
 }
 
 /// Check that a parsed bundle's sender is in the roster and that its signature and payload
@@ -297,10 +327,25 @@ pub fn open(node: &Node, st: &State, input: &Path, label: &str) -> Result<(bundl
     Ok((parsed.header, payload))
 }
 
-/// Import one bundle. The caller holds the lock.
+/// Import one bundle in a transaction of its own.
 pub fn import(node: &Node, input: &Path, label: &str) -> Result<ImportReport> {
-    let st = node.load()?;
-    let (header, mut payload) = open(node, &st, input, label)?;
+    let mut tx = node.begin(Who::Anyone)?;
+    let r = import_in(&mut tx, input, label)?;
+    tx.commit()?;
+    Ok(r)
+}
+
+/// Import one bundle into a transaction: nothing is visible until it commits.
+pub fn import_in(tx: &mut Tx<'_>, input: &Path, label: &str) -> Result<ImportReport> {
+    let node = tx.node;
+    let st = std::mem::take(&mut tx.st);
+    let (header, mut payload) = match open(node, &st, input, label) {
+        Ok(x) => x,
+        Err(e) => {
+            tx.st = st;
+            return Err(e);
+        }
+    };
     let mut report = ImportReport {
         bundle: header.id.clone(),
         kind: header.kind.clone(),
@@ -317,11 +362,25 @@ pub fn import(node: &Node, input: &Path, label: &str) -> Result<ImportReport> {
     let blocks = std::mem::take(&mut payload.blocks);
     match header.kind.as_str() {
         "sync" => {
+            let (places, paths) = (st.places.clone(), st.paths.clone());
             let plan = plan_blocks(node, st, blocks, label, &mut report)?;
-            commit_blocks(node, &plan, &mut report)?;
+            stage_blocks(tx, &plan, &mut report)?;
+            tx.st = state_after(plan, places, paths, label);
+            let carried = payload.receipts.take().unwrap_or_default();
+            let me = node.id().to_string();
+            report.receipted = tx.receipts().receive(&me, &header.sender, &carried);
+            for id in report.receipted.clone() {
+                let home = node.home.clone();
+                let m = super::outbox::meta_path(&home, &header.sender, &id);
+                let meta = std::fs::read(&m).ok().and_then(|b| super::outbox::Meta::decode(&b));
+                if let Some(meta) = meta.filter(|x| x.wants_receipt()) {
+                    tx.remove(&super::outbox::bundle_path(&home, &header.sender, &id, meta.armor));
+                    tx.remove(&m);
+                }
+            }
         }
-        "request" => import_request(node, st, &header, payload, blocks, label, &mut report)?,
-        "file" | "transfer" => import_file(node, st, &header, payload, blocks, label, &mut report)?,
+        "request" => import_request(tx, st, &header, payload, blocks, label, &mut report)?,
+        "file" | "transfer" => import_file(tx, st, &header, payload, blocks, label, &mut report)?,
         k => {
             return Err(Error::rejected(
                 label,
@@ -330,10 +389,14 @@ pub fn import(node: &Node, input: &Path, label: &str) -> Result<ImportReport> {
             ));
         }
     }
+    if header.kind != "sync" {
+        // a receipt is owed for every request, file or transfer bundle imported (again)
+        tx.receipts().owe(&header.sender, &header.id);
+    }
     // a replayed older bundle must not roll back what we know the sender holds
     let known = sync::peer_frontier(&node.home, &header.sender).ok().flatten();
     if !known.is_some_and(|k| k.covers(&frontier)) {
-        crate::home::atomic_write(&sync::peer_path(&node.home, &header.sender), &frontier.encode())?;
+        tx.put(&sync::peer_path(&node.home, &header.sender), &frontier.encode())?;
     }
     Ok(report)
 }
@@ -358,7 +421,7 @@ fn body_str<'a>(v: &'a serde_yaml::Value, k: &str) -> Option<&'a str> {
 }
 
 fn import_request(
-    node: &Node,
+    tx: &mut Tx<'_>,
     st: State,
     header: &bundle::Header,
     payload: Payload,
@@ -391,6 +454,8 @@ fn import_request(
         }
     }
     let digest_hex = digest::hex(&digest::sha256(raw));
+    let node = tx.node;
+    let (places, paths) = (st.places.clone(), st.paths.clone());
     let plan = plan_blocks(node, st, blocks, label, report)?;
     if find_block(&plan, &req.member, "request", |b| {
         body_str(b, "request") == Some(req.id.as_str()) && body_str(b, "digest") == Some(digest_hex.as_str())
@@ -403,27 +468,23 @@ fn import_request(
             "no valid request block on the member's chain matches this request",
         ));
     }
-    commit_blocks(node, &plan, report)?;
+    stage_blocks(tx, &plan, report)?;
+    tx.st = state_after(plan, places, paths, label);
     let d = node.home.path("requests").join(&req.id);
     report.file = Some(req.id.clone());
     if !d.join("request.yaml").exists() {
         if let Some((tmp, _, _)) = payload.content {
-            std::fs::create_dir_all(&d).at(&d)?;
-            // durable before it is named (as every store write: fsync, rename, fsync dir)
-            tmp.as_file().sync_all().at(tmp.path())?;
-            tmp.persist(d.join("attachment"))
-                .map_err(|e| Error::io(d.join("attachment"), e.error))?;
-            crate::home::fsync_dir(&d)?;
+            tx.put_temp(tmp, &d.join("attachment"))?;
         }
-        crate::home::atomic_write(&d.join("request.yaml.minisig"), sig)?;
-        crate::home::atomic_write(&d.join("request.yaml"), raw)?;
+        tx.put(&d.join("request.yaml.minisig"), sig)?;
+        tx.put(&d.join("request.yaml"), raw)?;
         report.stored = true;
     }
     Ok(())
 }
 
 fn import_file(
-    node: &Node,
+    tx: &mut Tx<'_>,
     st: State,
     header: &bundle::Header,
     payload: Payload,
@@ -431,6 +492,7 @@ fn import_file(
     label: &str,
     report: &mut ImportReport,
 ) -> Result<()> {
+    let node = tx.node;
     let raw = doc(&payload, "manifest.yaml", label)?.to_vec();
     let sig = doc(&payload, "manifest.yaml.minisig", label)?.to_vec();
     let m: Manifest = dossier::docs::open_signed(
@@ -453,6 +515,7 @@ fn import_file(
     let mhash = digest::hex(&digest::sha256(&raw));
     let me = node.id().to_string();
     node.check_can_act(&st)?;
+    let (places, paths) = (st.places.clone(), st.paths.clone());
     let plan = plan_blocks(node, st, blocks, label, report)?;
     let found = if header.kind == "file" {
         if m.holder != me {
@@ -489,19 +552,21 @@ fn import_file(
             body_str(b, "file") == Some(m.file.as_str()) && body_str(b, "from") == Some(header.sender.as_str())
         })
         .is_some();
-    commit_blocks(node, &plan, report)?;
+    stage_blocks(tx, &plan, report)?;
+    tx.st = state_after(plan, places, paths, label);
     if already {
         return Ok(());
     }
-    dossier::store::save(&node.home, &m.file, &raw, &sig, Some(tmp))?;
-    let st = node.load()?;
-    let keys = node.keys()?;
+    let d = dossier::store::file_dir(&node.home, &m.file);
+    tx.put_temp(tmp, &d.join("content"))?;
+    tx.put(&d.join("manifest.yaml.minisig"), &sig)?;
+    tx.put(&d.join("manifest.yaml"), &raw)?;
     let body = crate::merge::bodies::AcceptBody {
         file: m.file.clone(),
         manifest: mhash,
         from: header.sender.clone(),
     };
-    node.append(&st, &keys, "accept", crate::merge::bodies::to_value(&body))?;
+    tx.stage_block("accept", crate::merge::bodies::to_value(&body))?;
     report.stored = true;
     Ok(())
 }

@@ -2,6 +2,9 @@
 //! that makes exports incremental, and the import of any bundle kind.
 pub mod files;
 pub mod import;
+pub mod medium;
+pub mod outbox;
+pub mod receipts;
 pub mod sync;
 pub mod xfer;
 

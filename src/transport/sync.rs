@@ -116,6 +116,10 @@ pub struct Exported {
     pub header: Header,
     pub blocks: usize,
     pub recipients: Vec<String>,
+    /// This node's chain height as the bundle carries it.
+    pub height: u64,
+    /// Receipts and acknowledgements it carries.
+    pub receipts: usize,
 }
 
 /// A block to send: from memory (a candidate of the state) or from its file in `chains/`.
@@ -177,13 +181,26 @@ pub fn export(
         created: node.time(),
         armor,
     };
-    let (tmp, header) = bundle::create(nb, dir, |pw| write_blocks(pw, node, st, ix, &send))?;
+    let carried = super::receipts::Receipts::load(&node.home).carried_for(&ids);
+    let (tmp, header) = bundle::create(nb, dir, |pw| {
+        write_blocks(pw, node, st, ix, &send)?;
+        if let Some(c) = &carried {
+            pw.entry("receipts.yaml", &c.encode())?;
+        }
+        Ok(())
+    })?;
+    let height = match ix {
+        Some(ix) => ix.chains.get(me).map_or(0, |x| x.head()),
+        None => st.head(me).map_or(0, |(_, b)| b.height),
+    };
     Ok((
         tmp,
         Exported {
             header,
             blocks: send.len(),
             recipients: ids,
+            height,
+            receipts: carried.map_or(0, |c| c.receipts.len() + c.acks.len()),
         },
     ))
 }
@@ -287,10 +304,32 @@ pub fn write_blocks(
     ix: Option<&Index>,
     send: &[Outgoing],
 ) -> std::io::Result<()> {
-    let heads = match ix {
+    write_blocks_and(pw, node, st, ix, send, None)
+}
+
+/// [`write_blocks`], plus one block of this node's own chain made on top of `st` and not
+/// in it yet (`issue` signs its block inside the payload's single pass).
+pub fn write_blocks_and(
+    pw: &mut bundle::PayloadWriter<&mut dyn std::io::Write>,
+    node: &Node,
+    st: &State,
+    ix: Option<&Index>,
+    send: &[Outgoing],
+    own: Option<&crate::act::SignedBlock>,
+) -> std::io::Result<()> {
+    let mut heads = match ix {
         Some(ix) => ix.frontier(),
         None => st.frontier(),
     };
+    if let Some(b) = own {
+        heads.retain(|h| h.chain != b.block.chain);
+        heads.push(SeenRef {
+            chain: b.block.chain.clone(),
+            height: b.block.height,
+            hash: digest::hex(&b.hash),
+        });
+        heads.sort_by(|x, y| x.chain.cmp(&y.chain));
+    }
     let frontier = Frontier {
         node: node.id().to_string(),
         heads,
@@ -320,6 +359,11 @@ pub fn write_blocks(
             }
         }
     }
+    if let Some(b) = own {
+        let name = entry_name(&b.block.chain, b.block.height, &digest::hex(&b.hash));
+        pw.entry(&name, &b.bytes)?;
+        pw.entry(&format!("{name}.minisig"), &b.sig)?;
+    }
     Ok(())
 }
 
@@ -335,7 +379,12 @@ pub fn deliver(tmp: NamedTempFile, out: &Path, stdout: &mut dyn std::io::Write) 
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).at(dir)?;
+    if !dir.is_dir() {
+        return Err(Error::Env(format!(
+            "{}: directory does not exist (--out never creates one)",
+            dir.display()
+        )));
+    }
     // a rename when the temp file is on the same filesystem, else a copy
     match tmp.persist(out) {
         Ok(_) => {

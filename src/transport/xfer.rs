@@ -1,209 +1,335 @@
-//! `xfer DIR`: a spool on a mounted medium, `DIR/<recipient>/<sender>/<bundle>`.
-//! Leaves a fresh incremental sync bundle for every peer plus everything in the outbox,
-//! imports everything addressed to this node, and keeps what it sent until the
-//! recipient's frontier shows it arrived (a dead USB stick must not lose data).
-//! Writes on the medium are `<name>.part` + rename; damaged files are reported and skipped.
-use super::sync;
-use crate::error::{Error, IoContext, Result};
+//! `xfer DIR`: a spool on a mounted medium, `DIR/<recipient>/<sender>/<bundle>`, read
+//! and written only beneath DIR (see [`super::medium`]).
+//!
+//! One visit: import everything addressed to this node (each bundle in a transaction of
+//! its own; a bundle refused now is tried again after the others); leave on the medium
+//! every bundle of the outbox that still awaits its recipient's receipt (replacing a
+//! missing or damaged copy); remove what was receipted; leave a fresh incremental sync
+//! bundle for every peer, which stays until the peer's frontier shows it arrived.
+//! Damaged, refused or unsafe inputs (symlinks, FIFOs) are reported with a kind and
+//! skipped; the command exits 1 after doing all else.
+use super::medium::{self, Medium};
+use super::{outbox, sync};
+use crate::act::Who;
+use crate::error::{Error, Result};
+use crate::home::Lock;
 use crate::node::Node;
+use rustix::fs::FileType;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-/// A bundle left on the medium, kept until the recipient confirms it.
+/// A fresh sync bundle left on the medium, kept until the recipient's frontier shows it
+/// holds this node's chain as far as the bundle did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Sent {
+pub struct Left {
     /// Path relative to the spool root.
     pub file: String,
     pub recipient: String,
-    /// This node's chain height when the bundle was made: confirmed once the recipient's
-    /// frontier shows it holds this node's chain at least this far.
     pub height: u64,
-    /// Where the bundle came from in the outbox (removed on confirmation), if anywhere.
-    #[serde(default)]
-    pub outbox: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ledger {
-    pub sent: Vec<Sent>,
+    pub sent: Vec<Left>,
+}
+
+/// An input xfer did not import.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub input: String,
+    pub kind: String,
+    pub message: String,
 }
 
 #[derive(Debug, Default)]
 pub struct XferReport {
     pub left: Vec<String>,
     pub imported: Vec<super::ImportReport>,
-    pub skipped: Vec<(String, String)>,
+    pub skipped: Vec<Skipped>,
+    /// Bundles removed from the medium (and the outbox) once acknowledged.
     pub confirmed: Vec<String>,
-    pub kept: usize,
+    /// Outbox bundles still awaiting their recipient's receipt.
+    pub awaiting: usize,
+    /// Leftover `.part` files of an interrupted visit removed.
+    pub cleaned: usize,
 }
 
 fn ledger_path(node: &Node) -> PathBuf {
     node.home.state_dir().join("xfer-sent.yaml")
 }
 
-fn load_ledger(node: &Node) -> Result<Ledger> {
-    let p = ledger_path(node);
-    match std::fs::read(&p) {
-        Ok(b) => serde_yaml::from_slice(&b)
-            .map_err(|e| Error::rejected(p.display(), "malformed", format!("bad xfer ledger: {e}"))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Ledger::default()),
-        Err(e) => Err(Error::io(&p, e)),
+/// The ledger; a missing or unreadable one is empty (its bundles are left again).
+fn load_ledger(node: &Node) -> Ledger {
+    std::fs::read(ledger_path(node))
+        .ok()
+        .filter(|b| b.len() <= 16 << 20)
+        .and_then(|b| serde_yaml::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+fn is_bundle_name(n: &str) -> bool {
+    !n.starts_with('.') && !n.ends_with(".part")
+}
+
+/// The bundle id a file name on the medium carries (`<id>.bundle`, `<id>.bundle.asc`).
+fn bundle_id_of(name: &str) -> Option<&str> {
+    let id = name
+        .strip_suffix(".bundle.asc")
+        .or_else(|| name.strip_suffix(".bundle"))?;
+    crate::dossier::docs::is_doc_id(id).then_some(id)
+}
+
+fn skipped(input: String, e: &Error) -> Skipped {
+    Skipped {
+        input,
+        kind: e.kind().to_string(),
+        message: e.to_string(),
     }
 }
 
-/// Copy a file onto the medium as `.part`, fsync, rename.
-fn put(src: &Path, dest: &Path) -> Result<()> {
-    let dir = dest.parent().expect("spool paths have parents");
-    std::fs::create_dir_all(dir).at(dir)?;
-    let part = PathBuf::from(format!("{}.part", dest.display()));
-    {
-        let mut from = std::fs::File::open(src).at(src)?;
-        let mut to = std::fs::File::create(&part).at(&part)?;
-        std::io::copy(&mut from, &mut to).at(&part)?;
-        to.sync_all().at(&part)?;
-    }
-    std::fs::rename(&part, dest).at(dest)?;
-    crate::home::fsync_dir(dir)
-}
-
-/// Run one exchange with the spool. The caller holds the lock.
+/// Run one exchange with the spool (takes the home's lock).
 pub fn xfer(node: &Node, spool: &Path, armor: bool) -> Result<XferReport> {
-    if !spool.is_dir() {
-        return Err(Error::Env(format!(
-            "{}: spool directory does not exist (is the medium mounted?)",
-            spool.display()
-        )));
-    }
+    let lock = node.lock()?;
+    let medium = Medium::open(spool)?;
     let me = node.id().to_string();
     let mut report = XferReport::default();
-    // 1. import everything addressed to this node
-    let inbox = spool.join(&me);
-    let mut files: Vec<PathBuf> = Vec::new();
-    if inbox.is_dir() {
-        for e in walkdir::WalkDir::new(&inbox)
-            .min_depth(2)
-            .max_depth(2)
-            .sort_by_file_name()
-        {
-            let e = e.map_err(|er| Error::Env(format!("{}: {er}", inbox.display())))?;
-            let name = e.file_name().to_string_lossy();
-            if e.file_type().is_file() && !name.ends_with(".part") && !name.starts_with('.') {
-                files.push(e.path().to_path_buf());
+    // 0. a bundle the medium cannot hold fails before anything is consumed
+    let kept = outbox::list(&node.home)?;
+    if kept
+        .iter()
+        .any(|e| std::fs::metadata(&e.path).is_ok_and(|m| m.len() > medium::FAT32_MAX_FILE))
+        && medium.is_fat()
+    {
+        let e = kept
+            .iter()
+            .find(|e| std::fs::metadata(&e.path).is_ok_and(|m| m.len() > medium::FAT32_MAX_FILE))
+            .expect("found above");
+        return Err(Error::rejected(
+            e.path.display(),
+            "limit",
+            format!(
+                "bundle {} is over 4 GiB, the largest file FAT32 holds: {} is FAT; nothing was imported or left (carry it on another medium)",
+                e.meta.bundle,
+                spool.display()
+            ),
+        ));
+    }
+    // 1. `.part` files of an interrupted visit of this node
+    let top = medium.list(&[]).unwrap_or_default();
+    for (r, t) in &top {
+        if *t != FileType::Directory || !crate::subchain::is_node_id(r) {
+            continue;
+        }
+        for (n, _) in medium.list(&[r, &me]).unwrap_or_default() {
+            if n.ends_with(".part") && medium.remove(&[r, &me], &n).is_ok() {
+                report.cleaned += 1;
             }
         }
     }
-    // A bundle refused now may be accepted after another one in the same run (a member's
-    // bundle sorts before the master's that brings its admission): retry the refused ones
-    // while a pass imports something new.
-    let mut refused: Vec<(PathBuf, String)> = Vec::new();
-    loop {
-        let mut progress = false;
-        for f in files.drain(..) {
-            let label = f.display().to_string();
-            match super::import(node, &f, &label) {
-                Ok(r) => {
-                    progress |= r.changed();
-                    report.imported.push(r);
-                    std::fs::remove_file(&f).at(&f)?;
-                }
-                Err(Error::Rejected { detail, .. }) => refused.push((f, detail)),
-                Err(e) => return Err(e),
-            }
-        }
-        if !progress || refused.is_empty() {
-            break;
-        }
-        files = refused.drain(..).map(|(f, _)| f).collect();
-    }
-    report
-        .skipped
-        .extend(refused.into_iter().map(|(f, detail)| (f.display().to_string(), detail)));
-    // 2. confirm what peers now hold; drop confirmed copies from the medium and outbox
-    let mut ledger = load_ledger(node)?;
-    let mut keep = Vec::new();
-    for s in ledger.sent.drain(..) {
-        let have = sync::peer_frontier(&node.home, &s.recipient)?
-            .and_then(|f| f.heads.into_iter().find(|h| h.chain == me).map(|h| h.height));
-        if have.is_some_and(|h| h >= s.height) {
-            let p = spool.join(&s.file);
-            if p.exists() {
-                std::fs::remove_file(&p).at(&p)?;
-            }
-            if let Some(o) = &s.outbox {
-                let op = node.home.outbox_dir().join(o);
-                if op.exists() {
-                    std::fs::remove_file(&op).at(&op)?;
-                }
-            }
-            report.confirmed.push(s.file);
-        } else {
-            keep.push(s);
-        }
-    }
-    // 3. leave a fresh incremental sync bundle for every peer, and the outbox
+    // 2. import everything addressed to this node
+    import_inbox(node, &lock, &medium, &me, &mut report)?;
+    // 3. what the peers confirmed: sync bundles by frontier, outbox bundles by receipt
+    // (the imports above dropped those from the outbox)
     let st = node.load()?;
     let my_height = st.head(&me).map(|(_, b)| b.height).unwrap_or(0);
+    let covered = |recipient: &str, height: u64| -> bool {
+        sync::peer_frontier(&node.home, recipient)
+            .ok()
+            .flatten()
+            .and_then(|f| f.heads.into_iter().find(|h| h.chain == me).map(|h| h.height))
+            .is_some_and(|h| h >= height)
+    };
+    let mut ledger = load_ledger(node);
+    let mut keep_left: Vec<Left> = Vec::new();
+    for l in ledger.sent.drain(..) {
+        if covered(&l.recipient, l.height) {
+            let _ = remove_rel(&medium, &l.file);
+            report.confirmed.push(l.file);
+        } else {
+            keep_left.push(l);
+        }
+    }
+    // 4. the outbox: bundles awaiting a receipt stay on the medium (a damaged or missing
+    // copy replaced); sync bundles of the outbox until the frontier covers them
+    let mut tx = node.begin_under(&lock, Who::Anyone)?;
+    let mut on_medium: BTreeSet<String> = BTreeSet::new();
+    for e in outbox::list(&node.home)? {
+        let m = &e.meta;
+        let name = e.path.file_name().expect("named").to_string_lossy().into_owned();
+        let rel = format!("{}/{me}/{name}", m.recipient);
+        if !m.wants_receipt() && covered(&m.recipient, m.height.unwrap_or(u64::MAX)) {
+            tx.remove(&e.path);
+            tx.remove(&outbox::meta_path(&node.home, &m.recipient, &m.bundle));
+            let _ = medium.remove(&[&m.recipient, &me], &name);
+            report.confirmed.push(rel);
+            continue;
+        }
+        if m.wants_receipt() {
+            report.awaiting += 1;
+        }
+        on_medium.insert(rel.clone());
+        if medium.holds_copy_of(&[&m.recipient, &me], &name, &e.path) {
+            continue;
+        }
+        match medium.put(&[&m.recipient, &me], &name, &e.path) {
+            Ok(()) => report.left.push(rel),
+            Err(err) => report.skipped.push(skipped(rel, &err)),
+        }
+    }
+    // 5. a fresh incremental sync bundle for every peer (superseding older ones)
     let peers: Vec<String> = st
         .eval
         .active()
         .map(|m| m.identity.id.clone())
         .filter(|id| *id != me)
         .collect();
+    let tmp_dir = node.home.tmp_dir();
     for peer in &peers {
-        let (tmp, ex) = sync::export(node, &st, None, Some(peer), false, armor, &node.home.tmp_dir())?;
-        let rel = format!(
-            "{peer}/{me}/{}.{}",
-            ex.header.id,
-            if armor { "bundle.asc" } else { "bundle" }
-        );
-        put(tmp.path(), &spool.join(&rel))?;
-        report.left.push(rel.clone());
-        keep.push(Sent {
-            file: rel,
-            recipient: peer.clone(),
-            height: my_height,
-            outbox: None,
-        });
-    }
-    let outbox = node.home.outbox_dir();
-    if outbox.is_dir() {
-        for e in walkdir::WalkDir::new(&outbox)
-            .min_depth(2)
-            .max_depth(2)
-            .sort_by_file_name()
-        {
-            let e = e.map_err(|er| Error::Env(format!("{}: {er}", outbox.display())))?;
-            if !e.file_type().is_file() || e.file_name().to_string_lossy().starts_with('.') {
-                continue;
+        let (tmp, ex) = sync::export(node, &st, None, Some(peer), false, armor, &tmp_dir)?;
+        let name = format!("{}.{}", ex.header.id, if armor { "bundle.asc" } else { "bundle" });
+        let rel = format!("{peer}/{me}/{name}");
+        match medium.put(&[peer, &me], &name, tmp.path()) {
+            Ok(()) => {
+                for old in keep_left.iter().filter(|l| &l.recipient == peer) {
+                    let _ = remove_rel(&medium, &old.file);
+                }
+                keep_left.retain(|l| &l.recipient != peer);
+                report.left.push(rel.clone());
+                keep_left.push(Left {
+                    file: rel,
+                    recipient: peer.clone(),
+                    height: my_height,
+                });
             }
-            let rel_out = e
-                .path()
-                .strip_prefix(&outbox)
-                .expect("under outbox")
-                .to_string_lossy()
-                .into_owned();
-            if keep.iter().any(|s| s.outbox.as_deref() == Some(rel_out.as_str())) {
-                continue; // already on the medium, awaiting confirmation
-            }
-            let recipient = rel_out.split('/').next().unwrap_or_default().to_string();
-            if !crate::subchain::is_node_id(&recipient) {
-                continue;
-            }
-            let rel = format!("{recipient}/{me}/{}", e.file_name().to_string_lossy());
-            put(e.path(), &spool.join(&rel))?;
-            report.left.push(rel.clone());
-            keep.push(Sent {
-                file: rel,
-                recipient,
-                height: my_height,
-                outbox: Some(rel_out),
-            });
+            Err(err) => report.skipped.push(skipped(rel, &err)),
         }
     }
-    report.kept = keep.len();
-    let text = serde_yaml::to_string(&Ledger { sent: keep }).expect("ledger serialises");
-    crate::home::atomic_write(&ledger_path(node), text.as_bytes())?;
+    // 6. what this node left before and no longer needs to (receipted, confirmed)
+    on_medium.extend(keep_left.iter().map(|l| l.file.clone()));
+    for (r, t) in &top {
+        if *t != FileType::Directory || !crate::subchain::is_node_id(r) || *r == me {
+            continue;
+        }
+        for (n, t) in medium.list(&[r, &me]).unwrap_or_default() {
+            let rel = format!("{r}/{me}/{n}");
+            if t == FileType::RegularFile && bundle_id_of(&n).is_some() && !on_medium.contains(&rel) {
+                if medium.remove(&[r, &me], &n).is_ok() && !report.confirmed.contains(&rel) {
+                    report.confirmed.push(rel);
+                }
+            }
+        }
+    }
+    let text = serde_yaml::to_string(&Ledger { sent: keep_left }).expect("ledger serialises");
+    tx.put(&ledger_path(node), text.as_bytes())?;
+    tx.commit()?;
     Ok(report)
+}
+
+fn remove_rel(medium: &Medium, rel: &str) -> std::io::Result<()> {
+    let parts: Vec<&str> = rel.split('/').collect();
+    match parts.as_slice() {
+        [a, b, n] => medium.remove(&[a, b], n),
+        _ => Ok(()),
+    }
+}
+
+/// Import every bundle under `DIR/<me>/<sender>/`, each in its own transaction; a refused
+/// one is tried again while a pass imports something new (a member's bundle may sort
+/// before the master's that brings its admission).
+fn import_inbox(node: &Node, lock: &Lock, medium: &Medium, me: &str, report: &mut XferReport) -> Result<()> {
+    let mut files: Vec<(String, String)> = Vec::new();
+    let inbox = match medium.list(&[me]) {
+        Ok(v) => v,
+        Err(e) => {
+            report.skipped.push(Skipped {
+                input: medium.label(&[me]),
+                kind: "unsafe".into(),
+                message: format!("{}: {e} (symlinks on the medium are not followed)", medium.label(&[me])),
+            });
+            return Ok(());
+        }
+    };
+    for (sender, t) in inbox {
+        if t != FileType::Directory {
+            report.skipped.push(Skipped {
+                input: medium.label(&[me, &sender]),
+                kind: "unsafe".into(),
+                message: format!(
+                    "{}: not a folder (symlinks on the medium are not followed)",
+                    medium.label(&[me, &sender])
+                ),
+            });
+            continue;
+        }
+        for (name, t) in medium.list(&[me, &sender]).unwrap_or_default() {
+            if !is_bundle_name(&name) {
+                continue;
+            }
+            if t != FileType::RegularFile {
+                report.skipped.push(Skipped {
+                    input: medium.label(&[me, &sender, &name]),
+                    kind: "unsafe".into(),
+                    message: format!(
+                        "{}: not a regular file (symlinks and FIFOs on the medium are not followed)",
+                        medium.label(&[me, &sender, &name])
+                    ),
+                });
+                continue;
+            }
+            files.push((sender.clone(), name));
+        }
+    }
+    let mut refused: Vec<(String, String, Error)> = Vec::new();
+    loop {
+        let mut progress = false;
+        for (sender, name) in files.drain(..) {
+            match import_one(node, lock, medium, me, &sender, &name) {
+                Ok(r) => {
+                    progress |= r.changed();
+                    report.imported.push(r);
+                    let _ = medium.remove(&[me, &sender], &name);
+                }
+                Err(e @ (Error::Rejected { .. } | Error::Io { .. })) => refused.push((sender, name, e)),
+                Err(e) => return Err(e),
+            }
+        }
+        if !progress || refused.is_empty() {
+            break;
+        }
+        files = refused.drain(..).map(|(s, n, _)| (s, n)).collect();
+    }
+    for (sender, name, e) in refused {
+        report.skipped.push(skipped(medium.label(&[me, &sender, &name]), &e));
+    }
+    Ok(())
+}
+
+fn import_one(
+    node: &Node,
+    lock: &Lock,
+    medium: &Medium,
+    me: &str,
+    sender: &str,
+    name: &str,
+) -> Result<super::ImportReport> {
+    let label = medium.label(&[me, sender, name]);
+    let f = medium
+        .open_file(&[me, sender], name)
+        .map_err(|e| Error::rejected(&label, "unsafe", format!("cannot open it safely: {e}")))?;
+    let path = Medium::fd_path(&f);
+    let home = node.home.root.display().to_string();
+    let mut tx = node.begin_under(lock, Who::Anyone)?;
+    let r = crate::transport::import::import_in(&mut tx, &path, &label).and_then(|r| tx.commit().map(|()| r));
+    match r {
+        // a full or failing disk in the home is this node's trouble, not the bundle's
+        Err(Error::Io { input, source }) if input.starts_with(&home) => Err(Error::Env(format!("{input}: {source}"))),
+        Err(Error::Io { input, source }) => Err(Error::Io {
+            input: input.replace(&path.display().to_string(), &label),
+            source,
+        }),
+        r => r,
+    }
 }

@@ -23,7 +23,6 @@ pub struct AppendArgs {
 pub fn run(ctx: &Context, ui: &Ui, a: AppendArgs) -> Result<i32, Error> {
     let fields = crate::ops::parse_fields(&a.fields)?;
     let node = ctx.node()?;
-    let _lock = node.lock()?;
     let mut guards = Vec::new();
     let mut attach = Vec::new();
     for p in &a.attach {
@@ -31,7 +30,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: AppendArgs) -> Result<i32, Error> {
         attach.push(p);
         guards.push(g);
     }
-    let (b, hash) = crate::ops::append_generic(&node, &a.kind, fields, &attach)?;
+    let (b, hash) = crate::act::append::append(&node, &a.kind, fields, &attach)?;
     ui.result(
         &format!("appended {}:{} clock {} {}", b.chain, b.height, b.clock, hash),
         serde_json::json!({"chain": b.chain, "height": b.height, "clock": b.clock, "kind": b.kind, "hash": hash}),

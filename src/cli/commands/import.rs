@@ -17,29 +17,61 @@ pub fn run(ctx: &Context, ui: &Ui, a: ImportArgs) -> Result<i32, Error> {
     import_all(ctx, ui, &a.bundles)
 }
 
+/// Import each bundle on its own (a transaction each): the good ones are imported, every
+/// result is reported, and the exit status is 1 when any was rejected. An I/O or
+/// environment error of the home stops at once.
 pub fn import_all(ctx: &Context, ui: &Ui, bundles: &[PathBuf]) -> Result<i32, Error> {
     let node = ctx.node()?;
-    let _lock = node.lock()?;
+    let lock = node.lock()?;
     let _spin = ui.spinner("importing");
-    let mut reports = Vec::new();
+    let mut rows = Vec::new();
+    let mut last_err = None;
     for b in bundles {
-        let r = crate::transport::import(&node, b, &label(b))?;
-        ui.status(&describe(&label(b), &r));
-        reports.push(r);
+        let l = label(b);
+        let r = node.begin_under(&lock, crate::act::Who::Anyone).and_then(|mut tx| {
+            let r = crate::transport::import::import_in(&mut tx, b, &l)?;
+            tx.commit()?;
+            Ok(r)
+        });
+        match r {
+            Ok(r) => {
+                ui.status(&describe(&l, &r));
+                let mut j = to_json(&r);
+                j["input"] = l.into();
+                j["ok"] = true.into();
+                rows.push(j);
+            }
+            Err(e @ Error::Rejected { .. }) if bundles.len() > 1 => {
+                ui.error_line(&e);
+                rows.push(serde_json::json!({
+                    "input": l, "ok": false, "kind": e.kind(), "message": e.to_string(),
+                }));
+                last_err = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
     }
-    let json: Vec<_> = reports.iter().map(to_json).collect();
-    let json = if json.len() == 1 {
-        json.into_iter().next().unwrap()
+    let json = if rows.len() == 1 {
+        rows.into_iter().next().unwrap()
     } else {
-        serde_json::Value::Array(json)
+        serde_json::Value::Array(rows)
     };
-    ui.result("", json);
-    Ok(0)
+    if bundles.len() > 1 || last_err.is_none() {
+        ui.result("", json);
+    }
+    Ok(if last_err.is_some() {
+        crate::cli::exit::REJECTED
+    } else {
+        0
+    })
 }
 
 pub fn describe(label: &str, r: &ImportReport) -> String {
-    if !r.changed() {
-        return format!("{label}: nothing new ({} blocks already held); home unchanged", r.known);
+    if !r.changed() && r.receipted.is_empty() {
+        return format!(
+            "{label}: nothing new ({} already held); home unchanged",
+            crate::cli::ui::plural(r.known, "block")
+        );
     }
     let plural = if r.added == 1 { "" } else { "s" };
     let mut s = format!(
@@ -59,6 +91,12 @@ pub fn describe(label: &str, r: &ImportReport) -> String {
             s.push_str(&format!("\n  pending {p}"));
         }
     }
+    if !r.receipted.is_empty() {
+        s.push_str(&format!(
+            ", receipts for {} of this node's bundles (dropped from the outbox)",
+            r.receipted.len()
+        ));
+    }
     if r.forks > 0 {
         s.push_str(&format!(", {} fork evidence blocks kept", r.forks));
     }
@@ -70,5 +108,6 @@ pub fn to_json(r: &ImportReport) -> serde_json::Value {
         "bundle": r.bundle, "kind": r.kind, "sender": r.sender, "sender_name": r.sender_name, "added": r.added,
         "file": r.file, "stored": r.stored,
         "pending": r.pending, "forks": r.forks, "known": r.known, "ignored": r.ignored, "changed": r.changed(),
+        "receipted": r.receipted,
     })
 }

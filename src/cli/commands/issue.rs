@@ -1,7 +1,7 @@
 //! `secfile issue`
+use crate::act::issue::Source;
 use crate::cli::{Context, Ui, label};
 use crate::error::Error;
-use crate::transport::files::Source;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -59,65 +59,56 @@ pub fn run(ctx: &Context, ui: &Ui, a: IssueArgs) -> Result<i32, Error> {
         ));
     }
     let node = ctx.node()?;
-    let _lock = node.lock()?;
     let _spin = ui.spinner("issuing");
-    if node.config.role != crate::home::Role::Master {
-        return Err(Error::rejected(
-            node.id(),
-            "not-authorised",
-            "only the master issues security files; this node is a member",
-        ));
-    }
-    let dir = super::bundle_dir(&node, a.out.as_deref());
+    let out = a.out.as_deref();
     let made = match (&a.request, &a.to) {
         (Some(r), _) if !r.exists() && r.to_str().is_some_and(crate::dossier::docs::is_doc_id) => {
-            let id = r.to_str().expect("checked").to_string();
-            if !node.home.path("requests").join(&id).join("request.yaml").exists() {
-                return Err(Error::rejected(
-                    &id,
-                    "unknown",
-                    "no request with this id has been imported here",
-                ));
-            }
-            crate::transport::files::issue(&node, Source::Request(&id), expires, a.armor, &dir)?
+            let id = r.to_str().expect("checked");
+            crate::act::issue::issue(&node, Source::Request(id), expires, a.armor, out)?
         }
         (Some(r), _) => {
-            let rep = crate::transport::import(&node, r, &label(r))?;
-            let id = match (rep.kind.as_str(), rep.file) {
-                ("request", Some(id)) => id,
-                _ => {
+            // import the request, then issue it: two transactions under one lock
+            let lock = node.lock()?;
+            let rep = {
+                let mut tx = node.begin_under(&lock, crate::act::Who::Master("issue security files"))?;
+                let rep = crate::transport::import::import_in(&mut tx, r, &label(r))?;
+                if rep.kind != "request" {
                     return Err(Error::rejected(
                         label(r),
                         "malformed",
                         format!("a {} bundle, not a request", rep.kind),
                     ));
                 }
+                tx.commit()?;
+                rep
             };
-            crate::transport::files::issue(&node, Source::Request(&id), expires, a.armor, &dir)?
+            let id = rep.file.expect("a request import names its request");
+            crate::act::issue::issue_under(&node, &lock, Source::Request(&id), expires, a.armor, out)?
         }
         (None, Some(to)) => {
             let (attach, _guard) =
                 crate::cli::spool_stdin(&node, a.attach.as_deref().expect("clap requires --attach"))?;
-            let attach = attach.as_path();
-            crate::transport::files::issue(
+            crate::act::issue::issue(
                 &node,
                 Source::Direct {
                     to,
-                    attach,
+                    attach: &attach,
                     fields,
                     event: &a.event,
                 },
                 expires,
                 a.armor,
-                &dir,
+                out,
             )?
         }
         _ => unreachable!("clap requires one"),
     };
-    let (what, json) = (
-        format!("issued file {} to {}", made.id, made.recipient),
-        serde_json::json!({"file": made.id, "id": made.id, "holder": made.recipient}),
-    );
-    super::deliver_made(&node, ui, made, a.out.as_deref(), a.armor, &what, json)?;
+    super::report_sent(
+        ui,
+        &made.sent,
+        made.height,
+        &format!("issued file {} to {}", made.id, made.holder),
+        serde_json::json!({"file": made.id, "id": made.id, "holder": made.holder}),
+    )?;
     Ok(0)
 }

@@ -9,62 +9,47 @@ pub mod issue;
 pub mod log;
 pub mod merge;
 pub mod op;
+pub mod outbox;
 pub mod request;
+pub mod resend;
 pub mod roster;
 pub mod status;
 pub mod sync;
 pub mod verify;
 pub mod xfer;
 
-/// Deliver a bundle made by a command — to `--out` (a path or `-`), else to the outbox of
-/// its recipient — then say where it went on stderr and, unless the bundle itself went to
-/// stdout, print `json` with `out`, `bundle`, `height` and `recipient` added.
-pub fn deliver_made(
-    node: &crate::node::Node,
+/// Report a bundle a command committed: write it to an `--out` the commit could not
+/// (stdout, a device), say where it went on stderr and, unless the bundle itself went to
+/// stdout, print `json` with `out`, `bundle`, `height`, `recipient` and `outbox` added.
+pub fn report_sent(
     ui: &crate::cli::Ui,
-    made: crate::transport::files::Made,
-    out: Option<&std::path::Path>,
-    armor: bool,
+    sent: &crate::act::Sent,
+    height: u64,
     what: &str,
     mut json: serde_json::Value,
 ) -> Result<(), crate::Error> {
-    let crate::transport::files::Made {
-        tmp,
-        header,
-        recipient,
-        block,
-        ..
-    } = made;
-    let dest = match out {
-        Some(p) => {
-            crate::transport::sync::deliver(tmp, p, &mut std::io::stdout().lock())?;
-            p.display().to_string()
-        }
-        None => {
-            let ext = if armor { "bundle.asc" } else { "bundle" };
-            let p = node
-                .home
-                .outbox_dir()
-                .join(&recipient)
-                .join(format!("{}.{ext}", header.id));
-            crate::transport::sync::deliver(tmp, &p, &mut std::io::sink())?;
-            p.display().to_string()
-        }
+    sent.write_direct()?;
+    let dest = match &sent.out {
+        Some(p) => crate::cli::label(p),
+        None => sent.outbox.display().to_string(),
     };
-    ui.status(&format!("{what} -> {dest}"));
-    if out == Some(std::path::Path::new("-")) {
+    ui.status(&format!(
+        "{what} -> {dest} (kept in the outbox until {} gives a receipt)",
+        sent.recipient
+    ));
+    if sent.out.as_deref() == Some(std::path::Path::new("-")) {
         return Ok(());
     }
     json["out"] = dest.into();
-    json["bundle"] = header.id.into();
-    json["height"] = block.height.into();
-    json["recipient"] = recipient.into();
+    json["bundle"] = sent.header.id.clone().into();
+    json["height"] = height.into();
+    json["recipient"] = sent.recipient.clone().into();
+    json["outbox"] = sent.outbox.display().to_string().into();
     ui.result("", json);
     Ok(())
 }
 
-/// Where a bundle is built: beside its `--out` file (so delivering it is a rename), else in
-/// the home's tmp/ (same filesystem as the outbox).
+/// Where a bundle for `--out FILE` is built: beside it, so delivering it is a rename.
 pub fn bundle_dir(node: &crate::node::Node, out: Option<&std::path::Path>) -> std::path::PathBuf {
     match out {
         Some(p) if p != std::path::Path::new("-") => p

@@ -49,23 +49,23 @@ pub enum OpCommand {
 
 pub fn run(ctx: &Context, ui: &Ui, c: OpCommand) -> Result<i32, Error> {
     let node = ctx.node()?;
-    let _lock = node.lock()?;
     let (kind, id, note) = match c {
         OpCommand::Transfer { id, to, out, armor } => {
-            let made =
-                crate::transport::files::transfer(&node, &id, &to, armor, &super::bundle_dir(&node, out.as_deref()))?;
-            let (what, json) = (
-                format!("transferred {id} to {to} (tentative until final)"),
-                serde_json::json!({"id": id, "kind": "transfer", "to": made.recipient}),
-            );
-            super::deliver_made(&node, ui, made, out.as_deref(), armor, &what, json)?;
+            let t = crate::act::op::transfer(&node, &id, &to, armor, out.as_deref())?;
+            super::report_sent(
+                ui,
+                &t.sent,
+                t.height,
+                &format!("transferred {id} to {to} (tentative until final)"),
+                serde_json::json!({"id": id, "kind": "transfer", "to": t.to}),
+            )?;
             return Ok(0);
         }
         OpCommand::Endorse { id, note } => ("endorse", id, note),
         OpCommand::Annotate { id, note } => ("annotate", id, note),
         OpCommand::Revoke { id, reason } => ("revoke", id, reason),
     };
-    let b = crate::transport::files::note(&node, kind, &id, &note)?;
+    let b = crate::act::op::note(&node, kind, &id, &note)?;
     ui.result(
         &format!("{kind} {id}: block {}:{} clock {}", b.chain, b.height, b.clock),
         serde_json::json!({"id": id, "kind": kind, "chain": b.chain, "height": b.height, "clock": b.clock}),

@@ -33,7 +33,6 @@ pub struct RequestArgs {
 pub fn run(ctx: &Context, ui: &Ui, a: RequestArgs) -> Result<i32, Error> {
     let fields = crate::ops::parse_fields(&a.fields)?;
     let node = ctx.node()?;
-    let _lock = node.lock()?;
     let (attach, _guard) = match &a.attach {
         Some(p) => {
             let (p, g) = crate::cli::spool_stdin(&node, p)?;
@@ -41,19 +40,23 @@ pub fn run(ctx: &Context, ui: &Ui, a: RequestArgs) -> Result<i32, Error> {
         }
         None => (None, None),
     };
-    let made = crate::transport::files::request(
+    let made = crate::act::request::request(
         &node,
-        &a.event,
-        fields,
-        attach.as_deref(),
-        a.for_member.as_deref(),
-        a.armor,
-        &super::bundle_dir(&node, a.out.as_deref()),
+        crate::act::request::Request {
+            event: &a.event,
+            fields,
+            attach: attach.as_deref(),
+            for_member: a.for_member.as_deref(),
+            armor: a.armor,
+            out: a.out.as_deref(),
+        },
     )?;
-    let (what, json) = (
-        format!("request {} for event {}", made.id, a.event),
+    super::report_sent(
+        ui,
+        &made.sent,
+        made.height,
+        &format!("request {} for event {}", made.id, a.event),
         serde_json::json!({"request": made.id}),
-    );
-    super::deliver_made(&node, ui, made, a.out.as_deref(), a.armor, &what, json)?;
+    )?;
     Ok(0)
 }

@@ -26,16 +26,14 @@ pub fn run(ctx: &Context, ui: &Ui, c: RosterCommand) -> Result<i32, Error> {
     match c {
         RosterCommand::Admit { card } => {
             let bytes = read_input(&card, 1 << 20)?;
-            let _lock = node.lock()?;
-            let (b, card) = crate::ops::admit(&node, &bytes, &label(&card))?;
+            let (b, card) = crate::act::roster::admit(&node, &bytes, &label(&card))?;
             ui.result(
                 &format!("admitted {} (id {}) at master height {}", card.identity.name, card.identity.id, b.height),
                 serde_json::json!({"id": card.identity.id, "name": card.identity.name, "height": b.height, "clock": b.clock}),
             );
         }
         RosterCommand::Remove { member } => {
-            let _lock = node.lock()?;
-            let (b, id) = crate::ops::remove(&node, &member)?;
+            let (b, id, name) = crate::act::roster::remove(&node, &member)?;
             let cutoff = b
                 .body
                 .get("cutoff")
@@ -43,11 +41,11 @@ pub fn run(ctx: &Context, ui: &Ui, c: RosterCommand) -> Result<i32, Error> {
                 .and_then(|h| h.as_u64());
             ui.result(
                 &format!(
-                    "removed {member} (id {id}) at master height {}; cutoff height {}",
+                    "removed {name} (id {id}) at master height {}; cutoff height {}",
                     b.height,
                     cutoff.unwrap_or(0)
                 ),
-                serde_json::json!({"id": id, "height": b.height, "cutoff": cutoff}),
+                serde_json::json!({"id": id, "name": name, "height": b.height, "cutoff": cutoff}),
             );
         }
         RosterCommand::List => {

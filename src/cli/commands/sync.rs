@@ -37,46 +37,74 @@ pub fn run(ctx: &Context, ui: &Ui, c: SyncCommand) -> Result<i32, Error> {
     match c {
         SyncCommand::Export { to, all, out, armor } => {
             let node = ctx.node()?;
-            let _lock = node.lock()?;
+            let lock = node.lock()?;
             let loaded = node.load_settled()?;
             let st = &loaded.st;
-            let dir = match out.as_deref() {
-                Some(p) if p != std::path::Path::new("-") => p
-                    .parent()
-                    .filter(|d| !d.as_os_str().is_empty())
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| PathBuf::from(".")),
-                _ => node.home.tmp_dir(),
-            };
-            let (tmp, ex) =
-                crate::transport::sync::export(&node, st, loaded.index.as_ref(), to.as_deref(), all, armor, &dir)?;
-            node.keep_sig_cache(st);
-            let ext = if armor { "bundle.asc" } else { "bundle" };
             let mut written = Vec::new();
-            match out {
+            let ex = match &out {
                 Some(p) => {
-                    crate::transport::sync::deliver(tmp, &p, &mut std::io::stdout().lock())?;
+                    // a sync bundle to --out is not kept: a new export regenerates it
+                    let dir = super::bundle_dir(&node, Some(p));
+                    let (tmp, ex) = crate::transport::sync::export(
+                        &node,
+                        st,
+                        loaded.index.as_ref(),
+                        to.as_deref(),
+                        all,
+                        armor,
+                        &dir,
+                    )?;
+                    crate::transport::sync::deliver(tmp, p, &mut std::io::stdout().lock())?;
                     written.push(p.display().to_string());
+                    ex
                 }
                 None => {
+                    // to the outbox, one copy per recipient, until its frontier shows it arrived
+                    let mut tx = node.begin_loaded(&lock);
+                    let dir = tx.stage_dir()?.to_path_buf();
+                    let (tmp, ex) = crate::transport::sync::export(
+                        &node,
+                        st,
+                        loaded.index.as_ref(),
+                        to.as_deref(),
+                        all,
+                        armor,
+                        &dir,
+                    )?;
                     for r in &ex.recipients {
-                        let p = node.home.outbox_dir().join(r).join(format!("{}.{ext}", ex.header.id));
-                        let mut f = std::fs::File::open(tmp.path()).map_err(|e| Error::io(tmp.path(), e))?;
-                        crate::home::atomic_write_with(&p, |w| std::io::copy(&mut f, w).map(|_| ()))?;
-                        written.push(p.display().to_string());
+                        let meta = crate::transport::outbox::Meta {
+                            bundle: ex.header.id.clone(),
+                            kind: "sync".into(),
+                            recipient: r.clone(),
+                            created: ex.header.created.clone(),
+                            file: None,
+                            request: None,
+                            height: Some(ex.height),
+                            armor,
+                        };
+                        let copy = tempfile::Builder::new()
+                            .prefix(".tmp-")
+                            .tempfile_in(&dir)
+                            .map_err(|e| Error::io(&dir, e))?;
+                        std::fs::copy(tmp.path(), copy.path()).map_err(|e| Error::io(copy.path(), e))?;
+                        let sent = tx.stage_bundle(copy, ex.header.clone(), meta, None)?;
+                        written.push(sent.outbox.display().to_string());
                     }
+                    tx.commit()?;
+                    ex
                 }
-            }
+            };
+            node.keep_sig_cache(st);
             ui.status(&format!(
-                "sync bundle {}: {} blocks for {} -> {}",
+                "sync bundle {}: {} for {} -> {}",
                 ex.header.id,
-                ex.blocks,
+                crate::cli::ui::plural(ex.blocks, "block"),
                 ex.recipients.join(", "),
                 written.join(", ")
             ));
             let json = serde_json::json!({
                 "bundle": ex.header.id, "kind": "sync", "blocks": ex.blocks,
-                "recipients": ex.recipients, "out": written,
+                "recipients": ex.recipients, "out": written, "receipts": ex.receipts,
             });
             if ui.json && out_is_stdout(&written) {
                 return Ok(0);

@@ -1,15 +1,17 @@
 //! `secfile xfer`
-use crate::cli::{Context, Ui};
+use crate::cli::{Context, Ui, ui::sanitize};
 use crate::error::Error;
 use clap::Args;
 use std::path::PathBuf;
 
 /// Exchange through a spool directory on a mounted medium (USB stick)
 ///
-/// Imports every bundle under DIR/<this node>/, leaves a fresh incremental sync bundle for
-/// every peer and everything in the outbox under DIR/<recipient>/<this node>/, and keeps
-/// what it left until the recipient's frontier shows it arrived. Damaged files on the
-/// medium are reported and skipped.
+/// Imports every bundle under DIR/<this node>/; leaves under DIR/<recipient>/<this node>/
+/// every outbox bundle still awaiting its recipient's receipt (replacing a missing or
+/// damaged copy) and a fresh incremental sync bundle for every peer; removes what its
+/// recipients acknowledged. Nothing beneath DIR is followed through a symlink. Damaged,
+/// refused or unsafe inputs are reported and skipped: the exit status is then 1, after
+/// everything else was done.
 #[derive(Debug, Args)]
 pub struct XferArgs {
     /// The spool directory (e.g. the mounted stick)
@@ -21,29 +23,29 @@ pub struct XferArgs {
 
 pub fn run(ctx: &Context, ui: &Ui, a: XferArgs) -> Result<i32, Error> {
     let node = ctx.node()?;
-    let _lock = node.lock()?;
     let _spin = ui.spinner("exchanging with the spool");
     let r = crate::transport::xfer::xfer(&node, &a.dir, a.armor)?;
     for i in &r.imported {
         ui.status(&super::import::describe(&format!("imported {}", i.bundle), i));
     }
-    for (f, why) in &r.skipped {
-        ui.warn(&format!("{f}: skipped, not imported: {why}"));
+    for s in &r.skipped {
+        ui.warn(&format!("skipped [{}]: {}", s.kind, sanitize(&s.message)));
     }
     ui.status(&format!(
-        "left {} bundles on {}; {} confirmed by their recipients and removed; {} awaiting confirmation",
-        r.left.len(),
+        "left {} on {}; {} acknowledged by their recipients and removed; {} awaiting a receipt",
+        crate::cli::ui::plural(r.left.len(), "bundle"),
         a.dir.display(),
         r.confirmed.len(),
-        r.kept
+        r.awaiting
     ));
     ui.result(
         "",
         serde_json::json!({
             "imported": r.imported.iter().map(super::import::to_json).collect::<Vec<_>>(),
-            "skipped": r.skipped.iter().map(|(f, w)| serde_json::json!({"input": f, "problem": w})).collect::<Vec<_>>(),
-            "left": r.left, "confirmed": r.confirmed, "awaiting": r.kept,
+            "skipped": r.skipped,
+            "left": r.left, "confirmed": r.confirmed, "awaiting": r.awaiting, "cleaned": r.cleaned,
+            "ok": r.skipped.is_empty(),
         }),
     );
-    Ok(0)
+    Ok(if r.skipped.is_empty() { 0 } else { 1 })
 }
