@@ -128,7 +128,7 @@ fn outbox(home: &Path, recipient: &str) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(&d)
         .map(|rd| {
             rd.map(|e| e.unwrap().path())
-                .filter(|p| !p.extension().is_some_and(|x| x == "yaml"))
+                .filter(|p| p.extension().is_none_or(|x| x != "yaml"))
                 .collect()
         })
         .unwrap_or_default();

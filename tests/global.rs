@@ -43,7 +43,7 @@ fn spool_files(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = walkdir::WalkDir::new(dir)
         .into_iter()
         .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file() && !e.path().extension().is_some_and(|x| x == "yaml"))
+        .filter(|e| e.file_type().is_file() && e.path().extension().is_none_or(|x| x != "yaml"))
         .map(|e| e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned())
         .collect();
     v.sort();
