@@ -79,9 +79,9 @@ impl Node {
         let master_card = Card::parse(&bytes).map_err(|e| Error::rejected(mc.display(), "malformed", e))?;
         // a change a dead process left is finished or undone before anything reads the
         // store; when another process holds the lock, it is that process's own change
-        if home.path(crate::act::journal::STAGE).exists() {
+        if home.path(crate::act::journal::STAGE).exists() || crate::act::journal::in_use_marker(&home).exists() {
             if let Ok(_lock) = home.lock(Duration::ZERO) {
-                crate::act::journal::recover(&home)?;
+                crate::act::journal::recover_all(&home)?;
             }
         }
         Ok(Node {
@@ -108,8 +108,9 @@ impl Node {
     /// Take the home's lock and finish or undo whatever change a dead process left
     /// (see [`crate::act::journal::recover`]).
     pub fn lock(&self) -> Result<Lock> {
-        let lock = self.home.lock(self.opts.lock_wait)?;
-        crate::act::journal::recover(&self.home)?;
+        let mut lock = self.home.lock(self.opts.lock_wait)?;
+        crate::act::journal::recover_all(&self.home)?;
+        lock.mark(crate::act::journal::in_use_marker(&self.home));
         Ok(lock)
     }
 

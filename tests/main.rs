@@ -2,6 +2,7 @@
 mod bad_input;
 mod cli;
 mod common;
+mod crash;
 mod docs;
 mod files;
 mod fixtures_gen;

@@ -5,10 +5,29 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// Held for as long as it lives.
+/// Held for as long as it lives. A marker file, when set, exists exactly while a
+/// process holds the lock: found by the next holder, it says the last one died.
 #[derive(Debug)]
 pub struct Lock {
     _file: File,
+    marker: Option<std::path::PathBuf>,
+}
+
+impl Lock {
+    /// Create `marker` now and remove it when the lock is released.
+    pub fn mark(&mut self, marker: std::path::PathBuf) {
+        if std::fs::write(&marker, b"").is_ok() {
+            self.marker = Some(marker);
+        }
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        if let Some(m) = self.marker.take() {
+            let _ = std::fs::remove_file(m);
+        }
+    }
 }
 
 impl Lock {
@@ -22,7 +41,12 @@ impl Lock {
         let start = Instant::now();
         loop {
             match file.try_lock() {
-                Ok(()) => return Ok(Lock { _file: file }),
+                Ok(()) => {
+                    return Ok(Lock {
+                        _file: file,
+                        marker: None,
+                    });
+                }
                 Err(TryLockError::WouldBlock) => {
                     if start.elapsed() >= wait {
                         return Err(Error::Busy {
