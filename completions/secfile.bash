@@ -37,6 +37,9 @@ _secfile() {
             secfile,init)
                 cmd="secfile__subcmd__init"
                 ;;
+            secfile,inspect)
+                cmd="secfile__subcmd__inspect"
+                ;;
             secfile,issue)
                 cmd="secfile__subcmd__issue"
                 ;;
@@ -123,6 +126,9 @@ _secfile() {
                 ;;
             secfile__subcmd__help,init)
                 cmd="secfile__subcmd__help__subcmd__init"
+                ;;
+            secfile__subcmd__help,inspect)
+                cmd="secfile__subcmd__help__subcmd__inspect"
                 ;;
             secfile__subcmd__help,issue)
                 cmd="secfile__subcmd__help__subcmd__issue"
@@ -278,7 +284,7 @@ _secfile() {
 
     case "${cmd}" in
         secfile)
-            opts="-q -h -V --home --json --quiet --no-progress --passphrase-file --help --version init card roster append request issue file op import sync xfer outbox resend merge log status verify completions help"
+            opts="-q -h -V --home --json --quiet --no-progress --passphrase-file --help --version init card roster append request issue file op import inspect sync xfer outbox resend merge log status verify completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -580,7 +586,7 @@ _secfile() {
             return 0
             ;;
         secfile__subcmd__help)
-            opts="init card roster append request issue file op import sync xfer outbox resend merge log status verify completions help"
+            opts="init card roster append request issue file op import inspect sync xfer outbox resend merge log status verify completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -734,6 +740,20 @@ _secfile() {
             return 0
             ;;
         secfile__subcmd__help__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__help__subcmd__inspect)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1042,7 +1062,7 @@ _secfile() {
             return 0
             ;;
         secfile__subcmd__import)
-            opts="-q -h --home --json --quiet --no-progress --passphrase-file --help"
+            opts="-q -h --dry-run --home --json --quiet --no-progress --passphrase-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1082,6 +1102,28 @@ _secfile() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__inspect)
+            opts="-q -h --home --json --quiet --no-progress --passphrase-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --home)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

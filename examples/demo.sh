@@ -44,12 +44,15 @@ sf_out() {
 }
 
 setup() {
-    if [[ -x "$ROOT/target/debug/secfile" ]]; then
-        SECFILE="$ROOT/target/debug/secfile"
-    else
-        say "building secfile (cargo build -q)"
-        (cd "$ROOT" && cargo build -q)
-        SECFILE="$ROOT/target/debug/secfile"
+    # the binary cargo builds, wherever CARGO_TARGET_DIR puts it (SECFILE overrides)
+    if [[ -z "${SECFILE:-}" ]]; then
+        local target="${CARGO_TARGET_DIR:-$ROOT/target}"
+        [[ "$target" = /* ]] || target="$ROOT/$target"
+        if [[ ! -x "$target/debug/secfile" ]]; then
+            say "building secfile (cargo build -q)"
+            (cd "$ROOT" && cargo build -q)
+        fi
+        SECFILE="$target/debug/secfile"
     fi
     # The demo names every home with --home; a passphrase file from the caller's
     # environment would protect the demo keys with a slow KDF for nothing.

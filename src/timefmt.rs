@@ -45,6 +45,51 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     Some(days_from_civil(y, m, d) * 86_400 + hh * 3600 + mm * 60 + ss)
 }
 
+/// A moment given on the command line (`--expires`), in Unix seconds: `YYYY-MM-DD`
+/// (midnight UTC), RFC 3339 with `Z` or an offset (`2027-12-31T00:00:00+02:00`, optional
+/// fractional seconds, dropped), or a duration from `now`: a number and a unit, `s`, `m`,
+/// `h`, `d` or `w` (`30d`, `12h`).
+pub fn parse_when(s: &str, now: i64) -> Option<i64> {
+    if let Some(t) = parse_rfc3339(s) {
+        return Some(t);
+    }
+    if let Some(unit) = s.chars().last().filter(|c| "smhdw".contains(*c)) {
+        let n: i64 = s[..s.len() - 1].parse().ok().filter(|n: &i64| *n >= 0)?;
+        let mul = match unit {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => 7 * 86_400,
+        };
+        return now.checked_add(n.checked_mul(mul)?);
+    }
+    // RFC 3339 with an offset and/or fractional seconds
+    if s.len() < 20 || s.as_bytes()[10] != b'T' {
+        return None;
+    }
+    let (base, rest) = s.split_at(19);
+    let rest = match rest.strip_prefix('.') {
+        Some(r) => r.trim_start_matches(|c: char| c.is_ascii_digit()),
+        None => rest,
+    };
+    let t = parse_rfc3339(&format!("{base}Z"))?;
+    if rest == "Z" {
+        return Some(t);
+    }
+    let b = rest.as_bytes();
+    if b.len() != 6 || !matches!(b[0], b'+' | b'-') || b[3] != b':' {
+        return None;
+    }
+    let hh: i64 = rest[1..3].parse().ok().filter(|h| *h <= 23)?;
+    let mm: i64 = rest[4..6].parse().ok().filter(|m| *m <= 59)?;
+    if !rest[1..3].bytes().chain(rest[4..6].bytes()).all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let off = hh * 3600 + mm * 60;
+    Some(if b[0] == b'+' { t - off } else { t + off })
+}
+
 fn days_in_month(y: i64, m: i64) -> i64 {
     match m {
         2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
@@ -81,6 +126,31 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn command_line_moments_take_offsets_and_durations() {
+        let now = parse_rfc3339("2026-12-01T00:00:00Z").unwrap();
+        let at = |s: &str| parse_when(s, now).map(rfc3339);
+        assert_eq!(at("2027-12-31").as_deref(), Some("2027-12-31T00:00:00Z"));
+        assert_eq!(at("2027-12-31T00:00:00+02:00").as_deref(), Some("2027-12-30T22:00:00Z"));
+        assert_eq!(at("2027-12-31T00:00:00-05:30").as_deref(), Some("2027-12-31T05:30:00Z"));
+        assert_eq!(at("2027-12-31T00:00:00.123Z").as_deref(), Some("2027-12-31T00:00:00Z"));
+        assert_eq!(at("30d").as_deref(), Some("2026-12-31T00:00:00Z"));
+        assert_eq!(at("12h").as_deref(), Some("2026-12-01T12:00:00Z"));
+        assert_eq!(at("2w").as_deref(), Some("2026-12-15T00:00:00Z"));
+        for bad in [
+            "",
+            "d",
+            "-3d",
+            "3x",
+            "2027-13-01",
+            "2027-12-31T00:00:00+2:00",
+            "2027-12-31T00:00:00+24:00",
+            "99999999999999999999d",
+        ] {
+            assert_eq!(parse_when(bad, now), None, "{bad}");
+        }
+    }
 
     #[test]
     fn known_dates() {

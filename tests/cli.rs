@@ -352,6 +352,26 @@ fn import_takes_several_bundles() {
     assert_eq!(a[1]["added"], 1);
     let (code, _, _) = run(&net.home("alice"), &["import"]);
     assert_eq!(code, 2, "import needs a bundle");
+    // each input is judged on its own: the good one is imported, the bad one reported
+    ok(&net.home("hq"), &["append", "--kind", "note"]);
+    let b3 = net.export("hq", "alice", "b3.bundle");
+    let junk = net.path("junk.bundle");
+    std::fs::write(&junk, b"not a bundle").unwrap();
+    let (code, out, err) = run(&net.home("alice"), &["--json", "import", s(&junk), s(&b3)]);
+    assert_eq!(code, 1, "one was rejected: {err}");
+    let a = json(&out);
+    let a = a.as_array().unwrap();
+    assert_eq!(
+        (a[0]["ok"].clone(), a[0]["kind"].clone()),
+        (false.into(), "malformed".into()),
+        "{out}"
+    );
+    assert_eq!(
+        (a[1]["ok"].clone(), a[1]["added"].clone()),
+        (true.into(), 1.into()),
+        "{out}"
+    );
+    assert!(err.contains("junk.bundle"), "{err}");
 }
 
 #[test]
@@ -628,4 +648,104 @@ fn busy_home_exits_4_and_is_unchanged() {
     assert!(snapshot(&h) == before);
     drop(lock);
     ok(&h, &["append", "--kind", "note"]);
+}
+
+#[test]
+fn inspect_shows_the_header_to_anyone_and_the_contents_to_its_recipient() {
+    let net = Net::new(&["alice", "bob"]);
+    ok(&net.home("hq"), &["append", "--kind", "note", "--field", "x=1"]);
+    let b = net.export("hq", "alice", "for-alice.bundle");
+    let (alice, bob) = (net.home("alice"), net.home("bob"));
+    let before = snapshot(&alice);
+    let j = ok_json(&alice, &["inspect", s(&b)]);
+    assert_eq!(j["header"]["kind"], "sync");
+    assert_eq!(j["header"]["sender"], net.id("hq").as_str());
+    assert_eq!(j["sender_name"], "hq");
+    assert_eq!(j["signature"], "good");
+    assert_eq!(j["addressed"], true);
+    let blocks = j["contents"]["blocks"].as_array().unwrap();
+    assert!(blocks.iter().any(|b| b["kind"] == "note" && b["held"] == false), "{j}");
+    assert!(blocks.iter().any(|b| b["held"] == true), "{j}");
+    let text = ok(&alice, &["inspect", s(&b)]);
+    assert!(text.contains("signature good") && text.contains("new here"), "{text}");
+    assert!(snapshot(&alice) == before, "inspect writes nothing");
+    // another node reads the header only
+    let j = ok_json(&bob, &["inspect", s(&b)]);
+    assert_eq!(j["addressed"], false);
+    assert!(j["contents"].is_null());
+    // with no home at all: the header
+    let mut c = secfile();
+    c.arg("--json")
+        .arg("--home")
+        .arg(net.path("nowhere"))
+        .arg("inspect")
+        .arg(&b);
+    let (code, out, err) = output(c);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json(&out)["header"]["id"], json(&out)["header"]["id"]);
+    assert!(json(&out)["signature"].as_str().unwrap().contains("no home"));
+    // a damaged bundle is refused as import refuses it
+    let mut bytes = std::fs::read(&b).unwrap();
+    bytes.truncate(10);
+    std::fs::write(net.path("bad.bundle"), &bytes).unwrap();
+    assert_eq!(run(&alice, &["inspect", s(&net.path("bad.bundle"))]).0, 1);
+}
+
+#[test]
+fn import_dry_run_reports_what_import_would_do_and_writes_nothing() {
+    let net = Net::new(&["alice"]);
+    ok(&net.home("hq"), &["append", "--kind", "note"]);
+    let b = net.export("hq", "alice", "b.bundle");
+    let alice = net.home("alice");
+    let before = snapshot(&alice);
+    let j = ok_json(&alice, &["import", "--dry-run", s(&b)]);
+    assert_eq!(j["dry_run"], true);
+    assert_eq!(j["added"], 1, "{j}");
+    assert!(snapshot(&alice) == before, "a dry run writes nothing");
+    let j = ok_json(&alice, &["import", s(&b)]);
+    assert_eq!(j["added"], 1, "the real import does what the dry run said");
+    // a bad input in a dry run is refused with the same exit code
+    std::fs::write(net.path("junk.bundle"), b"junk").unwrap();
+    assert_eq!(run(&alice, &["import", "--dry-run", s(&net.path("junk.bundle"))]).0, 1);
+}
+
+#[test]
+fn usage_errors_print_a_json_document_under_json() {
+    let d = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(d.path(), &["--json", "init", "--name", "x"]);
+    assert_eq!(code, 2, "{err}");
+    let j = json(&out);
+    assert_eq!(j["ok"], false);
+    assert_eq!(j["error"]["kind"], "usage");
+    assert_eq!(j["error"]["exit"], 2);
+    assert!(j["error"]["message"].as_str().unwrap().contains("--role"), "{j}");
+    let (code, out, _) = run(d.path(), &["--json", "no-such-command"]);
+    assert_eq!(code, 2);
+    assert_eq!(json(&out)["error"]["kind"], "usage");
+    // without --json, stdout stays empty
+    let (_, out, _) = run(d.path(), &["init", "--name", "x"]);
+    assert!(out.is_empty());
+}
+
+#[test]
+fn expires_takes_offsets_and_durations() {
+    let net = Net::new(&["alice"]);
+    let doc = net.path("d.txt");
+    std::fs::write(&doc, b"x").unwrap();
+    let hq = net.home("hq");
+    for (arg, want) in [
+        ("2027-12-31T00:00:00+02:00", "2027-12-30T22:00:00Z"),
+        ("30d", "2026-12-23T12:00:00Z"),
+    ] {
+        let j = ok_json(&hq, &["issue", "--to", "alice", "--attach", s(&doc), "--expires", arg]);
+        let id = j["file"].as_str().unwrap();
+        let show = ok_json(&hq, &["file", "list", "--all"]);
+        let f = show.as_array().unwrap().iter().find(|f| f["id"] == id).unwrap().clone();
+        assert_eq!(f["expires"], want, "--expires {arg}");
+    }
+    let (code, _, err) = run(
+        &hq,
+        &["issue", "--to", "alice", "--attach", s(&doc), "--expires", "soon"],
+    );
+    assert_eq!(code, 2, "{err}");
 }

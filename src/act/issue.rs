@@ -87,7 +87,7 @@ fn issue_in(
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     return Err(Error::rejected(
                         id,
-                        "unknown",
+                        "not-found",
                         "no request with this id has been imported here",
                     ));
                 }

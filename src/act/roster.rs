@@ -69,7 +69,7 @@ pub fn remove(node: &Node, who: &str) -> Result<(Block, String, String)> {
         .st
         .eval
         .find_member(who)
-        .ok_or_else(|| Error::rejected(who, "unknown", "no such member in the roster"))?;
+        .ok_or_else(|| Error::rejected(who, "not-found", "no such member in the roster"))?;
     if m.identity.role == Role::Master {
         return Err(Error::rejected(
             who,

@@ -329,7 +329,7 @@ pub fn verify_path(node: Option<&Node>, path: &Path, report: &mut Report) -> Res
             ),
             _ => report.push(
                 &label,
-                "unknown",
+                "not-found",
                 "not a bundle or card, and no security file held here has this content",
             ),
         }

@@ -55,6 +55,7 @@ pub enum Command {
     #[command(subcommand)]
     Op(commands::op::OpCommand),
     Import(commands::import::ImportArgs),
+    Inspect(commands::inspect::InspectArgs),
     #[command(subcommand)]
     Sync(commands::sync::SyncCommand),
     Xfer(commands::xfer::XferArgs),
@@ -76,8 +77,19 @@ pub fn main() -> i32 {
                 let _ = e.print();
                 return if e.use_stderr() { exit::USAGE } else { exit::OK };
             }
-            for line in usage_error_lines(&e.render().to_string()) {
+            let lines = usage_error_lines(&e.render().to_string());
+            for line in &lines {
                 eprintln!("{line}");
+            }
+            // --json before the error: a script still gets one JSON document
+            if std::env::args_os()
+                .skip(1)
+                .take_while(|a| a != "--")
+                .any(|a| a == "--json")
+            {
+                let message = lines[0].strip_prefix("secfile: error: ").unwrap_or(&lines[0]);
+                let v = serde_json::json!({"ok": false, "error": {"kind": "usage", "message": message, "exit": exit::USAGE}});
+                println!("{}", serde_json::to_string_pretty(&v).expect("json"));
             }
             return exit::USAGE;
         }
@@ -137,6 +149,7 @@ fn run(cli: Cli, ui: &Ui) -> Result<i32, Error> {
         File(c) => commands::file::run(&ctx, ui, c),
         Op(c) => commands::op::run(&ctx, ui, c),
         Import(a) => commands::import::run(&ctx, ui, a),
+        Inspect(a) => commands::inspect::run(&ctx, ui, a),
         Sync(c) => commands::sync::run(&ctx, ui, c),
         Xfer(a) => commands::xfer::run(&ctx, ui, a),
         Outbox(a) => commands::outbox::run(&ctx, ui, a),

@@ -33,7 +33,7 @@ pub fn stored_manifest(node: &Node, id: &str) -> Result<(Manifest, Vec<u8>, Vec<
         return Err(Error::usage(format!("{id:?}: not a file id (32 lowercase hex digits)")));
     }
     let (raw, sig) = dossier::store::load(&node.home, id)?
-        .ok_or_else(|| Error::rejected(id, "unknown", "this node never received that file"))?;
+        .ok_or_else(|| Error::rejected(id, "not-found", "this node never received that file"))?;
     let m: Manifest = dossier::docs::open_signed(&raw, &sig, &node.master_card.identity, id, "manifest")?;
     Ok((m, raw, sig))
 }
@@ -62,7 +62,7 @@ pub fn holder_checks(node: &Node, f: &FileState, what: &str) -> Result<()> {
 pub fn find_file<'a>(files: &'a BTreeMap<String, FileState>, id: &str) -> Result<&'a FileState> {
     files
         .get(id)
-        .ok_or_else(|| Error::rejected(id, "unknown", "no such security file in this node's chain"))
+        .ok_or_else(|| Error::rejected(id, "not-found", "no such security file in this node's chain"))
 }
 
 /// `file extract`: copy the content out, checking its SHA-256 against the manifest.
@@ -70,7 +70,7 @@ pub fn extract(node: &Node, id: &str, out: &mut dyn Write) -> Result<ContentInfo
     let (m, _, _) = stored_manifest(node, id)?;
     let cp = dossier::store::content_path(&node.home, id);
     let f = std::fs::File::open(&cp)
-        .map_err(|_| Error::rejected(id, "unknown", "this node never received the content of that file"))?;
+        .map_err(|_| Error::rejected(id, "not-found", "this node never received the content of that file"))?;
     let mut w = HashingWriter::background(out);
     std::io::copy(
         &mut std::io::BufReader::with_capacity(1 << 20, f).take(m.content.size + 1),
@@ -95,7 +95,7 @@ pub fn extract_to_file(node: &Node, id: &str, dest: &mut std::fs::File) -> Resul
     let (m, _, _) = stored_manifest(node, id)?;
     let cp = dossier::store::content_path(&node.home, id);
     let mut f = std::fs::File::open(&cp)
-        .map_err(|_| Error::rejected(id, "unknown", "this node never received the content of that file"))?;
+        .map_err(|_| Error::rejected(id, "not-found", "this node never received the content of that file"))?;
     let (h, n) = digest::sha256_reader(&mut f).at(&cp)?;
     if n != m.content.size || digest::hex(&h) != m.content.sha256 {
         return Err(Error::rejected(

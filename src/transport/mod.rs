@@ -2,6 +2,7 @@
 //! that makes exports incremental, and the import of any bundle kind.
 pub mod files;
 pub mod import;
+pub mod inspect;
 pub mod medium;
 pub mod outbox;
 pub mod receipts;

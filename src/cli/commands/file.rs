@@ -57,7 +57,7 @@ pub fn run(ctx: &Context, ui: &Ui, c: FileCommand) -> Result<i32, Error> {
     let get = |id: &str| {
         all_files
             .get(id)
-            .ok_or_else(|| Error::rejected(id, "unknown", "no such security file in this node's chain"))
+            .ok_or_else(|| Error::rejected(id, "not-found", "no such security file in this node's chain"))
     };
     match c {
         FileCommand::List { all } => {

@@ -11,16 +11,20 @@ pub struct ImportArgs {
     /// Bundle files (- for stdin); armored or binary
     #[arg(required = true)]
     pub bundles: Vec<PathBuf>,
+    /// Check and report everything importing would do, writing nothing (each bundle is
+    /// judged against the home as it is)
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 pub fn run(ctx: &Context, ui: &Ui, a: ImportArgs) -> Result<i32, Error> {
-    import_all(ctx, ui, &a.bundles)
+    import_all(ctx, ui, &a.bundles, a.dry_run)
 }
 
 /// Import each bundle on its own (a transaction each): the good ones are imported, every
 /// result is reported, and the exit status is 1 when any was rejected. An I/O or
 /// environment error of the home stops at once.
-pub fn import_all(ctx: &Context, ui: &Ui, bundles: &[PathBuf]) -> Result<i32, Error> {
+pub fn import_all(ctx: &Context, ui: &Ui, bundles: &[PathBuf], dry_run: bool) -> Result<i32, Error> {
     let node = ctx.node()?;
     let lock = node.lock()?;
     let _spin = ui.spinner("importing");
@@ -30,15 +34,26 @@ pub fn import_all(ctx: &Context, ui: &Ui, bundles: &[PathBuf]) -> Result<i32, Er
         let l = label(b);
         let r = node.begin_under(&lock, crate::act::Who::Anyone).and_then(|mut tx| {
             let r = crate::transport::import::import_in(&mut tx, b, &l)?;
-            tx.commit()?;
+            if !dry_run {
+                tx.commit()?;
+            }
+            // a dry run drops the transaction: nothing it staged becomes visible
             Ok(r)
         });
         match r {
             Ok(r) => {
-                ui.status(&describe(&l, &r));
+                let said = describe(&l, &r);
+                ui.status(&if dry_run {
+                    format!("dry run, nothing written: {said}")
+                } else {
+                    said
+                });
                 let mut j = to_json(&r);
                 j["input"] = l.into();
                 j["ok"] = true.into();
+                if dry_run {
+                    j["dry_run"] = true.into();
+                }
                 rows.push(j);
             }
             Err(e @ Error::Rejected { .. }) if bundles.len() > 1 => {

@@ -27,7 +27,7 @@ pub struct IssueArgs {
     /// The event recorded in the manifest (with --to)
     #[arg(long, default_value = "direct")]
     pub event: String,
-    /// Expiry date (YYYY-MM-DD or RFC 3339 UTC)
+    /// Expiry: YYYY-MM-DD, RFC 3339 (Z or +hh:mm), or a duration from now (30d, 12h, 2w)
     #[arg(long, value_name = "DATE")]
     pub expires: Option<String>,
     /// Write the bundle to FILE (- for stdout)
@@ -42,8 +42,11 @@ pub fn run(ctx: &Context, ui: &Ui, a: IssueArgs) -> Result<i32, Error> {
     let expires = match &a.expires {
         None => None,
         Some(d) => {
-            let t = crate::timefmt::parse_rfc3339(d)
-                .ok_or_else(|| Error::usage(format!("--expires {d:?}: want YYYY-MM-DD or RFC 3339 UTC")))?;
+            let t = crate::timefmt::parse_when(d, ctx.now).ok_or_else(|| {
+                Error::usage(format!(
+                    "--expires {d:?}: want YYYY-MM-DD, RFC 3339 (Z or an offset such as +02:00) or a duration such as 30d, 12h"
+                ))
+            })?;
             if t < ctx.now {
                 ui.warn(&format!(
                     "--expires {d}: that is in the past; the file is issued already expired"

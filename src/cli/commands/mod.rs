@@ -5,6 +5,7 @@ pub mod completions;
 pub mod file;
 pub mod import;
 pub mod init;
+pub mod inspect;
 pub mod issue;
 pub mod log;
 pub mod merge;

@@ -32,7 +32,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: ResendArgs) -> Result<i32, Error> {
     let e = crate::transport::outbox::find(&node.home, &a.bundle)?.ok_or_else(|| {
         Error::rejected(
             &a.bundle,
-            "unknown",
+            "not-found",
             "no such bundle in the outbox (acknowledged already, or never made here)",
         )
     })?;

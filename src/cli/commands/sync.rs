@@ -112,7 +112,7 @@ pub fn run(ctx: &Context, ui: &Ui, c: SyncCommand) -> Result<i32, Error> {
             ui.result("", json);
             Ok(0)
         }
-        SyncCommand::Import { bundle } => super::import::import_all(ctx, ui, &[bundle]),
+        SyncCommand::Import { bundle } => super::import::import_all(ctx, ui, &[bundle], false),
     }
 }
 
