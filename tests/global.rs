@@ -890,3 +890,28 @@ fn settled_index_gives_the_same_merge_and_verify_drops_it_on_damage() {
     assert_eq!(merge(&alice), j_inc);
     assert!(index.exists() && !unclean.exists());
 }
+
+#[test]
+fn xfer_leaves_a_bundle_only_when_the_peer_lacks_something_and_explains_the_medium() {
+    let net = Net::new(&["alice"]);
+    let (hq, alice) = (net.home("hq"), net.home("alice"));
+    let usb = net.path("usb");
+    std::fs::create_dir(&usb).unwrap();
+    for h in [&hq, &alice, &hq, &alice, &hq] {
+        ok_json(h, &["xfer", s(&usb)]);
+    }
+    // everything exchanged and acknowledged: another round leaves nothing new
+    let j = ok_json(&alice, &["xfer", s(&usb)]);
+    assert_eq!(j["left"].as_array().unwrap().len(), 0, "{j}");
+    let j = ok_json(&hq, &["xfer", s(&usb)]);
+    assert_eq!(j["left"].as_array().unwrap().len(), 0, "{j}");
+    // a new block: a bundle again
+    append(&alice, "a9");
+    let j = ok_json(&alice, &["xfer", s(&usb)]);
+    assert_eq!(j["left"].as_array().unwrap().len(), 1, "{j}");
+    // the medium says what its folders are, names beside ids
+    let readme = std::fs::read_to_string(usb.join("README.txt")).unwrap();
+    for n in ["hq", "alice"] {
+        assert!(readme.contains(&format!("{}  {n}", net.id(n))), "{readme}");
+    }
+}

@@ -34,6 +34,10 @@ pub struct Left {
 #[serde(deny_unknown_fields)]
 pub struct Ledger {
     pub sent: Vec<Left>,
+    /// Per peer, the SHA-256 of the frontier in the last sync bundle left for it: a new
+    /// one is left only when it carries blocks, receipts, or a frontier that changed.
+    #[serde(default)]
+    pub frontiers: std::collections::BTreeMap<String, String>,
 }
 
 /// An input xfer did not import.
@@ -187,8 +191,19 @@ pub fn xfer(node: &Node, spool: &Path, armor: bool) -> Result<XferReport> {
         .filter(|id| *id != me)
         .collect();
     let tmp_dir = node.home.tmp_dir();
+    let frontier = crate::digest::hex(&crate::digest::sha256(
+        &sync::Frontier {
+            node: me.clone(),
+            heads: st.frontier(),
+        }
+        .encode(),
+    ));
     for peer in &peers {
         let (tmp, ex) = sync::export(node, &st, None, Some(peer), false, armor, &tmp_dir)?;
+        if ex.blocks == 0 && ex.receipts == 0 && ledger.frontiers.get(peer) == Some(&frontier) {
+            // nothing the peer lacks: leave nothing new
+            continue;
+        }
         let name = format!("{}.{}", ex.header.id, if armor { "bundle.asc" } else { "bundle" });
         let rel = format!("{peer}/{me}/{name}");
         match medium.put(&[peer, &me], &name, tmp.path()) {
@@ -203,6 +218,7 @@ pub fn xfer(node: &Node, spool: &Path, armor: bool) -> Result<XferReport> {
                     recipient: peer.clone(),
                     height: my_height,
                 });
+                ledger.frontiers.insert(peer.clone(), frontier.clone());
             }
             Err(err) => report.skipped.push(skipped(rel, &err)),
         }
@@ -222,10 +238,54 @@ pub fn xfer(node: &Node, spool: &Path, armor: bool) -> Result<XferReport> {
             }
         }
     }
-    let text = serde_yaml::to_string(&Ledger { sent: keep_left }).expect("ledger serialises");
+    write_readme(&medium, &st);
+    let text = serde_yaml::to_string(&Ledger {
+        sent: keep_left,
+        frontiers: ledger.frontiers,
+    })
+    .expect("ledger serialises");
     tx.put(&ledger_path(node), text.as_bytes())?;
     tx.commit()?;
     Ok(report)
+}
+
+/// `DIR/README.txt`: what the folders are, with the names beside the ids. Written when
+/// missing or when the roster changed (best effort: the medium is for bundles).
+fn write_readme(medium: &Medium, st: &crate::node::State) {
+    let mut text = String::from(
+        "This medium carries secfile bundles between the nodes of a consortium.\n\
+         \n\
+         <recipient id>/<sender id>/<bundle id>.bundle   a bundle from sender to recipient\n\
+         \n\
+         Run `secfile xfer DIR` on each node: it imports what is addressed to it and leaves\n\
+         what it has for the others. Bundles are signed and encrypted; do not edit them.\n\
+         A bundle stays here until its recipient acknowledges it.\n\
+         \n\
+         Nodes:\n",
+    );
+    for m in st.eval.members.values() {
+        let status = if m.removed.is_some() { " (removed)" } else { "" };
+        text.push_str(&format!(
+            "  {}  {} ({}){status}\n",
+            m.identity.id,
+            m.identity.name,
+            m.identity.role.as_str()
+        ));
+    }
+    let current = medium.open_file(&[], "README.txt").ok().and_then(|f| {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::Read::take(f, 1 << 20), &mut s).ok()?;
+        Some(s)
+    });
+    if current.as_deref() == Some(text.as_str()) {
+        return;
+    }
+    let Ok(mut tmp) = tempfile::NamedTempFile::new() else {
+        return;
+    };
+    if std::io::Write::write_all(tmp.as_file_mut(), text.as_bytes()).is_ok() {
+        let _ = medium.put(&[], "README.txt", tmp.path());
+    }
 }
 
 fn remove_rel(medium: &Medium, rel: &str) -> std::io::Result<()> {
