@@ -749,3 +749,35 @@ fn expires_takes_offsets_and_durations() {
     );
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn status_explains_peers_outbox_and_what_holds_finality_back() {
+    let net = Net::new(&["alice", "bob"]);
+    let hq = net.home("hq");
+    let doc = net.path("d.txt");
+    std::fs::write(&doc, b"x").unwrap();
+    ok(&hq, &["issue", "--to", "alice", "--attach", s(&doc)]);
+    net.sync("hq", "alice");
+    ok(&net.home("alice"), &["append", "--kind", "note"]);
+    net.sync("alice", "hq");
+    let j = ok_json(&hq, &["status"]);
+    let peers = j["peers"].as_array().unwrap();
+    let alice = peers.iter().find(|p| p["name"] == "alice").unwrap();
+    assert_eq!(alice["last_heard"], "2026-11-23T12:00:00Z", "{j}");
+    let bob = peers.iter().find(|p| p["name"] == "bob").unwrap();
+    assert!(bob["last_heard"].is_null(), "bob never sent anything: {j}");
+    assert_eq!(j["outbox"].as_array().unwrap().len(), 1, "{j}");
+    assert_eq!(j["outbox"][0]["kind"], "file");
+    let f = &j["finality"];
+    assert!(f["threshold"].is_u64(), "{j}");
+    let stalled = f["stalled_by"].as_array().unwrap();
+    assert!(
+        stalled.contains(&serde_json::json!(net.id("bob"))),
+        "bob holds finality back: {j}"
+    );
+    let text = ok(&hq, &["status"]);
+    assert!(text.contains("waits for bob: last heard never"), "{text}");
+    assert!(text.contains("awaiting a receipt"), "{text}");
+    // the master lists every file it issued
+    assert_eq!(ok_json(&hq, &["file", "list"]).as_array().unwrap().len(), 1);
+}

@@ -398,6 +398,15 @@ pub fn import_in(tx: &mut Tx<'_>, input: &Path, label: &str) -> Result<ImportRep
     if !known.is_some_and(|k| k.covers(&frontier)) {
         tx.put(&sync::peer_path(&node.home, &header.sender), &frontier.encode())?;
     }
+    // when the sender was last heard from: the newest bundle's own time
+    let created = crate::timefmt::parse_rfc3339(&header.created);
+    let heard = sync::last_heard(&node.home, &header.sender).and_then(|t| crate::timefmt::parse_rfc3339(&t));
+    if created.is_some_and(|c| heard.is_none_or(|h| c > h)) {
+        tx.put(
+            &sync::heard_path(&node.home, &header.sender),
+            format!("{}\n", header.created).as_bytes(),
+        )?;
+    }
     Ok(report)
 }
 

@@ -73,6 +73,20 @@ pub fn peer_path(home: &Home, id: &str) -> std::path::PathBuf {
     home.peers_dir().join(format!("{id}.yaml"))
 }
 
+/// `peers/<id>.heard`: the creation time (the sender's clock) of the newest bundle
+/// imported from that peer.
+pub fn heard_path(home: &Home, id: &str) -> std::path::PathBuf {
+    home.peers_dir().join(format!("{id}.heard"))
+}
+
+/// When a bundle from `id` was last imported here (its `created` time), if ever.
+pub fn last_heard(home: &Home, id: &str) -> Option<String> {
+    let b = std::fs::read(heard_path(home, id)).ok()?;
+    let s = String::from_utf8(b).ok()?;
+    let t = s.trim();
+    crate::timefmt::parse_rfc3339(t).map(|_| t.to_string())
+}
+
 /// The frontier last received from a peer, if any.
 pub fn peer_frontier(home: &Home, id: &str) -> Result<Option<Frontier>> {
     let p = peer_path(home, id);

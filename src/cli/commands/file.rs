@@ -8,7 +8,7 @@ use std::path::PathBuf;
 /// Security files: the ones held here, their manifests, content and life on the chain
 #[derive(Debug, Subcommand)]
 pub enum FileCommand {
-    /// List the security files this node holds (or every file the chain knows, with --all)
+    /// List the security files this node holds (the master: every file it issued; --all: every file the chain knows)
     List {
         /// Every file in the global chain, whoever holds it
         #[arg(long)]
@@ -63,7 +63,9 @@ pub fn run(ctx: &Context, ui: &Ui, c: FileCommand) -> Result<i32, Error> {
         FileCommand::List { all } => {
             let mut text = String::new();
             let mut rows = Vec::new();
-            for f in all_files.values().filter(|f| all || f.holder == node.id()) {
+            // the master lists every file it issued; a member those it holds
+            let every = all || node.config.role == crate::home::Role::Master;
+            for f in all_files.values().filter(|f| every || f.holder == node.id()) {
                 let flag = if f.revoked.is_some() { " REVOKED" } else { "" };
                 let tent = if f.tentative { " (tentative)" } else { "" };
                 text.push_str(&format!(

@@ -4,7 +4,12 @@ use crate::error::Error;
 use crate::merge::Status;
 use clap::Args;
 
-/// Show this node, its chains, pending blocks and forks
+/// Show this node, its chains and peers, what awaits a receipt, and what holds finality back
+///
+/// Lists every chain held (height, clock), each peer with when a bundle from it was last
+/// imported, the outbox (bundles awaiting their recipient's receipt), pending blocks and
+/// forks, requests awaiting issue (master), and finality: its threshold and which chains
+/// hold it back, in words.
 #[derive(Debug, Args)]
 pub struct StatusArgs {}
 
@@ -89,13 +94,115 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
         }
         open_requests.sort();
     }
+    // peers: when each was last heard from
+    let mut peers = Vec::new();
+    for m in st.eval.members.values().filter(|m| m.identity.id != me) {
+        let heard = crate::transport::sync::last_heard(&node.home, &m.identity.id);
+        text.push_str(&format!(
+            "  peer {:<16} {} last heard {}{}\n",
+            m.identity.name,
+            m.identity.id,
+            heard
+                .as_deref()
+                .map(|t| ago(t, ctx.now))
+                .unwrap_or_else(|| "never".into()),
+            if m.removed.is_some() { " (removed)" } else { "" }
+        ));
+        peers.push(serde_json::json!({
+            "id": m.identity.id, "name": m.identity.name, "last_heard": heard, "removed": m.removed.is_some(),
+        }));
+    }
+    // the outbox
+    let outbox = crate::transport::outbox::list(&node.home)?;
+    let awaiting = outbox.iter().filter(|e| e.meta.wants_receipt()).count();
+    if !outbox.is_empty() {
+        text.push_str(&format!(
+            "  outbox: {}, {} awaiting a receipt (secfile outbox)\n",
+            crate::cli::ui::plural(outbox.len(), "bundle"),
+            awaiting
+        ));
+    }
+    let outbox_json: Vec<_> = outbox
+        .iter()
+        .map(|e| {
+            serde_json::json!({"bundle": e.meta.bundle, "kind": e.meta.kind, "recipient": e.meta.recipient,
+                "created": e.meta.created, "file": e.meta.file, "request": e.meta.request,
+                "path": e.path.display().to_string()})
+        })
+        .collect();
+    // finality: the threshold and the chains at it
+    let g = crate::merge::global::merge(&st.eval, &st.cands);
+    let stalled: Vec<&String> = g
+        .bounds
+        .iter()
+        .filter(|(_, c)| Some(**c) == g.threshold)
+        .map(|(id, _)| id)
+        .collect();
+    let name = |id: &str| {
+        st.eval
+            .members
+            .get(id)
+            .map(|m| m.identity.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    };
+    let words: Vec<String> = stalled
+        .iter()
+        .map(|id| {
+            let heard = crate::transport::sync::last_heard(&node.home, id);
+            let when = if id.as_str() == me {
+                "this node".to_string()
+            } else {
+                format!(
+                    "last heard {}",
+                    heard
+                        .as_deref()
+                        .map(|t| ago(t, ctx.now))
+                        .unwrap_or_else(|| "never".into())
+                )
+            };
+            format!("{}: {when}, clock {}", name(id), g.bounds[id.as_str()])
+        })
+        .collect();
+    text.push_str(&format!(
+        "finality: {} final, threshold {}{}\n",
+        g.final_count,
+        g.threshold.map_or("none".into(), |t| t.to_string()),
+        if words.is_empty() {
+            String::new()
+        } else {
+            format!("; waits for {}", words.join("; "))
+        }
+    ));
     ui.result(
         &text,
         serde_json::json!({
             "id": me, "name": node.config.name, "role": node.config.role.as_str(), "fingerprint": fp,
             "master": node.config.master, "admitted": admitted, "chains": chains,
             "pending": pending, "forks": forks, "requests": open_requests, "home": node.home.root.display().to_string(),
+            "peers": peers, "outbox": outbox_json, "awaiting_receipt": awaiting,
+            "finality": {
+                "final": g.final_count, "head": g.head_hex(), "threshold": g.threshold,
+                "stalled_by": stalled, "explained": words,
+            },
         }),
     );
     Ok(0)
+}
+
+/// "3 days ago", "5 hours ago", "just now" (or the time itself when in the future).
+fn ago(t: &str, now: i64) -> String {
+    let Some(at) = crate::timefmt::parse_rfc3339(t) else {
+        return t.to_string();
+    };
+    let d = now - at;
+    if d < 0 {
+        return format!("at {t}");
+    }
+    let (n, unit) = match d {
+        0..60 => return "just now".into(),
+        60..3600 => (d / 60, "minute"),
+        3600..86_400 => (d / 3600, "hour"),
+        _ => (d / 86_400, "day"),
+    };
+    format!("{} ago ({t})", crate::cli::ui::plural(n as usize, unit))
 }
