@@ -184,6 +184,12 @@ _secfile() {
             secfile__subcmd__help__subcmd__op,endorse)
                 cmd="secfile__subcmd__help__subcmd__op__subcmd__endorse"
                 ;;
+            secfile__subcmd__help__subcmd__op,reject)
+                cmd="secfile__subcmd__help__subcmd__op__subcmd__reject"
+                ;;
+            secfile__subcmd__help__subcmd__op,return)
+                cmd="secfile__subcmd__help__subcmd__op__subcmd__return"
+                ;;
             secfile__subcmd__help__subcmd__op,revoke)
                 cmd="secfile__subcmd__help__subcmd__op__subcmd__revoke"
                 ;;
@@ -214,6 +220,12 @@ _secfile() {
             secfile__subcmd__op,help)
                 cmd="secfile__subcmd__op__subcmd__help"
                 ;;
+            secfile__subcmd__op,reject)
+                cmd="secfile__subcmd__op__subcmd__reject"
+                ;;
+            secfile__subcmd__op,return)
+                cmd="secfile__subcmd__op__subcmd__return"
+                ;;
             secfile__subcmd__op,revoke)
                 cmd="secfile__subcmd__op__subcmd__revoke"
                 ;;
@@ -228,6 +240,12 @@ _secfile() {
                 ;;
             secfile__subcmd__op__subcmd__help,help)
                 cmd="secfile__subcmd__op__subcmd__help__subcmd__help"
+                ;;
+            secfile__subcmd__op__subcmd__help,reject)
+                cmd="secfile__subcmd__op__subcmd__help__subcmd__reject"
+                ;;
+            secfile__subcmd__op__subcmd__help,return)
+                cmd="secfile__subcmd__op__subcmd__help__subcmd__return"
                 ;;
             secfile__subcmd__op__subcmd__help,revoke)
                 cmd="secfile__subcmd__op__subcmd__help__subcmd__revoke"
@@ -810,7 +828,7 @@ _secfile() {
             return 0
             ;;
         secfile__subcmd__help__subcmd__op)
-            opts="endorse annotate transfer revoke"
+            opts="endorse annotate transfer return reject revoke"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -838,6 +856,34 @@ _secfile() {
             return 0
             ;;
         secfile__subcmd__help__subcmd__op__subcmd__endorse)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__help__subcmd__op__subcmd__reject)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__help__subcmd__op__subcmd__return)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1238,7 +1284,7 @@ _secfile() {
             return 0
             ;;
         secfile__subcmd__op)
-            opts="-q -h --home --json --quiet --no-progress --passphrase-file --help endorse annotate transfer revoke help"
+            opts="-q -h --home --json --quiet --no-progress --passphrase-file --help endorse annotate transfer return reject revoke help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1312,7 +1358,7 @@ _secfile() {
             return 0
             ;;
         secfile__subcmd__op__subcmd__help)
-            opts="endorse annotate transfer revoke help"
+            opts="endorse annotate transfer return reject revoke help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1367,6 +1413,34 @@ _secfile() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        secfile__subcmd__op__subcmd__help__subcmd__reject)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__op__subcmd__help__subcmd__return)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         secfile__subcmd__op__subcmd__help__subcmd__revoke)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1388,6 +1462,58 @@ _secfile() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__op__subcmd__reject)
+            opts="-q -h --reason --home --json --quiet --no-progress --passphrase-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__op__subcmd__return)
+            opts="-q -h --note --home --json --quiet --no-progress --passphrase-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --note)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -176,17 +176,19 @@ complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_su
 complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from help" -f -a "extract" -d 'Write a file\'s content, checked against the manifest\'s SHA-256'
 complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from help" -f -a "history" -d 'A file\'s life from the global chain: final, tentative and rejected events'
 complete -c secfile -n "__fish_secfile_using_subcommand file; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer revoke help" -l home -d 'Node home directory [default: $XDG_DATA_HOME/secfile]' -r -F
-complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer revoke help" -l passphrase-file -d 'Read the passphrase protecting this node\'s keys from FILE (first line)' -r -F
-complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer revoke help" -l json -d 'Print machine-readable JSON on stdout'
-complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer revoke help" -s q -l quiet -d 'Print nothing on stderr but errors'
-complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer revoke help" -l no-progress -d 'Never draw progress bars'
-complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer revoke help" -s h -l help -d 'Print help'
-complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer revoke help" -f -a "endorse" -d 'Endorse a file you hold'
-complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer revoke help" -f -a "annotate" -d 'Annotate a file with a note'
-complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer revoke help" -f -a "transfer" -d 'Transfer a file you hold to another member (re-encrypted to the new holder)'
-complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer revoke help" -f -a "revoke" -d 'Revoke a file (master only)'
-complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer revoke help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer return reject revoke help" -l home -d 'Node home directory [default: $XDG_DATA_HOME/secfile]' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer return reject revoke help" -l passphrase-file -d 'Read the passphrase protecting this node\'s keys from FILE (first line)' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer return reject revoke help" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer return reject revoke help" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer return reject revoke help" -l no-progress -d 'Never draw progress bars'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer return reject revoke help" -s h -l help -d 'Print help'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer return reject revoke help" -f -a "endorse" -d 'Endorse a file you hold'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer return reject revoke help" -f -a "annotate" -d 'Annotate a file with a note'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer return reject revoke help" -f -a "transfer" -d 'Transfer a file you hold to another member (re-encrypted to the new holder)'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer return reject revoke help" -f -a "return" -d 'Give a file you hold back to the master (it is surrendered: nothing but a revocation may follow)'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer return reject revoke help" -f -a "reject" -d 'Refuse a transfer made to this node: the sender holds the file again'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer return reject revoke help" -f -a "revoke" -d 'Revoke a file (master only)'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and not __fish_seen_subcommand_from endorse annotate transfer return reject revoke help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from endorse" -l note -d 'An optional note' -r
 complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from endorse" -l home -d 'Node home directory [default: $XDG_DATA_HOME/secfile]' -r -F
 complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from endorse" -l passphrase-file -d 'Read the passphrase protecting this node\'s keys from FILE (first line)' -r -F
@@ -210,6 +212,20 @@ complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subc
 complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from transfer" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from transfer" -l no-progress -d 'Never draw progress bars'
 complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from transfer" -s h -l help -d 'Print help'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from return" -l note -d 'An optional note' -r
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from return" -l home -d 'Node home directory [default: $XDG_DATA_HOME/secfile]' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from return" -l passphrase-file -d 'Read the passphrase protecting this node\'s keys from FILE (first line)' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from return" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from return" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from return" -l no-progress -d 'Never draw progress bars'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from return" -s h -l help -d 'Print help'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from reject" -l reason -d 'Why' -r
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from reject" -l home -d 'Node home directory [default: $XDG_DATA_HOME/secfile]' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from reject" -l passphrase-file -d 'Read the passphrase protecting this node\'s keys from FILE (first line)' -r -F
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from reject" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from reject" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from reject" -l no-progress -d 'Never draw progress bars'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from reject" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from revoke" -l reason -d 'Why' -r
 complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from revoke" -l home -d 'Node home directory [default: $XDG_DATA_HOME/secfile]' -r -F
 complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from revoke" -l passphrase-file -d 'Read the passphrase protecting this node\'s keys from FILE (first line)' -r -F
@@ -220,6 +236,8 @@ complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subc
 complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from help" -f -a "endorse" -d 'Endorse a file you hold'
 complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from help" -f -a "annotate" -d 'Annotate a file with a note'
 complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from help" -f -a "transfer" -d 'Transfer a file you hold to another member (re-encrypted to the new holder)'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from help" -f -a "return" -d 'Give a file you hold back to the master (it is surrendered: nothing but a revocation may follow)'
+complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from help" -f -a "reject" -d 'Refuse a transfer made to this node: the sender holds the file again'
 complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from help" -f -a "revoke" -d 'Revoke a file (master only)'
 complete -c secfile -n "__fish_secfile_using_subcommand op; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c secfile -n "__fish_secfile_using_subcommand import" -l home -d 'Node home directory [default: $XDG_DATA_HOME/secfile]' -r -F
@@ -349,6 +367,8 @@ complete -c secfile -n "__fish_secfile_using_subcommand help; and __fish_seen_su
 complete -c secfile -n "__fish_secfile_using_subcommand help; and __fish_seen_subcommand_from op" -f -a "endorse" -d 'Endorse a file you hold'
 complete -c secfile -n "__fish_secfile_using_subcommand help; and __fish_seen_subcommand_from op" -f -a "annotate" -d 'Annotate a file with a note'
 complete -c secfile -n "__fish_secfile_using_subcommand help; and __fish_seen_subcommand_from op" -f -a "transfer" -d 'Transfer a file you hold to another member (re-encrypted to the new holder)'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and __fish_seen_subcommand_from op" -f -a "return" -d 'Give a file you hold back to the master (it is surrendered: nothing but a revocation may follow)'
+complete -c secfile -n "__fish_secfile_using_subcommand help; and __fish_seen_subcommand_from op" -f -a "reject" -d 'Refuse a transfer made to this node: the sender holds the file again'
 complete -c secfile -n "__fish_secfile_using_subcommand help; and __fish_seen_subcommand_from op" -f -a "revoke" -d 'Revoke a file (master only)'
 complete -c secfile -n "__fish_secfile_using_subcommand help; and __fish_seen_subcommand_from sync" -f -a "export" -d 'Export the blocks a peer lacks (own and relayed) as a sync bundle'
 complete -c secfile -n "__fish_secfile_using_subcommand help; and __fish_seen_subcommand_from sync" -f -a "import" -d 'Import a sync bundle (idempotent; nothing is written unless every block checks)'

@@ -1109,3 +1109,119 @@ fn formats_doc_describes_security_files() {
         assert!(doc.contains(k), "docs/formats.md lacks {k:?}");
     }
 }
+
+#[test]
+fn reject_gives_a_transfer_back_and_return_surrenders_the_file() {
+    let net = Net::new(&["alice", "bob"]);
+    let nodes = ["hq", "alice", "bob"];
+    let (hq, alice, bob) = (net.id("hq"), net.id("alice"), net.id("bob"));
+    let doc = write(&net, "d", b"returned\n");
+    let fb = net.path("f.bundle");
+    let id = issue_to(&net, "alice", &doc, &fb, &[]);
+    ok(&net.home("alice"), &["import", s(&fb)]);
+    // an issued file cannot be rejected: there is no transfer to refuse
+    let (code, _, err) = run(&net.home("alice"), &["op", "reject", &id]);
+    assert_eq!(code, 1, "{err}");
+    let t = net.path("t.bundle");
+    ok(
+        &net.home("alice"),
+        &["op", "transfer", &id, "--to", "bob", "--out", s(&t)],
+    );
+    ok(&net.home("bob"), &["import", s(&t)]);
+    mesh(&net, &nodes);
+    // bob refuses it: alice holds it again, on every node
+    ok(&net.home("bob"), &["op", "reject", &id, "--reason", "not for us"]);
+    let (code, _, err) = run(&net.home("bob"), &["op", "endorse", &id]);
+    assert_eq!(code, 1, "bob no longer holds it: {err}");
+    mesh(&net, &nodes);
+    for n in nodes {
+        let h = history(&net, n, &id);
+        assert_eq!(h["holder"], alice.as_str(), "{n}: {h}");
+        assert!(kinds(&h).contains(&"reject".to_string()), "{n}: {h}");
+    }
+    // alice gives it back to the master: surrendered, nothing but a revocation follows
+    ok(&net.home("alice"), &["op", "return", &id]);
+    let (code, _, err) = run(&net.home("alice"), &["op", "transfer", &id, "--to", "bob"]);
+    assert_eq!(code, 1, "{err}");
+    mesh(&net, &nodes);
+    for n in nodes {
+        let h = history(&net, n, &id);
+        assert_eq!(h["holder"], hq.as_str(), "{n}: {h}");
+        let show = ok_json(&net.home(n), &["file", "show", &id]);
+        assert_eq!(show["surrendered"], true, "{n}: {show}");
+    }
+    let (code, out, err) = run(&net.home("alice"), &["--json", "op", "annotate", &id, "--note", "x"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(json(&out)["error"]["kind"], "surrendered");
+    ok(&net.home("hq"), &["op", "revoke", &id, "--reason", "returned"]);
+    // the master cannot return or reject
+    let (code, _, _) = run(&net.home("hq"), &["op", "return", &id]);
+    assert_eq!(code, 1);
+    let _ = bob;
+}
+
+#[test]
+fn a_reject_racing_an_endorse_and_a_return_racing_a_transfer_settle_in_global_order() {
+    // a hostile holder signs conflicting operations from a copied home: whichever comes
+    // first in global order wins on every node, the other is reported rejected
+    let net = Net::new(&["alice", "bob"]);
+    let nodes = ["hq", "alice", "bob"];
+    let (hq, alice, bob) = (net.id("hq"), net.id("alice"), net.id("bob"));
+    let doc = write(&net, "d", b"race\n");
+    let fb = net.path("f.bundle");
+    let id = issue_to(&net, "alice", &doc, &fb, &[]);
+    ok(&net.home("alice"), &["import", s(&fb)]);
+    mesh(&net, &nodes);
+    // alice transfers to bob; bob's copied home rejects while bob's own endorses
+    let t = net.path("t.bundle");
+    ok(
+        &net.home("alice"),
+        &["op", "transfer", &id, "--to", "bob", "--out", s(&t)],
+    );
+    ok(&net.home("bob"), &["import", s(&t)]);
+    mesh(&net, &nodes);
+    ok(&net.home("bob"), &["op", "endorse", &id]);
+    let (code, _, _) = run(&net.home("bob"), &["op", "reject", &id]);
+    assert_eq!(code, 1, "after endorsing, the command refuses to reject");
+    mesh(&net, &nodes);
+    for n in nodes {
+        let h = history(&net, n, &id);
+        assert_eq!(h["holder"], bob.as_str(), "{n}: {h}");
+    }
+    // a return racing a transfer: bob returns on one copy, transfers on the other: a fork
+    // of bob's chain — both cut, the holder stays bob everywhere
+    let copy = net.path("bob-copy");
+    copy_tree(&net.home("bob"), &copy, &["lock", "tmp"]);
+    ok(&net.home("bob"), &["op", "return", &id]);
+    ok(
+        &copy,
+        &[
+            "op",
+            "transfer",
+            &id,
+            "--to",
+            "alice",
+            "--out",
+            s(&net.path("t2.bundle")),
+        ],
+    );
+    let b = net.path("copy.bundle");
+    ok(&copy, &["sync", "export", "--to", "hq", "--out", s(&b)]);
+    ok(&net.home("hq"), &["sync", "import", s(&b)]);
+    mesh(&net, &nodes);
+    let mut heads = Vec::new();
+    for n in nodes {
+        let h = history(&net, n, &id);
+        heads.push(h["holder"].clone());
+        let ev = h["events"].as_array().unwrap();
+        assert!(
+            ev.iter().all(|e| e["kind"] != "return" || e["status"] != "final"),
+            "{n}: {h}"
+        );
+    }
+    assert!(
+        heads.windows(2).all(|w| w[0] == w[1]),
+        "one verdict everywhere: {heads:?}"
+    );
+    let _ = (hq, alice);
+}

@@ -87,7 +87,7 @@ pub fn transfer(node: &Node, id: &str, to: &str, armor: bool, out: Option<&Path>
     })
 }
 
-/// `op endorse|annotate|revoke ID`: an operation that is a block only.
+/// `op endorse|annotate|revoke|return|reject ID`: an operation that is a block only.
 pub fn note(node: &Node, kind: &str, id: &str, note: &str) -> Result<Block> {
     if note.len() > crate::subchain::MAX_FIELD {
         return Err(Error::usage(format!(
@@ -97,15 +97,31 @@ pub fn note(node: &Node, kind: &str, id: &str, note: &str) -> Result<Block> {
     }
     let who = match kind {
         "revoke" => Who::Master("revoke security files"),
+        "return" => Who::Member("return security files"),
+        "reject" => Who::Member("reject transfers"),
         _ => Who::Acting,
     };
     let mut tx = node.begin(who)?;
     let (_, all) = files::states(&tx.st);
     let f = files::find_file(&all, id)?;
     match kind {
-        "endorse" => files::holder_checks(node, f, "endorse")?,
+        "endorse" | "return" | "reject" => files::holder_checks(node, f, kind)?,
         "revoke" if f.revoked.is_some() => return Err(Error::rejected(id, "duplicate", "already revoked")),
+        "annotate" if f.surrendered => {
+            return Err(Error::rejected(
+                id,
+                "surrendered",
+                "the file was returned to the master; only a revocation may follow",
+            ));
+        }
         _ => {}
+    }
+    if kind == "reject" && f.rejectable_to.is_none() {
+        return Err(Error::rejected(
+            id,
+            "not-authorised",
+            "no transfer to reject: this node received the file by issue, or endorsed, transferred or returned it since",
+        ));
     }
     let body = NoteBody {
         file: id.to_string(),

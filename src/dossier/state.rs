@@ -1,6 +1,9 @@
 //! The state of every security file as a pure function of the global chain: operations
 //! are applied in global order (final entries, then the tentative tail); the first valid
 //! conflicting operation wins and later ones are reported as rejected, with the reason.
+//! A `return` makes the master holder and the file surrendered (nothing but `revoke`
+//! after it); a `reject` by a transfer's new holder, before it endorses, transfers or
+//! returns the file, makes the sender holder again.
 use crate::merge::bodies::{AcceptBody, IssueBody, NoteBody, TransferBody};
 use crate::merge::global::Global;
 use crate::merge::{Cand, Evaluation};
@@ -35,6 +38,11 @@ pub struct FileState {
     pub manifest: String,
     pub endorsements: Vec<String>,
     pub notes: Vec<String>,
+    /// Returned to the master: no further operation but `revoke`.
+    pub surrendered: bool,
+    /// The sender of the transfer that made the current holder, while the holder may
+    /// still reject it (before endorsing, transferring or returning it).
+    pub rejectable_to: Option<String>,
     /// True when some applied event is not final yet.
     pub tentative: bool,
     pub events: Vec<Event>,
@@ -96,6 +104,8 @@ pub fn derive(global: &Global, eval: &Evaluation, cands: &[Cand]) -> BTreeMap<St
                         manifest: i.manifest.clone(),
                         endorsements: vec![],
                         notes: vec![],
+                        surrendered: false,
+                        rejectable_to: None,
                         tentative: status == "tentative",
                         events: vec![],
                     },
@@ -109,6 +119,7 @@ pub fn derive(global: &Global, eval: &Evaluation, cands: &[Cand]) -> BTreeMap<St
                     None => Err("no such file issued".to_string()),
                     Some(f) if f.holder != b.chain => Err(format!("{} is not the holder ({} is)", b.chain, f.holder)),
                     Some(f) if f.revoked.is_some() => Err("the file is revoked".into()),
+                    Some(f) if f.surrendered => Err("the file was returned to the master".into()),
                     Some(f)
                         if f.expires
                             .as_deref()
@@ -121,6 +132,7 @@ pub fn derive(global: &Global, eval: &Evaluation, cands: &[Cand]) -> BTreeMap<St
                         Err(format!("{} is not another active member", t.to))
                     }
                     Some(f) => {
+                        f.rejectable_to = Some(f.holder.clone());
                         f.holder = t.to.clone();
                         Ok(())
                     }
@@ -137,7 +149,7 @@ pub fn derive(global: &Global, eval: &Evaluation, cands: &[Cand]) -> BTreeMap<St
                 };
                 (a.file, r)
             }
-            "endorse" | "annotate" | "revoke" => {
+            "endorse" | "annotate" | "revoke" | "return" | "reject" => {
                 let Ok(nb) = b.body_as::<NoteBody>() else { continue };
                 ev.detail = nb.note.clone();
                 let kind = b.kind.as_str();
@@ -148,12 +160,31 @@ pub fn derive(global: &Global, eval: &Evaluation, cands: &[Cand]) -> BTreeMap<St
                         f.revoked = Some(nb.note.clone());
                         Ok(())
                     }
+                    Some(f) if f.surrendered => Err("the file was returned to the master".into()),
+                    Some(f) if (kind == "return" || kind == "reject") && f.holder != b.chain => {
+                        Err(format!("{} is not the holder ({} is)", b.chain, f.holder))
+                    }
+                    Some(f) if kind == "return" => {
+                        f.holder = eval.master.clone();
+                        f.surrendered = true;
+                        f.rejectable_to = None;
+                        Ok(())
+                    }
+                    Some(f) if kind == "reject" => match f.rejectable_to.take() {
+                        Some(sender) => {
+                            ev.detail = format!("back to {sender}{}", if nb.note.is_empty() { String::new() } else { format!(": {}", nb.note) });
+                            f.holder = sender;
+                            Ok(())
+                        }
+                        None => Err("no transfer to reject: the holder received it by issue, or endorsed, transferred or returned it since".into()),
+                    },
                     Some(f) if kind == "endorse" && f.holder != b.chain => {
                         Err(format!("{} is not the holder ({} is)", b.chain, f.holder))
                     }
                     Some(f) if kind == "endorse" && f.revoked.is_some() => Err("the file is revoked".into()),
                     Some(f) if kind == "endorse" => {
                         f.endorsements.push(b.chain.clone());
+                        f.rejectable_to = None;
                         Ok(())
                     }
                     Some(f) => {

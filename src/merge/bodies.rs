@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 /// Kinds with a fixed meaning; `append --kind` may not use them.
 pub const BUILTIN_KINDS: &[&str] = &[
-    "genesis", "admit", "remove", "request", "issue", "accept", "endorse", "annotate", "transfer", "revoke",
+    "genesis", "admit", "remove", "request", "issue", "accept", "endorse", "annotate", "transfer", "revoke", "return",
+    "reject",
 ];
 
 /// `admit` (master chain): the admitted card's identity and the hash of its genesis block.
@@ -286,7 +287,8 @@ pub fn check_body(b: &Block, author_role: Role) -> Result<(), String> {
                 Ok(())
             }
         }
-        "endorse" | "annotate" | "revoke" => {
+        "return" | "reject" if author_role != Role::Member => Err(format!("only members {} security files", b.kind)),
+        "endorse" | "annotate" | "revoke" | "return" | "reject" => {
             let n: NoteBody = b.body_as()?;
             file_ok(&n.file)?;
             note_ok(&n.note)

@@ -46,14 +46,24 @@ pub fn holder_checks(node: &Node, f: &FileState, what: &str) -> Result<()> {
             format!("only the current holder may {what} it; the holder is {}", f.holder),
         ));
     }
-    if f.revoked.is_some() {
+    let done = match what {
+        "transfer" => "transferred",
+        "endorse" => "endorsed",
+        "return" => "returned",
+        _ => "rejected",
+    };
+    if f.surrendered {
+        return Err(Error::rejected(
+            &f.id,
+            "surrendered",
+            format!("the file was returned to the master; it cannot be {done}"),
+        ));
+    }
+    if f.revoked.is_some() && what != "return" {
         return Err(Error::rejected(
             &f.id,
             "revoked",
-            format!(
-                "the file is revoked; it cannot be {}",
-                if what == "transfer" { "transferred" } else { "endorsed" }
-            ),
+            format!("the file is revoked; it cannot be {done}"),
         ));
     }
     Ok(())

@@ -38,7 +38,7 @@ fn state_json(f: &crate::dossier::state::FileState, names: &dyn Fn(&str) -> Stri
     serde_json::json!({
         "id": f.id, "serial": f.serial, "holder": f.holder, "holder_name": names(&f.holder),
         "revoked": f.revoked.is_some(), "revoke_reason": f.revoked, "expires": f.expires,
-        "request": f.request, "endorsements": f.endorsements, "notes": f.notes,
+        "request": f.request, "endorsements": f.endorsements, "notes": f.notes, "surrendered": f.surrendered,
         "state": if f.tentative { "tentative" } else { "final" },
     })
 }
@@ -82,7 +82,7 @@ pub fn run(ctx: &Context, ui: &Ui, c: FileCommand) -> Result<i32, Error> {
             let f = get(&id)?;
             let mut j = state_json(f, &names);
             let mut text = format!(
-                "file {}\nserial {}\nholder {} ({})\nrevoked {}\nstate {}\n",
+                "file {}\nserial {}\nholder {} ({})\nrevoked {}\nsurrendered {}\nstate {}\n",
                 f.id,
                 f.serial,
                 names(&f.holder),
@@ -91,6 +91,11 @@ pub fn run(ctx: &Context, ui: &Ui, c: FileCommand) -> Result<i32, Error> {
                     .as_deref()
                     .map(|r| format!("yes: {}", sanitize(r)))
                     .unwrap_or_else(|| "no".into()),
+                if f.surrendered {
+                    "yes (returned to the master)"
+                } else {
+                    "no"
+                },
                 if f.tentative {
                     "tentative (not final yet)"
                 } else {

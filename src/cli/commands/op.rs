@@ -37,6 +37,24 @@ pub enum OpCommand {
         #[arg(long)]
         armor: bool,
     },
+    /// Give a file you hold back to the master (it is surrendered: nothing but a revocation may follow)
+    Return {
+        /// The file id
+        id: String,
+        /// An optional note
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Refuse a transfer made to this node: the sender holds the file again
+    ///
+    /// Only before this node endorses, transfers or returns the file.
+    Reject {
+        /// The file id
+        id: String,
+        /// Why
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
     /// Revoke a file (master only)
     Revoke {
         /// The file id
@@ -64,6 +82,8 @@ pub fn run(ctx: &Context, ui: &Ui, c: OpCommand) -> Result<i32, Error> {
         OpCommand::Endorse { id, note } => ("endorse", id, note),
         OpCommand::Annotate { id, note } => ("annotate", id, note),
         OpCommand::Revoke { id, reason } => ("revoke", id, reason),
+        OpCommand::Return { id, note } => ("return", id, note),
+        OpCommand::Reject { id, reason } => ("reject", id, reason),
     };
     let b = crate::act::op::note(&node, kind, &id, &note)?;
     ui.result(
