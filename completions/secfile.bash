@@ -73,6 +73,9 @@ _secfile() {
             secfile,verify)
                 cmd="secfile__subcmd__verify"
                 ;;
+            secfile,watch)
+                cmd="secfile__subcmd__watch"
+                ;;
             secfile,xfer)
                 cmd="secfile__subcmd__xfer"
                 ;;
@@ -162,6 +165,9 @@ _secfile() {
                 ;;
             secfile__subcmd__help,verify)
                 cmd="secfile__subcmd__help__subcmd__verify"
+                ;;
+            secfile__subcmd__help,watch)
+                cmd="secfile__subcmd__help__subcmd__watch"
                 ;;
             secfile__subcmd__help,xfer)
                 cmd="secfile__subcmd__help__subcmd__xfer"
@@ -302,7 +308,7 @@ _secfile() {
 
     case "${cmd}" in
         secfile)
-            opts="-q -h -V --home --json --quiet --no-progress --passphrase-file --help --version init card roster append request issue file op import inspect sync xfer outbox resend merge log status verify completions help"
+            opts="-q -h -V --home --json --quiet --no-progress --passphrase-file --help --version init card roster append request issue file op import inspect sync xfer outbox resend watch merge log status verify completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -604,7 +610,7 @@ _secfile() {
             return 0
             ;;
         secfile__subcmd__help)
-            opts="init card roster append request issue file op import inspect sync xfer outbox resend merge log status verify completions help"
+            opts="init card roster append request issue file op import inspect sync xfer outbox resend watch merge log status verify completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1080,6 +1086,20 @@ _secfile() {
             return 0
             ;;
         secfile__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__help__subcmd__watch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1985,6 +2005,36 @@ _secfile() {
             fi
             case "${prev}" in
                 --global-head)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__watch)
+            opts="-q -h --event --once --interval --home --json --quiet --no-progress --passphrase-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --event)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

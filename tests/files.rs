@@ -1225,3 +1225,126 @@ fn a_reject_racing_an_endorse_and_a_return_racing_a_transfer_settle_in_global_or
     );
     let _ = (hq, alice);
 }
+
+#[test]
+fn watch_makes_one_request_per_complete_file_never_twice() {
+    let net = Net::new(&["alice"]);
+    let alice = net.home("alice");
+    let drop = net.path("scans");
+    std::fs::create_dir(&drop).unwrap();
+    std::fs::write(drop.join("a.pdf"), b"first scan").unwrap();
+    std::fs::write(drop.join("b.pdf"), b"second scan").unwrap();
+    std::fs::write(drop.join(".partial"), b"ignored").unwrap();
+    let watch = |home: &Path| {
+        ok_json(
+            home,
+            &["watch", s(&drop), "--event", "scan", "--once", "--interval", "0.2"],
+        )
+    };
+    let j = watch(&alice);
+    assert_eq!(j["requests"].as_array().unwrap().len(), 2, "{j}");
+    assert_eq!(outbox(&alice, &net.id("hq")).len(), 2);
+    // never twice, across restarts
+    let j = watch(&alice);
+    assert_eq!(j["requests"].as_array().unwrap().len(), 0, "{j}");
+    // a file that keeps growing is not taken until it stops
+    let growing = drop.join("c.pdf");
+    std::fs::write(&growing, b"x").unwrap();
+    let g = growing.clone();
+    let writer = std::thread::spawn(move || {
+        for _ in 0..12 {
+            std::thread::sleep(std::time::Duration::from_millis(40));
+            let mut f = std::fs::OpenOptions::new().append(true).open(&g).unwrap();
+            std::io::Write::write_all(&mut f, b"more").unwrap();
+        }
+    });
+    let j = ok_json(
+        &alice,
+        &["watch", s(&drop), "--event", "scan", "--once", "--interval", "0.1"],
+    );
+    writer.join().unwrap();
+    assert_eq!(j["requests"].as_array().unwrap().len(), 0, "still growing: {j}");
+    let j = watch(&alice);
+    assert_eq!(j["requests"].as_array().unwrap().len(), 1, "{j}");
+    assert_eq!(j["requests"][0]["file"], "c.pdf");
+    // a FIFO is reported without blocking, and --once then exits 1
+    let fifo = drop.join("pipe");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let (code, out, _) = run(
+        &alice,
+        &[
+            "--json",
+            "watch",
+            s(&drop),
+            "--event",
+            "scan",
+            "--once",
+            "--interval",
+            "0.1",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(json(&out)["failed"][0]["file"], "pipe");
+    std::fs::remove_file(&fifo).unwrap();
+    // the master receives them as requests
+    let stick = net.path("stick");
+    std::fs::create_dir(&stick).unwrap();
+    ok(&alice, &["xfer", s(&stick)]);
+    ok(&net.home("hq"), &["xfer", s(&stick)]);
+    let st = ok_json(&net.home("hq"), &["status"]);
+    assert_eq!(st["requests"].as_array().unwrap().len(), 3, "{st}");
+    // the master cannot watch
+    assert_eq!(
+        run(&net.home("hq"), &["watch", s(&drop), "--event", "scan", "--once"]).0,
+        1
+    );
+}
+
+#[test]
+fn watch_stops_cleanly_on_sigterm() {
+    let net = Net::new(&["alice"]);
+    let alice = net.home("alice");
+    let drop = net.path("scans");
+    std::fs::create_dir(&drop).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_secfile"))
+        .arg("--home")
+        .arg(&alice)
+        .args(["watch", s(&drop), "--event", "scan", "--interval", "0.1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for i in 0..5 {
+        std::fs::write(drop.join(format!("f{i}")), format!("file {i}")).unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let t0 = std::time::Instant::now();
+    let status = child.wait().unwrap();
+    assert!(t0.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(status.code(), Some(0), "a clean stop");
+    assert!(!alice.join("tmp/tx").exists(), "nothing half-made");
+    ok(&alice, &["verify"]);
+    // whatever it made is whole: every request in the outbox has its block
+    let n = outbox(&alice, &net.id("hq")).len();
+    let log = ok_json(&alice, &["log", "--chain", "alice"]);
+    let blocks = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["kind"] == "request")
+        .count();
+    assert_eq!(n, blocks);
+}

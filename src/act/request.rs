@@ -22,6 +22,9 @@ pub struct Request<'a> {
     pub for_member: Option<&'a str>,
     pub armor: bool,
     pub out: Option<&'a Path>,
+    /// A file of the home to write in the same transaction, given the request id (`watch`
+    /// remembers the files it made requests of: never twice, whatever the crash).
+    pub remember: Option<&'a dyn Fn(&str) -> (std::path::PathBuf, Vec<u8>)>,
 }
 
 /// What `request` made: the request id and the bundle.
@@ -104,6 +107,10 @@ pub fn request(node: &Node, r: Request<'_>) -> Result<Made> {
         armor: r.armor,
     };
     let sent = tx.stage_bundle(tmp, header, meta, r.out)?;
+    if let Some(f) = r.remember {
+        let (p, bytes) = f(&doc.id);
+        tx.put(&p, &bytes)?;
+    }
     tx.commit()?;
     Ok(Made {
         id: doc.id,

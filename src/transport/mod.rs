@@ -7,6 +7,7 @@ pub mod medium;
 pub mod outbox;
 pub mod receipts;
 pub mod sync;
+pub mod watch;
 pub mod xfer;
 
 pub use import::{ImportReport, import};

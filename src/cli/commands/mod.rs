@@ -17,6 +17,7 @@ pub mod roster;
 pub mod status;
 pub mod sync;
 pub mod verify;
+pub mod watch;
 pub mod xfer;
 
 /// Report a bundle a command committed: write it to an `--out` the commit could not

@@ -49,6 +49,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: RequestArgs) -> Result<i32, Error> {
             for_member: a.for_member.as_deref(),
             armor: a.armor,
             out: a.out.as_deref(),
+            remember: None,
         },
     )?;
     super::report_sent(
