@@ -20,6 +20,7 @@ pub mod merge;
 pub mod node;
 pub mod ops;
 pub mod par;
+pub mod progress;
 pub mod subchain;
 pub mod timefmt;
 pub mod transport;

@@ -159,8 +159,10 @@ impl Node {
     }
 
     fn load_with(&self, trust_cache: bool) -> Result<State> {
+        let bar = crate::progress::task("reading blocks", None, crate::progress::Unit::Blocks);
         // hashing and strict decoding are pure: done on the core that read the file
         let make = |r: store::RawBlock| {
+            bar.inc(1);
             let location = (r.place == Place::Chains).then(|| (r.dir_chain.clone(), r.name_height));
             let c = Cand::hashed(
                 r.path.display().to_string(),

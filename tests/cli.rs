@@ -781,3 +781,74 @@ fn status_explains_peers_outbox_and_what_holds_finality_back() {
     // the master lists every file it issued
     assert_eq!(ok_json(&hq, &["file", "list"]).as_array().unwrap().len(), 1);
 }
+
+/// Run `secfile ARGS` on a pseudo-terminal (util-linux `script`); returns what it drew.
+fn on_a_terminal(home: &Path, args: &[&str]) -> (i32, String) {
+    let mut cmd = format!("{} --home '{}'", env!("CARGO_BIN_EXE_secfile"), home.display());
+    for a in args {
+        cmd.push_str(&format!(" '{a}'"));
+    }
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("TERM", "xterm")
+        .env("SECFILE_TIME", "2026-11-23T12:00:00Z")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script(1) from util-linux");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn progress_bars_show_bytes_on_a_terminal_and_nothing_elsewhere() {
+    if !common::stock_tools(&["script"]) {
+        return;
+    }
+    let net = Net::new(&["alice"]);
+    let big = net.path("big.bin");
+    std::fs::write(&big, vec![1u8; 48 << 20]).unwrap();
+    let hq = net.home("hq");
+    let out = net.path("f.bundle");
+    let (code, drawn) = on_a_terminal(&hq, &["issue", "--to", "alice", "--attach", s(&big), "--out", s(&out)]);
+    assert_eq!(code, 0, "{drawn}");
+    assert!(
+        drawn.contains("issuing") && drawn.contains("MiB"),
+        "a byte bar: {drawn:?}"
+    );
+    // silent under -q, --no-progress and --json, and when stderr is not a terminal
+    for flag in ["-q", "--no-progress", "--json"] {
+        let (code, drawn) = on_a_terminal(
+            &hq,
+            &[
+                flag,
+                "issue",
+                "--to",
+                "alice",
+                "--attach",
+                s(&big),
+                "--out",
+                s(&net.path("g.bundle")),
+            ],
+        );
+        assert_eq!(code, 0);
+        assert!(!drawn.contains("MiB/s") && !drawn.contains("eta"), "{flag}: {drawn:?}");
+    }
+    let (_, _, err) = run(
+        &hq,
+        &[
+            "issue",
+            "--to",
+            "alice",
+            "--attach",
+            s(&big),
+            "--out",
+            s(&net.path("h.bundle")),
+        ],
+    );
+    assert!(!err.contains("eta"), "{err}");
+    let (code, drawn) = on_a_terminal(&net.home("alice"), &["import", s(&out)]);
+    assert_eq!(code, 0, "{drawn}");
+    assert!(drawn.contains("importing"), "{drawn:?}");
+}

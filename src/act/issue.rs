@@ -194,8 +194,9 @@ fn issue_in(
         created: node.time(),
         armor,
     };
+    let bar = crate::progress::task("issuing", Some(size), crate::progress::Unit::Bytes);
     let (tmp, header) = bundle::create(nb, &dir, |pw| {
-        let mut hr = digest::HashingReader::new(reader.take(size));
+        let mut hr = digest::HashingReader::new(crate::progress::Reader::new(reader.take(size), &bar));
         pw.entry_from("content", size, &mut hr)?;
         let (h, n) = hr.finish();
         // content from a request keeps the name the member gave it; the stored copy must

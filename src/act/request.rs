@@ -77,13 +77,21 @@ pub fn request(node: &Node, r: Request<'_>) -> Result<Made> {
     let (block, _) = tx.stage_block("request", bodies::to_value(&body))?;
     let master = tx.st.eval.members[&node.config.master].clone();
     let want = doc.attachment.clone();
+    let bar = crate::progress::task(
+        "requesting",
+        want.as_ref().map(|a| a.size),
+        crate::progress::Unit::Bytes,
+    );
     let (tmp, header) = tx.make_bundle("request", &master, r.armor, |pw| {
         pw.entry("request.yaml", &raw)?;
         pw.entry("request.yaml.minisig", sig.as_bytes())?;
         if let (Some(p), Some(a)) = (r.attach, &want) {
             // the attachment as hashed: a file that changed since is refused, not sent
             let f = std::fs::File::open(p)?;
-            let mut hr = digest::HashingReader::new(std::io::Read::take(std::io::BufReader::new(f), a.size));
+            let mut hr = digest::HashingReader::new(crate::progress::Reader::new(
+                std::io::Read::take(std::io::BufReader::new(f), a.size),
+                &bar,
+            ));
             pw.entry_from("content", a.size, &mut hr)?;
             let (h, n) = hr.finish();
             if n != a.size || digest::hex(&h) != a.sha256 {

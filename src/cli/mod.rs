@@ -96,6 +96,9 @@ pub fn main() -> i32 {
         }
     };
     let ui = Ui::new(cli.json, cli.quiet, cli.no_progress);
+    if ui.progress {
+        ui::Bars::install();
+    }
     match run(cli, &ui) {
         Ok(code) => code,
         Err(e) => {

@@ -11,7 +11,7 @@ pub struct Ui {
 
 impl Ui {
     pub fn new(json: bool, quiet: bool, no_progress: bool) -> Ui {
-        let progress = !quiet && !no_progress && std::io::stderr().is_terminal();
+        let progress = !quiet && !no_progress && !json && std::io::stderr().is_terminal();
         Ui { json, quiet, progress }
     }
 
@@ -63,19 +63,6 @@ impl Ui {
             eprintln!("hint: another secfile process is using this home; retry when it has finished");
         }
     }
-
-    /// A spinner on stderr for long work (only on a terminal, never with -q/--no-progress);
-    /// it clears itself when dropped.
-    pub fn spinner(&self, msg: &str) -> Spinner {
-        if !self.progress {
-            return Spinner(indicatif::ProgressBar::hidden());
-        }
-        let pb = indicatif::ProgressBar::new_spinner();
-        pb.set_style(indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("template"));
-        pb.set_message(msg.to_string());
-        pb.enable_steady_tick(std::time::Duration::from_millis(120));
-        Spinner(pb)
-    }
 }
 
 /// "1 block", "2 blocks".
@@ -100,12 +87,53 @@ pub fn sanitize(s: &str) -> String {
     out
 }
 
-/// A spinner that clears itself when dropped.
-pub struct Spinner(indicatif::ProgressBar);
+/// Draws the core's progress ([`crate::progress`]) on stderr: byte bars with rate and ETA
+/// (NNCP's `-progress`), counts for block work. Installed only when progress is on.
+pub struct Bars {
+    mp: indicatif::MultiProgress,
+}
 
-impl Drop for Spinner {
-    fn drop(&mut self) {
+impl Bars {
+    pub fn install() {
+        let mp = indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(10));
+        crate::progress::install(Box::new(Bars { mp }));
+    }
+}
+
+struct Bar(indicatif::ProgressBar);
+
+impl crate::progress::Task for Bar {
+    fn inc(&self, n: u64) {
+        self.0.inc(n);
+    }
+    fn finish(&self) {
         self.0.finish_and_clear();
+    }
+}
+
+impl crate::progress::Sink for Bars {
+    fn start(&self, what: &str, total: Option<u64>, unit: crate::progress::Unit) -> Box<dyn crate::progress::Task> {
+        use crate::progress::Unit;
+        let template = match (unit, total) {
+            (Unit::Bytes, Some(_)) => {
+                "{msg:>12} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}"
+            }
+            (Unit::Bytes, None) => "{spinner} {msg} {binary_bytes} {binary_bytes_per_sec} {elapsed}",
+            (Unit::Blocks, Some(_)) => "{msg:>12} [{bar:30}] {human_pos}/{human_len} blocks {per_sec} eta {eta}",
+            (Unit::Blocks, None) => "{spinner} {msg} {human_pos} blocks {per_sec} {elapsed}",
+        };
+        let pb = match total {
+            Some(t) => indicatif::ProgressBar::new(t),
+            None => indicatif::ProgressBar::new_spinner(),
+        };
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(template)
+                .expect("template")
+                .progress_chars("=> "),
+        );
+        pb.set_message(what.to_string());
+        let pb = self.mp.add(pb);
+        Box::new(Bar(pb))
     }
 }
 

@@ -81,7 +81,8 @@ pub fn extract(node: &Node, id: &str, out: &mut dyn Write) -> Result<ContentInfo
     let cp = dossier::store::content_path(&node.home, id);
     let f = std::fs::File::open(&cp)
         .map_err(|_| Error::rejected(id, "not-found", "this node never received the content of that file"))?;
-    let mut w = HashingWriter::background(out);
+    let bar = crate::progress::task("extracting", Some(m.content.size), crate::progress::Unit::Bytes);
+    let mut w = HashingWriter::background(crate::progress::Writer::new(out, &bar));
     std::io::copy(
         &mut std::io::BufReader::with_capacity(1 << 20, f).take(m.content.size + 1),
         &mut w,

@@ -323,6 +323,12 @@ pub fn open(node: &Node, st: &State, input: &Path, label: &str) -> Result<(bundl
     }
     let keys = node.keys()?;
     let reader = bundle::decrypt_stream(&path, label, &parsed, &keys.age)?;
+    let bar = crate::progress::task(
+        "importing",
+        Some(parsed.header.payload.size),
+        crate::progress::Unit::Bytes,
+    );
+    let reader = std::io::BufReader::new(crate::progress::Reader::new(reader, &bar));
     let payload = read_payload(reader, label, &parsed.header, &node.home.tmp_dir())?;
     Ok((parsed.header, payload))
 }

@@ -155,8 +155,13 @@ impl Medium {
         .map_err(io)
         .at(&label)?;
         let mut to = std::fs::File::from(fd);
-        let mut from = std::fs::File::open(src).at(src)?;
-        std::io::copy(&mut from, &mut to).at(&label)?;
+        let from = std::fs::File::open(src).at(src)?;
+        let bar = crate::progress::task(
+            "writing to the medium",
+            from.metadata().ok().map(|m| m.len()),
+            crate::progress::Unit::Bytes,
+        );
+        std::io::copy(&mut crate::progress::Reader::new(from, &bar), &mut to).at(&label)?;
         to.flush().at(&label)?;
         to.sync_all().at(&label)?;
         drop(to);

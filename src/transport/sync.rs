@@ -349,7 +349,9 @@ pub fn write_blocks_and(
         heads,
     };
     pw.entry("frontier.yaml", &frontier.encode())?;
+    let bar = crate::progress::task("exporting", Some(send.len() as u64), crate::progress::Unit::Blocks);
     for o in send {
+        bar.inc(1);
         let name = entry_name(&o.chain, o.height, &digest::hex(&o.hash));
         match o.cand {
             Some(i) => {

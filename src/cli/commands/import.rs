@@ -27,7 +27,6 @@ pub fn run(ctx: &Context, ui: &Ui, a: ImportArgs) -> Result<i32, Error> {
 pub fn import_all(ctx: &Context, ui: &Ui, bundles: &[PathBuf], dry_run: bool) -> Result<i32, Error> {
     let node = ctx.node()?;
     let lock = node.lock()?;
-    let _spin = ui.spinner("importing");
     let mut rows = Vec::new();
     let mut last_err = None;
     for b in bundles {

@@ -62,7 +62,6 @@ pub fn run(ctx: &Context, ui: &Ui, a: IssueArgs) -> Result<i32, Error> {
         ));
     }
     let node = ctx.node()?;
-    let _spin = ui.spinner("issuing");
     let out = a.out.as_deref();
     let made = match (&a.request, &a.to) {
         (Some(r), _) if !r.exists() && r.to_str().is_some_and(crate::dossier::docs::is_doc_id) => {

@@ -21,7 +21,6 @@ pub struct MergeArgs {
 
 pub fn run(ctx: &Context, ui: &Ui, a: MergeArgs) -> Result<i32, Error> {
     let node = ctx.node()?;
-    let _spin = ui.spinner("merging");
     let loaded = node.load_settled()?;
     let (st, g) = (&loaded.st, &loaded.global);
     node.keep_sig_cache(st);

@@ -19,7 +19,6 @@ pub struct VerifyArgs {
 
 pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
     let mut report = Report::default();
-    let _spin = ui.spinner("verifying");
     let mut head = None;
     if let Some(h) = &a.global_head {
         head = Some(

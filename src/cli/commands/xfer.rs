@@ -23,7 +23,6 @@ pub struct XferArgs {
 
 pub fn run(ctx: &Context, ui: &Ui, a: XferArgs) -> Result<i32, Error> {
     let node = ctx.node()?;
-    let _spin = ui.spinner("exchanging with the spool");
     let r = crate::transport::xfer::xfer(&node, &a.dir, a.armor)?;
     for i in &r.imported {
         ui.status(&super::import::describe(&format!("imported {}", i.bundle), i));
