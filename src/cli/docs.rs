@@ -101,9 +101,10 @@ pub fn render_all() -> Vec<(String, Vec<u8>)> {
         (clap_complete::Shell::Zsh, "_secfile"),
         (clap_complete::Shell::Fish, "secfile.fish"),
     ] {
-        let mut buf = Vec::new();
-        clap_complete::generate(shell, &mut Cli::command(), "secfile", &mut buf);
-        out.push((format!("completions/{name}"), buf));
+        out.push((
+            format!("completions/{name}"),
+            super::commands::completions::script(shell),
+        ));
     }
     out
 }

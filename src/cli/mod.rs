@@ -3,6 +3,7 @@
 //! errors become exit codes. This is the only layer that prints, exits or reads
 //! `SECFILE_*` variables.
 pub mod commands;
+pub mod complete;
 pub mod docs;
 pub mod exit;
 pub mod ui;
@@ -10,7 +11,7 @@ pub mod ui;
 use crate::error::Error;
 use crate::home::Home;
 use crate::node::{Node, Options};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
 pub use ui::Ui;
@@ -71,6 +72,8 @@ pub enum Command {
 
 /// Run the CLI with the process arguments and return the exit code.
 pub fn main() -> i32 {
+    // `COMPLETE=<shell> secfile -- WORDS…`: the completion scripts calling back
+    clap_complete::CompleteEnv::with_factory(Cli::command).complete();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

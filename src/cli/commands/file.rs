@@ -17,11 +17,13 @@ pub enum FileCommand {
     /// Show a file's manifest and its state from the global chain
     Show {
         /// The file id
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::files))]
         id: String,
     },
     /// Write a file's content, checked against the manifest's SHA-256
     Extract {
         /// The file id
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::files))]
         id: String,
         /// Where to write the content (- for stdout)
         #[arg(long, value_name = "FILE")]
@@ -30,6 +32,7 @@ pub enum FileCommand {
     /// A file's life from the global chain: final, tentative and rejected events
     History {
         /// The file id
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::files))]
         id: String,
     },
 }

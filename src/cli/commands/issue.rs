@@ -16,7 +16,7 @@ pub struct IssueArgs {
     #[arg(required_unless_present = "to", conflicts_with = "to")]
     pub request: Option<PathBuf>,
     /// Issue without a request, to this member
-    #[arg(long, value_name = "MEMBER", requires = "attach")]
+    #[arg(long, value_name = "MEMBER", requires = "attach", add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::nodes))]
     pub to: Option<String>,
     /// The content (with --to; - for stdin)
     #[arg(long, value_name = "FILE")]

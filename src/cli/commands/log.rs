@@ -7,7 +7,7 @@ use clap::Args;
 #[derive(Debug, Args)]
 pub struct LogArgs {
     /// Only this chain (node name or id)
-    #[arg(long, value_name = "NAME|ID", conflicts_with = "global")]
+    #[arg(long, value_name = "NAME|ID", conflicts_with = "global", add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::nodes))]
     pub chain: Option<String>,
     /// All valid blocks in global order (clock, chain id)
     #[arg(long)]

@@ -10,6 +10,7 @@ pub enum OpCommand {
     /// Endorse a file you hold
     Endorse {
         /// The file id
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::files))]
         id: String,
         /// An optional note
         #[arg(long, default_value = "")]
@@ -18,6 +19,7 @@ pub enum OpCommand {
     /// Annotate a file with a note
     Annotate {
         /// The file id
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::files))]
         id: String,
         /// The note
         #[arg(long)]
@@ -26,9 +28,10 @@ pub enum OpCommand {
     /// Transfer a file you hold to another member (re-encrypted to the new holder)
     Transfer {
         /// The file id
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::files))]
         id: String,
         /// The new holder (name or id)
-        #[arg(long, value_name = "MEMBER")]
+        #[arg(long, value_name = "MEMBER", add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::nodes))]
         to: String,
         /// Write the bundle to FILE (- for stdout) [default: outbox/<member>/]
         #[arg(long, value_name = "FILE")]
@@ -40,6 +43,7 @@ pub enum OpCommand {
     /// Give a file you hold back to the master (it is surrendered: nothing but a revocation may follow)
     Return {
         /// The file id
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::files))]
         id: String,
         /// An optional note
         #[arg(long, default_value = "")]
@@ -50,6 +54,7 @@ pub enum OpCommand {
     /// Only before this node endorses, transfers or returns the file.
     Reject {
         /// The file id
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::files))]
         id: String,
         /// Why
         #[arg(long, default_value = "")]
@@ -58,6 +63,7 @@ pub enum OpCommand {
     /// Revoke a file (master only)
     Revoke {
         /// The file id
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::files))]
         id: String,
         /// Why
         #[arg(long, default_value = "")]

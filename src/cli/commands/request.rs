@@ -20,7 +20,7 @@ pub struct RequestArgs {
     #[arg(long, value_name = "FILE")]
     pub attach: Option<PathBuf>,
     /// The member the file is for [default: this node]
-    #[arg(long = "for", value_name = "MEMBER")]
+    #[arg(long = "for", value_name = "MEMBER", add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::nodes))]
     pub for_member: Option<String>,
     /// Write the bundle to FILE (- for stdout)
     #[arg(long, value_name = "FILE")]

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 #[derive(Debug, Args)]
 pub struct ResendArgs {
     /// The bundle id (see `secfile outbox`)
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::bundles))]
     pub bundle: String,
     /// Write the bundle to FILE (- for stdout)
     #[arg(long, value_name = "FILE")]

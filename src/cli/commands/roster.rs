@@ -15,6 +15,7 @@ pub enum RosterCommand {
     /// Remove a member (master only): a `remove` block with the member's cutoff
     Remove {
         /// The member's name or node id
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::nodes))]
         member: String,
     },
     /// List the roster as derived from the master's chain held here

@@ -14,7 +14,7 @@ pub enum SyncCommand {
     /// Without --out the bundle goes to outbox/<recipient>/ for each recipient.
     Export {
         /// The peer (name or node id)
-        #[arg(long, value_name = "PEER")]
+        #[arg(long, value_name = "PEER", add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::nodes))]
         to: Option<String>,
         /// Send every block, not just what the peer lacks (for a new peer)
         #[arg(long)]
