@@ -93,3 +93,92 @@ fn generated_docs_main_man_page_has_required_sections() {
         assert!(files.iter().any(|(p, _)| p == shell), "{shell} is not generated");
     }
 }
+
+/// Every example of `--help` and the man pages runs, in the scenario's order.
+#[test]
+fn every_example_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("report.pdf"), b"%PDF-1.4 a report\n").unwrap();
+    std::fs::create_dir(d.join("usb")).unwrap();
+    std::fs::create_dir(d.join("scans")).unwrap();
+    std::fs::write(d.join("scans/scan-001.pdf"), b"a scan").unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_secfile")).parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let query = |node: &str, args: &[&str]| -> serde_json::Value {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_secfile"))
+            .arg("--home")
+            .arg(d.join(node))
+            .arg("--json")
+            .args(args)
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or_default()
+    };
+    for (i, e) in secfile::cli::examples::SCENARIO.iter().enumerate() {
+        let mut env: Vec<(&str, String)> = Vec::new();
+        if e.line.contains("$FILE") {
+            let f = query("alice", &["file", "list", "--all"]);
+            env.push(("FILE", f[0]["id"].as_str().expect("a file by now").to_string()));
+        }
+        if e.line.contains("$BUNDLE") {
+            let o = query("hq", &["outbox"]);
+            env.push(("BUNDLE", o[0]["bundle"].as_str().expect("a bundle by now").to_string()));
+        }
+        let out = std::process::Command::new("bash")
+            .args(["-c", e.line])
+            .current_dir(d)
+            .env_clear()
+            .env("PATH", &path)
+            .env("SECFILE_HOME", d.join(e.node))
+            .env("SECFILE_LOCK_TIMEOUT", "5")
+            .envs(env)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "example {i} ({}) as {}: `{}` failed:\n{}{}",
+            e.command,
+            e.node,
+            e.line,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            e.line.starts_with(&format!("secfile {}", e.command)) || e.command == "init" || e.command == "card",
+            "example {i} is not an example of {}: {}",
+            e.command,
+            e.line
+        );
+    }
+    // every command that runs has an example, shown in its --help and man page
+    let cmd = secfile::cli::command();
+    let mut leaves = Vec::new();
+    fn walk(c: &clap::Command, path: String, out: &mut Vec<String>) {
+        let subs: Vec<_> = c
+            .get_subcommands()
+            .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+            .collect();
+        if subs.is_empty() && !path.is_empty() {
+            out.push(path.clone());
+        }
+        for s in subs {
+            let p = if path.is_empty() {
+                s.get_name().to_string()
+            } else {
+                format!("{path} {}", s.get_name())
+            };
+            walk(s, p, out);
+        }
+    }
+    walk(&cmd, String::new(), &mut leaves);
+    for l in &leaves {
+        assert!(
+            secfile::cli::examples::of(l).next().is_some(),
+            "no example for `secfile {l}`"
+        );
+        let page = std::fs::read_to_string(root().join(format!("man/secfile-{}.1", l.replace(' ', "-")))).unwrap();
+        assert!(page.contains(".SH EXAMPLES"), "man page of {l} has no EXAMPLES");
+    }
+}

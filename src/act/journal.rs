@@ -113,7 +113,8 @@ pub fn apply(home: &Home, journal: &Journal) -> Result<()> {
                 );
                 if from.exists() {
                     std::fs::rename(&from, &to).at(&to)?;
-                    dirs.push(to.parent().map(Path::to_path_buf).unwrap_or_else(|| ".".into()));
+                    let dir = to.parent().filter(|p| !p.as_os_str().is_empty());
+                    dirs.push(dir.map_or_else(|| ".".into(), Path::to_path_buf));
                 }
             }
         }

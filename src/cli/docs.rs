@@ -1,7 +1,5 @@
 //! Man pages and completions generated from the clap definition. `man/` and
 //! `completions/` are committed; a test regenerates them in memory and fails on drift.
-use super::Cli;
-use clap::CommandFactory;
 
 /// The main page's DESCRIPTION (the `--help` text stays short).
 const DESCRIPTION: &str = "secfile keeps a consortium of nodes that never share a network in agreement. One \
@@ -83,7 +81,7 @@ pub fn render_all() -> Vec<(String, Vec<u8>)> {
     // As `clap_mangen::generate_to` does: no `help` subcommand page, and a built command
     // so that global flags reach every subcommand page and bin names read `secfile sync export`.
     // Global flags are listed apart on every page, under GLOBAL OPTIONS.
-    let mut cmd = Cli::command()
+    let mut cmd = super::command()
         .disable_help_subcommand(true)
         .after_help(None::<&'static str>)
         .long_about(DESCRIPTION)
@@ -120,7 +118,13 @@ fn render_man(cmd: &clap::Command, out: &mut Vec<(String, Vec<u8>)>) {
         .render(&mut page)
         .expect("render man page");
     let mut page = String::from_utf8(page).expect("man pages are UTF-8");
-    let mut extra = String::from(EXTRA);
+    let path = name
+        .strip_prefix("secfile")
+        .unwrap_or("")
+        .trim_start_matches('-')
+        .replace('-', " ");
+    let mut extra = super::examples::man(&path).unwrap_or_default();
+    extra.push_str(EXTRA);
     extra.push_str(&see_also(cmd, &name));
     // Keep clap's VERSION section last, after the sections every page carries.
     match page.find("\n.SH VERSION\n") {

@@ -5,6 +5,7 @@
 pub mod commands;
 pub mod complete;
 pub mod docs;
+pub mod examples;
 pub mod exit;
 pub mod ui;
 
@@ -70,11 +71,19 @@ pub enum Command {
     Completions(commands::completions::CompletionsArgs),
 }
 
+/// The clap definition with every command's examples in its `--help`.
+pub fn command() -> clap::Command {
+    examples::add_to(Cli::command())
+}
+
 /// Run the CLI with the process arguments and return the exit code.
 pub fn main() -> i32 {
     // `COMPLETE=<shell> secfile -- WORDS…`: the completion scripts calling back
-    clap_complete::CompleteEnv::with_factory(Cli::command).complete();
-    let cli = match Cli::try_parse() {
+    clap_complete::CompleteEnv::with_factory(command).complete();
+    let cli = match command()
+        .try_get_matches()
+        .and_then(|mut m| <Cli as clap::FromArgMatches>::from_arg_matches_mut(&mut m))
+    {
         Ok(c) => c,
         Err(e) => {
             if !e.use_stderr() || e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
