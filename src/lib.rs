@@ -20,6 +20,7 @@ pub mod node;
 pub mod ops;
 pub mod par;
 pub mod subchain;
+pub mod text;
 pub mod timefmt;
 pub mod transport;
 

@@ -117,6 +117,7 @@ pub fn parse_fields(raw: &[String]) -> Result<BTreeMap<String, String>> {
                 "--field {k:?}: names are 1-64 of A-Z a-z 0-9 . _ -"
             )));
         }
+        crate::text::check_own(&format!("--field {k}"), v).map_err(Error::usage)?;
         if fields.insert(k.to_string(), v.to_string()).is_some() {
             return Err(Error::usage(format!("--field {k}: given twice")));
         }

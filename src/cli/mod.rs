@@ -254,6 +254,12 @@ pub fn read_input(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, Error> 
     Ok(buf)
 }
 
+/// clap value parser for text this node signs (`--field`, `--note`, `--reason`,
+/// `--event`): no control or bidirectional characters (a usage error, exit 2).
+pub fn own_text(s: &str) -> Result<String, String> {
+    crate::text::check_own("", s).map(|()| s.to_string())
+}
+
 /// How a path given on the command line is named in messages.
 pub fn label(path: &std::path::Path) -> String {
     if path == std::path::Path::new("-") {

@@ -22,10 +22,10 @@ pub struct IssueArgs {
     #[arg(long, value_name = "FILE")]
     pub attach: Option<PathBuf>,
     /// A field KEY=VALUE (with --to; repeatable)
-    #[arg(long = "field", value_name = "KEY=VALUE")]
+    #[arg(long = "field", value_name = "KEY=VALUE", value_parser = crate::cli::own_text)]
     pub fields: Vec<String>,
     /// The event recorded in the manifest (with --to)
-    #[arg(long, default_value = "direct")]
+    #[arg(long, default_value = "direct", value_parser = crate::cli::own_text)]
     pub event: String,
     /// Expiry date (YYYY-MM-DD or RFC 3339 UTC)
     #[arg(long, value_name = "DATE")]

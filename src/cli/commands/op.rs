@@ -12,7 +12,7 @@ pub enum OpCommand {
         /// The file id
         id: String,
         /// An optional note
-        #[arg(long, default_value = "")]
+        #[arg(long, default_value = "", value_parser = crate::cli::own_text)]
         note: String,
     },
     /// Annotate a file with a note
@@ -20,7 +20,7 @@ pub enum OpCommand {
         /// The file id
         id: String,
         /// The note
-        #[arg(long)]
+        #[arg(long, value_parser = crate::cli::own_text)]
         note: String,
     },
     /// Transfer a file you hold to another member (re-encrypted to the new holder)
@@ -42,7 +42,7 @@ pub enum OpCommand {
         /// The file id
         id: String,
         /// Why
-        #[arg(long, default_value = "")]
+        #[arg(long, default_value = "", value_parser = crate::cli::own_text)]
         reason: String,
     },
 }

@@ -14,19 +14,18 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
     let me = node.id();
     let admitted = st.eval.members.contains_key(me);
     let fp = node.card()?.identity.fingerprint();
-    let mut text = format!(
-        "node {} ({}) id {}\nfingerprint {}\nmaster {}\nadmitted: {}\n",
-        node.config.name,
-        node.config.role.as_str(),
-        me,
-        crate::identity::grouped(&fp),
-        node.config.master,
+    let mut text = crate::cli::ui::Lines::new();
+    text.line(format!("node {} ({}) id {}", node.config.name, node.config.role.as_str(), me));
+    text.line(format!("fingerprint {}", crate::identity::grouped(&fp)));
+    text.line(format!("master {}", node.config.master));
+    text.line(format!(
+        "admitted: {}",
         if admitted {
             "yes"
         } else {
             "no (import a sync bundle from the master)"
         }
-    );
+    ));
     let mut chains = Vec::new();
     for (id, seq) in &st.eval.chains {
         let Some(&i) = seq.last() else { continue };
@@ -37,9 +36,11 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
             .get(id)
             .map(|m| m.identity.name.clone())
             .unwrap_or_default();
-        text.push_str(&format!(
-            "  chain {name:<16} {id} height {} clock {}\n",
-            b.height, b.clock
+        text.line(format!(
+            "  chain {:<16} {id} height {} clock {}",
+            crate::text::Untrusted(&name),
+            b.height,
+            b.clock
         ));
         chains.push(serde_json::json!({"id": id, "name": name, "height": b.height, "clock": b.clock, "hash": crate::digest::hex(&st.cands[i].hash)}));
     }
@@ -54,7 +55,7 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
         })
         .collect();
     for p in &pending {
-        text.push_str(&format!("  pending {p}\n"));
+        text.line(format!("  pending {}", crate::text::Untrusted(p)));
     }
     let forks: Vec<_> = st
         .eval
@@ -63,8 +64,8 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
         .map(|f| serde_json::json!({"chain": f.chain, "height": f.height, "hashes": f.hashes}))
         .collect();
     for f in &st.eval.forks {
-        text.push_str(&format!(
-            "  FORK chain {} height {}: {}\n",
+        text.line(format!(
+            "  FORK chain {} height {}: {}",
             f.chain,
             f.height,
             f.hashes.join(" ")
@@ -82,14 +83,14 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
             for e in rd.flatten() {
                 let id = e.file_name().to_string_lossy().into_owned();
                 if crate::dossier::docs::is_doc_id(&id) && !answered.contains(&id) {
-                    text.push_str(&format!("  request {id} awaits issue (secfile issue {id})\n"));
+                    text.line(format!("  request {id} awaits issue (secfile issue {id})"));
                     open_requests.push(id);
                 }
             }
         }
         open_requests.sort();
     }
-    ui.result(
+    ui.lines(
         &text,
         serde_json::json!({
             "id": me, "name": node.config.name, "role": node.config.role.as_str(), "fingerprint": fp,

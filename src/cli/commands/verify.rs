@@ -1,6 +1,7 @@
 //! `secfile verify`
 use crate::audit::{self, Report};
-use crate::cli::{Context, Ui, ui::sanitize};
+use crate::cli::{Context, Ui, ui::Lines, ui::sanitize};
+use crate::text::UntrustedExt;
 use crate::error::Error;
 use clap::Args;
 use std::path::PathBuf;
@@ -125,17 +126,17 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
             }
         }
     }
-    let mut text = String::new();
+    let mut text = Lines::new();
     for p in &report.problems {
-        text.push_str(&format!("{}: {} [{}]\n", p.input, sanitize(&p.message), p.kind));
+        text.line(format!("{}: {} [{}]", p.input.untrusted(), p.message.untrusted(), p.kind));
     }
     for st in &report.steps {
-        text.push_str(&format!(
-            "{}: {:<18} {} {}\n",
-            st.input,
+        text.line(format!(
+            "{}: {:<18} {} {}",
+            st.input.untrusted(),
             st.step,
             if st.ok { "ok  " } else { "FAIL" },
-            sanitize(&st.detail)
+            st.detail.untrusted()
         ));
     }
     for n in &report.notes {
@@ -149,8 +150,8 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
     } else {
         format!("FAILED: {} problems", report.problems.len())
     };
-    text.push_str(&summary);
-    ui.result(
+    text.line(summary);
+    ui.lines(
         &text,
         serde_json::json!({
             "ok": report.ok(), "problems": report.problems, "notes": report.notes,
