@@ -15,6 +15,7 @@ pub mod envelope;
 pub mod error;
 pub mod home;
 pub mod identity;
+pub mod input;
 pub mod merge;
 pub mod node;
 pub mod ops;

@@ -8,6 +8,7 @@ use crate::merge::bodies::{self, AdmitBody, Attachment, Cutoff, GenericBody, Rem
 use crate::node::Node;
 use crate::subchain::{self, Block, store};
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::Path;
 
 fn master_only(node: &Node, what: &str) -> Result<()> {
@@ -136,8 +137,15 @@ pub fn attachment_name(path: &Path) -> Result<String> {
 
 /// Hash an attachment by streaming it (its content never enters the chain).
 pub fn attachment(path: &Path) -> Result<Attachment> {
-    let f = std::fs::File::open(path).at(path)?;
-    let (hash, size) = digest::sha256_reader(std::io::BufReader::new(f)).at(path)?;
+    let f = crate::input::open_regular(path)?;
+    let (hash, size) = digest::sha256_reader(std::io::BufReader::new(f).take(crate::input::MAX_ATTACHMENT + 1)).at(path)?;
+    if size > crate::input::MAX_ATTACHMENT {
+        return Err(Error::rejected(
+            path.display(),
+            "limit",
+            format!("over the attachment limit of {} bytes", crate::input::MAX_ATTACHMENT),
+        ));
+    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -34,7 +34,7 @@ impl Report {
     pub fn ok(&self) -> bool {
         self.problems.is_empty()
     }
-    fn push(&mut self, input: impl std::fmt::Display, kind: &str, message: impl Into<String>) {
+    pub fn push(&mut self, input: impl std::fmt::Display, kind: &str, message: impl Into<String>) {
         self.problems.push(Problem {
             input: input.to_string(),
             kind: kind.to_string(),
@@ -269,14 +269,21 @@ fn check_security_file(
 pub fn verify_path(node: Option<&Node>, path: &Path, report: &mut Report) -> Result<()> {
     let label = path.display().to_string();
     let mut head = [0u8; 40];
-    let n = {
-        use std::io::Read;
-        let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        f.read(&mut head).map_err(|e| Error::io(path, e))?
+    // a FIFO or device is refused here, without blocking (bounded input)
+    let n = match crate::input::open_regular(path) {
+        Ok(mut f) => {
+            use std::io::Read;
+            f.read(&mut head).map_err(|e| Error::io(path, e))?
+        }
+        Err(Error::Rejected { kind, detail, .. }) => {
+            report.push(&label, kind, detail);
+            return Ok(());
+        }
+        Err(e) => return Err(e),
     };
     let head = &head[..n];
     if head.starts_with(crate::identity::card::CARD_MAGIC.as_bytes()) {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::input::read_bounded(path, crate::input::MAX_CARD, "card")?;
         match Card::parse(&bytes) {
             Ok(c) => report.notes.push(format!(
                 "{label}: card of {} ({}), fingerprint {}",

@@ -173,7 +173,9 @@ impl Context {
         let passphrase = match &cli.passphrase_file {
             None => None,
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+                let bytes = crate::input::read_bounded(p, crate::input::MAX_PASSPHRASE_FILE, "passphrase file")?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| Error::usage(format!("{}: passphrase file is not UTF-8 text", p.display())))?;
                 let line = text.lines().next().unwrap_or("").to_string();
                 if line.is_empty() {
                     return Err(Error::usage(format!("{}: passphrase file is empty", p.display())));
@@ -232,26 +234,10 @@ impl Context {
     }
 }
 
-/// Read a small input file or stdin (`-`), refusing more than `limit` bytes.
+/// Read a small input file or stdin (`-`), refusing more than `limit` bytes and anything
+/// but a regular file (FIFOs, devices) without blocking.
 pub fn read_input(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, Error> {
-    use std::io::Read;
-    let mut buf = Vec::new();
-    let r: Box<dyn Read> = if path == std::path::Path::new("-") {
-        Box::new(std::io::stdin())
-    } else {
-        Box::new(std::fs::File::open(path).map_err(|e| Error::io(path, e))?)
-    };
-    r.take(limit + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| Error::io(path, e))?;
-    if buf.len() as u64 > limit {
-        return Err(Error::rejected(
-            path.display(),
-            "limit",
-            format!("over the limit of {limit} bytes"),
-        ));
-    }
-    Ok(buf)
+    crate::input::read_bounded(path, limit, "card")
 }
 
 /// clap value parser for text this node signs (`--field`, `--note`, `--reason`,
@@ -262,29 +248,38 @@ pub fn own_text(s: &str) -> Result<String, String> {
 
 /// How a path given on the command line is named in messages.
 pub fn label(path: &std::path::Path) -> String {
-    if path == std::path::Path::new("-") {
-        "stdin".into()
-    } else {
-        path.display().to_string()
-    }
+    crate::input::label(path)
 }
 
-/// An input that may be `-`: stdin is copied to a temp file named `stdin` in the home's
-/// tmp/ (content has to be read twice: hashed, then sent). The guard removes it.
+/// An attachment that may be `-`: stdin is copied to a temp file named `stdin` in the
+/// home's tmp/ (content has to be read twice: hashed, then sent), counted and refused past
+/// [`crate::input::MAX_ATTACHMENT`]; a path must be a regular file within that limit (a
+/// FIFO or `/dev/zero` is refused without blocking). The guard removes the copy.
 pub fn spool_stdin(node: &Node, path: &std::path::Path) -> Result<(PathBuf, Option<tempfile::TempDir>), Error> {
-    if path != std::path::Path::new("-") {
+    use crate::input::{MAX_ATTACHMENT, check_file, copy_bounded, is_stdin};
+    if !is_stdin(path) {
+        check_file(path, MAX_ATTACHMENT, "attachment")?;
         return Ok((path.to_path_buf(), None));
     }
     let dir = node.home.tmp_dir();
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    crate::home::ensure_dir(&dir)?;
     let td = tempfile::Builder::new()
         .prefix(".tmp-")
         .tempdir_in(&dir)
         .map_err(|e| Error::io(&dir, e))?;
     let p = td.path().join("stdin");
-    let mut f = std::fs::File::create(&p).map_err(|e| Error::io(&p, e))?;
-    std::io::copy(&mut std::io::stdin().lock(), &mut f).map_err(|e| Error::io("stdin", e))?;
+    let mut f = tempfile_create(&p)?;
+    copy_bounded(&mut std::io::stdin().lock(), &mut f, MAX_ATTACHMENT, "stdin", &p, "attachment")?;
     Ok((p, Some(td)))
+}
+
+/// Create a new file mode 0600 whatever the umask.
+fn tempfile_create(p: &std::path::Path) -> Result<std::fs::File, Error> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(p).map_err(|e| Error::io(p, e))
 }
 
 #[cfg(test)]

@@ -118,13 +118,14 @@ impl Home {
         self.node_file().exists()
     }
 
-    /// Create the directory skeleton of a new home (the caller holds the lock).
+    /// Create the directory skeleton of a new home (the caller holds the lock): the root
+    /// and every directory 0700, whatever the umask.
     pub fn create_layout(&self) -> Result<()> {
+        ensure_dir(&self.root)?;
+        set_mode(&self.root, 0o700)?;
         for d in ["chains", "pending", "forks", "peers", "outbox", "state", "tmp", "keys"] {
-            let p = self.path(d);
-            std::fs::create_dir_all(&p).at(&p)?;
+            ensure_dir(&self.path(d))?;
         }
-        set_mode(&self.keys_dir(), 0o700)?;
         Ok(())
     }
 
@@ -154,6 +155,20 @@ impl Home {
     pub fn lock(&self, wait: Duration) -> Result<Lock> {
         Lock::acquire(&self.path("lock"), &self.root, wait)
     }
+}
+
+/// Make a directory of the home (and any missing parent) mode 0700, whatever the umask.
+/// The one way store code makes directories (`files/ID`, `requests/ID`, `outbox/R`,
+/// `chains/ID`, …); an existing directory is left as it is.
+pub fn ensure_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir).at(dir)
 }
 
 #[cfg(unix)]

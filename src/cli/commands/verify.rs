@@ -103,14 +103,18 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
                     let n = node
                         .as_ref()
                         .ok_or_else(|| Error::Env("verify -: needs a home".into()))?;
-                    let tmp_dir = n.home.tmp_dir();
-                    std::fs::create_dir_all(&tmp_dir).map_err(|e| Error::io(&tmp_dir, e))?;
-                    let mut tmp = tempfile::Builder::new()
-                        .prefix(".tmp-")
-                        .tempfile_in(&tmp_dir)
-                        .map_err(|e| Error::io(&tmp_dir, e))?;
-                    std::io::copy(&mut std::io::stdin().lock(), tmp.as_file_mut())
-                        .map_err(|e| Error::io("stdin", e))?;
+                    // a bundle: its first bytes are checked before anything is spooled,
+                    // and no more than its signed size is kept (bounded input)
+                    let (path, tmp) = match crate::bundle::materialise(p, "stdin", &n.home.tmp_dir()) {
+                        Ok(x) => x,
+                        Err(Error::Rejected { kind, detail, .. }) => {
+                            report.push("stdin", kind, detail);
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    let tmp = tmp.expect("stdin is always spooled");
+                    debug_assert_eq!(path, tmp.path());
                     let before = report.problems.len();
                     audit::verify_path(node.as_ref(), tmp.path(), &mut report)?;
                     let tp = tmp.path().display().to_string();
