@@ -131,7 +131,7 @@ pub fn create(
     dir: &Path,
     fill: impl FnOnce(&mut PayloadWriter<&mut dyn Write>) -> io::Result<()>,
 ) -> Result<(NamedTempFile, Header)> {
-    std::fs::create_dir_all(dir).at(dir)?;
+    // never made here: a missing `--out` directory is an error, not created
     let mut ct = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir).at(dir)?;
     let enc = age::Encryptor::with_recipients(nb.recipients.iter().map(|(_, r)| r as &dyn age::Recipient))
         .map_err(|e| Error::usage(format!("no usable recipients: {e}")))?;

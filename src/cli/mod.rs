@@ -246,6 +246,56 @@ pub fn own_text(s: &str) -> Result<String, String> {
     crate::text::check_own("", s).map(|()| s.to_string())
 }
 
+/// What an `--out` destination receives, for [`check_out`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutKind {
+    /// Text (a card, armored bundle, the global chain): fine on a terminal.
+    Text,
+    /// A binary bundle or a file's content: never written to a terminal.
+    Binary,
+}
+
+/// Check an `--out` destination before anything else is done (DESIGN §3, §4):
+/// `-` with stdout a terminal refuses binary output (exit 2, as age refuses), and a path
+/// whose directory does not exist is an I/O error naming that directory (exit 3) — no
+/// command creates it.
+pub fn check_out(out: Option<&std::path::Path>, kind: OutKind) -> Result<(), Error> {
+    use std::io::IsTerminal;
+    let Some(p) = out else { return Ok(()) };
+    if crate::input::is_stdin(p) {
+        if kind == OutKind::Binary && std::io::stdout().is_terminal() {
+            return Err(Error::usage(
+                "refusing to write binary output to a terminal: give --out FILE, redirect stdout, or use --armor where offered",
+            ));
+        }
+        return Ok(());
+    }
+    let dir = p
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(Error::io(
+            dir,
+            std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory (for --out)"),
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::io(
+            dir,
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such directory (for --out; secfile never creates it)",
+            ),
+        )),
+        Err(e) => Err(Error::io(dir, e)),
+    }
+}
+
+/// [`OutKind::Binary`] unless `--armor`.
+pub fn bundle_out(armor: bool) -> OutKind {
+    if armor { OutKind::Text } else { OutKind::Binary }
+}
+
 /// How a path given on the command line is named in messages.
 pub fn label(path: &std::path::Path) -> String {
     crate::input::label(path)

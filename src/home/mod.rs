@@ -20,9 +20,11 @@
 //! ```
 mod atomic;
 mod lock;
+pub mod sweep;
 
 pub use atomic::{atomic_write, atomic_write_with, fsync_dir, write_cache};
 pub use lock::Lock;
+pub use sweep::sweep_temps;
 
 use crate::error::{Error, IoContext, Result};
 use serde::{Deserialize, Serialize};

@@ -335,13 +335,11 @@ pub fn deliver(tmp: NamedTempFile, out: &Path, stdout: &mut dyn std::io::Write) 
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).at(dir)?;
+    // never made here: `--out` names an existing directory (checked by the CLI first),
+    // and an outbox directory is made by the caller
     // a rename when the temp file is on the same filesystem, else a copy
     match tmp.persist(out) {
-        Ok(_) => {
-            crate::home::set_mode(out, 0o644)?;
-            crate::home::fsync_dir(dir)
-        }
+        Ok(_) => crate::home::fsync_dir(dir),
         Err(e) => {
             let tmp = e.file;
             let mut f = std::fs::File::open(tmp.path()).at(tmp.path())?;

@@ -13,6 +13,7 @@ pub struct CardArgs {
 }
 
 pub fn run(ctx: &Context, ui: &Ui, a: CardArgs) -> Result<i32, Error> {
+    crate::cli::check_out(a.out.as_deref(), crate::cli::OutKind::Text)?;
     let node = ctx.node()?;
     let card = node.card()?;
     let bytes = card.to_bytes();

@@ -45,6 +45,9 @@ fn state_json(f: &crate::dossier::state::FileState, names: &dyn Fn(&str) -> Stri
 }
 
 pub fn run(ctx: &Context, ui: &Ui, c: FileCommand) -> Result<i32, Error> {
+    if let FileCommand::Extract { out, .. } = &c {
+        crate::cli::check_out(Some(out), crate::cli::OutKind::Binary)?;
+    }
     let node = ctx.node()?;
     let st = node.load()?;
     let (_, all_files) = files::states(&st);

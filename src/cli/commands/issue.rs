@@ -39,6 +39,7 @@ pub struct IssueArgs {
 }
 
 pub fn run(ctx: &Context, ui: &Ui, a: IssueArgs) -> Result<i32, Error> {
+    crate::cli::check_out(a.out.as_deref(), crate::cli::bundle_out(a.armor))?;
     let expires = match &a.expires {
         None => None,
         Some(d) => {

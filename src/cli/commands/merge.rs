@@ -20,6 +20,7 @@ pub struct MergeArgs {
 }
 
 pub fn run(ctx: &Context, ui: &Ui, a: MergeArgs) -> Result<i32, Error> {
+    crate::cli::check_out(a.out.as_deref(), crate::cli::OutKind::Text)?;
     let node = ctx.node()?;
     let _spin = ui.spinner("merging");
     let loaded = node.load_settled()?;

@@ -47,6 +47,7 @@ pub fn deliver_made(
                 .outbox_dir()
                 .join(&recipient)
                 .join(format!("{}.{ext}", header.id));
+            crate::home::ensure_dir(p.parent().expect("outbox/<recipient>"))?;
             crate::transport::sync::deliver(tmp, &p, &mut std::io::sink())?;
             p.display().to_string()
         }

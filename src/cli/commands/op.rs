@@ -48,6 +48,9 @@ pub enum OpCommand {
 }
 
 pub fn run(ctx: &Context, ui: &Ui, c: OpCommand) -> Result<i32, Error> {
+    if let OpCommand::Transfer { out, armor, .. } = &c {
+        crate::cli::check_out(out.as_deref(), crate::cli::bundle_out(*armor))?;
+    }
     let node = ctx.node()?;
     let _lock = node.lock()?;
     let (kind, id, note) = match c {

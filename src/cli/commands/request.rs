@@ -31,6 +31,7 @@ pub struct RequestArgs {
 }
 
 pub fn run(ctx: &Context, ui: &Ui, a: RequestArgs) -> Result<i32, Error> {
+    crate::cli::check_out(a.out.as_deref(), crate::cli::bundle_out(a.armor))?;
     let fields = crate::ops::parse_fields(&a.fields)?;
     let node = ctx.node()?;
     let _lock = node.lock()?;
