@@ -46,7 +46,11 @@ fn what(ft: &std::fs::FileType) -> &'static str {
             return "a socket";
         }
     }
-    if ft.is_dir() { "a directory" } else { "not a regular file" }
+    if ft.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
 }
 
 /// Open a path given as input, refusing (exit 1, kind `malformed`) anything that is not a
@@ -76,10 +80,7 @@ fn not_regular(path: &Path, ft: &std::fs::FileType) -> Error {
     Error::rejected(
         path.display(),
         "malformed",
-        format!(
-            "{}, not a regular file: give a file, or - to read stdin",
-            what(ft)
-        ),
+        format!("{}, not a regular file: give a file, or - to read stdin", what(ft)),
     )
 }
 
@@ -119,14 +120,7 @@ pub fn check_file(path: &Path, limit: u64, what: &str) -> Result<()> {
 /// Copy `r` to `w`, counting: at most `limit` bytes are copied, and more is an error
 /// (`limit`, exit 1) found as soon as byte `limit + 1` is read. Read errors name `from`,
 /// write errors `to` (a full disk stays an I/O error, exit 3).
-pub fn copy_bounded(
-    r: &mut dyn Read,
-    w: &mut dyn Write,
-    limit: u64,
-    from: &str,
-    to: &Path,
-    what: &str,
-) -> Result<u64> {
+pub fn copy_bounded(r: &mut dyn Read, w: &mut dyn Write, limit: u64, from: &str, to: &Path, what: &str) -> Result<u64> {
     let mut buf = vec![0u8; 256 * 1024];
     let mut n = 0u64;
     loop {
@@ -167,7 +161,10 @@ mod tests {
         assert_eq!(e.kind(), "limit");
         assert!(out.len() <= 1000, "nothing kept past the limit: {}", out.len());
         let mut out = Vec::new();
-        assert_eq!(copy_bounded(&mut &[7u8; 1000][..], &mut out, 1000, "s", d.path(), "x").unwrap(), 1000);
+        assert_eq!(
+            copy_bounded(&mut &[7u8; 1000][..], &mut out, 1000, "s", d.path(), "x").unwrap(),
+            1000
+        );
     }
 
     #[test]

@@ -138,7 +138,8 @@ pub fn attachment_name(path: &Path) -> Result<String> {
 /// Hash an attachment by streaming it (its content never enters the chain).
 pub fn attachment(path: &Path) -> Result<Attachment> {
     let f = crate::input::open_regular(path)?;
-    let (hash, size) = digest::sha256_reader(std::io::BufReader::new(f).take(crate::input::MAX_ATTACHMENT + 1)).at(path)?;
+    let (hash, size) =
+        digest::sha256_reader(std::io::BufReader::new(f).take(crate::input::MAX_ATTACHMENT + 1)).at(path)?;
     if size > crate::input::MAX_ATTACHMENT {
         return Err(Error::rejected(
             path.display(),

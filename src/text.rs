@@ -94,7 +94,10 @@ mod tests {
     fn escapes_newlines_controls_and_bidi() {
         assert_eq!(escape("a\nrevoked yes"), "a\\nrevoked yes");
         assert_eq!(escape("x\u{202e}txt.exe"), "x\\u{202e}txt.exe");
-        assert_eq!(escape("\u{1b}[31m\u{7f}\u{85}\u{2066}\u{200f}"), "\\u{1b}[31m\\u{7f}\\u{85}\\u{2066}\\u{200f}");
+        assert_eq!(
+            escape("\u{1b}[31m\u{7f}\u{85}\u{2066}\u{200f}"),
+            "\\u{1b}[31m\\u{7f}\\u{85}\\u{2066}\\u{200f}"
+        );
         assert_eq!(escape("plain ünïcode"), "plain ünïcode");
         assert!(matches!(escape("plain"), Cow::Borrowed(_)));
         assert_eq!(format!("{:<6}|", "a\tb".untrusted()), "a\\tb  |");

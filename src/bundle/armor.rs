@@ -93,67 +93,67 @@ pub fn decode<R: BufRead, W: Write>(mut r: R, mut w: W, limit: u64) -> Result<u6
         Ok(Some(s.trim_end_matches([' ', '\t', '\r']).to_string()))
     };
     let mut body = || -> Result<u64, CopyError> {
-    // skip leading blank lines
-    let first = loop {
-        match next(&mut lineno)? {
-            None => return Err("broken armor: empty".into()),
-            Some(l) if l.is_empty() => continue,
-            Some(l) => break l,
-        }
-    };
-    if first != BEGIN {
-        return Err(format!("broken armor: line {lineno} is not {BEGIN}").into());
-    }
-    let mut total = 0u64;
-    let mut ended_short = false;
-    loop {
-        let Some(line) = next(&mut lineno)? else {
-            return Err(format!("broken armor: missing {END} (truncated?)").into());
-        };
-        if line == END {
-            break;
-        }
-        if ended_short {
-            return Err(format!("broken armor: line {lineno} follows a final short line").into());
-        }
-        let bytes = line.as_bytes();
-        if bytes.is_empty() || bytes.len() % 4 != 0 || bytes.len() > 64 {
-            return Err(format!("broken armor: line {lineno} has a bad length").into());
-        }
-        if bytes.len() < 64 {
-            ended_short = true;
-        }
-        let mut out = Vec::with_capacity(48);
-        for (qi, q) in bytes.chunks(4).enumerate() {
-            let last_quad = qi == bytes.len() / 4 - 1;
-            let pads = q.iter().rev().take_while(|&&c| c == b'=').count();
-            if pads > 2 || (pads > 0 && !last_quad) {
-                return Err(format!("broken armor: bad padding on line {lineno}").into());
+        // skip leading blank lines
+        let first = loop {
+            match next(&mut lineno)? {
+                None => return Err("broken armor: empty".into()),
+                Some(l) if l.is_empty() => continue,
+                Some(l) => break l,
             }
-            if pads > 0 {
+        };
+        if first != BEGIN {
+            return Err(format!("broken armor: line {lineno} is not {BEGIN}").into());
+        }
+        let mut total = 0u64;
+        let mut ended_short = false;
+        loop {
+            let Some(line) = next(&mut lineno)? else {
+                return Err(format!("broken armor: missing {END} (truncated?)").into());
+            };
+            if line == END {
+                break;
+            }
+            if ended_short {
+                return Err(format!("broken armor: line {lineno} follows a final short line").into());
+            }
+            let bytes = line.as_bytes();
+            if bytes.is_empty() || bytes.len() % 4 != 0 || bytes.len() > 64 {
+                return Err(format!("broken armor: line {lineno} has a bad length").into());
+            }
+            if bytes.len() < 64 {
                 ended_short = true;
             }
-            let mut n = 0u32;
-            for &c in &q[..4 - pads] {
-                n = n << 6 | val(c).ok_or_else(|| format!("broken armor: bad character on line {lineno}"))?;
+            let mut out = Vec::with_capacity(48);
+            for (qi, q) in bytes.chunks(4).enumerate() {
+                let last_quad = qi == bytes.len() / 4 - 1;
+                let pads = q.iter().rev().take_while(|&&c| c == b'=').count();
+                if pads > 2 || (pads > 0 && !last_quad) {
+                    return Err(format!("broken armor: bad padding on line {lineno}").into());
+                }
+                if pads > 0 {
+                    ended_short = true;
+                }
+                let mut n = 0u32;
+                for &c in &q[..4 - pads] {
+                    n = n << 6 | val(c).ok_or_else(|| format!("broken armor: bad character on line {lineno}"))?;
+                }
+                n <<= 6 * pads as u32;
+                let b = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+                out.extend_from_slice(&b[..3 - pads]);
             }
-            n <<= 6 * pads as u32;
-            let b = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-            out.extend_from_slice(&b[..3 - pads]);
+            total += out.len() as u64;
+            if total > limit {
+                return Err(format!("armored bundle is over the limit of {limit} bytes").into());
+            }
+            w.write_all(&out).map_err(CopyError::Io)?;
         }
-        total += out.len() as u64;
-        if total > limit {
-            return Err(format!("armored bundle is over the limit of {limit} bytes").into());
+        // only blank lines may follow
+        while let Some(l) = next(&mut lineno)? {
+            if !l.is_empty() {
+                return Err(format!("broken armor: unexpected text after {END}").into());
+            }
         }
-        w.write_all(&out).map_err(CopyError::Io)?;
-    }
-    // only blank lines may follow
-    while let Some(l) = next(&mut lineno)? {
-        if !l.is_empty() {
-            return Err(format!("broken armor: unexpected text after {END}").into());
-        }
-    }
-    Ok(total)
+        Ok(total)
     };
     body()
 }

@@ -320,12 +320,22 @@ impl<W: Write> Gate<W> {
         }
         let Some(nl) = h.iter().position(|&b| b == b'\n') else {
             if h.len() > envelope::MAX_PROLOGUE {
-                return Err(Self::refuse("malformed", format!("not a {MAGIC} file (no prologue line)")));
+                return Err(Self::refuse(
+                    "malformed",
+                    format!("not a {MAGIC} file (no prologue line)"),
+                ));
             }
             return Ok(());
         };
         let p = envelope::read_prologue(&mut &h[..=nl], MAGIC, MAX_HEADER).map_err(|e| {
-            Self::refuse(if e.contains("over the limit") { "limit" } else { "malformed" }, e)
+            Self::refuse(
+                if e.contains("over the limit") {
+                    "limit"
+                } else {
+                    "malformed"
+                },
+                e,
+            )
         })?;
         let start = nl + 1;
         if h.len() < start + p.doc_len + p.sig_len {
@@ -349,7 +359,8 @@ impl<W: Write> Write for Gate<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.cap.is_none() {
             let room = envelope::MAX_PROLOGUE + 1 + MAX_HEADER + envelope::MAX_SIG;
-            self.head.extend_from_slice(&buf[..buf.len().min(room.saturating_sub(self.head.len()))]);
+            self.head
+                .extend_from_slice(&buf[..buf.len().min(room.saturating_sub(self.head.len()))]);
             self.check_head()?;
         }
         if let Some(cap) = self.cap {
@@ -366,7 +377,10 @@ impl<W: Write> Write for Gate<W> {
         self.inner.write_all(buf)?;
         self.written += buf.len() as u64;
         if self.written > MAX_BUNDLE {
-            return Err(Self::refuse("limit", format!("over the bundle limit of {MAX_BUNDLE} bytes")));
+            return Err(Self::refuse(
+                "limit",
+                format!("over the bundle limit of {MAX_BUNDLE} bytes"),
+            ));
         }
         Ok(buf.len())
     }

@@ -319,7 +319,14 @@ pub fn spool_stdin(node: &Node, path: &std::path::Path) -> Result<(PathBuf, Opti
         .map_err(|e| Error::io(&dir, e))?;
     let p = td.path().join("stdin");
     let mut f = tempfile_create(&p)?;
-    copy_bounded(&mut std::io::stdin().lock(), &mut f, MAX_ATTACHMENT, "stdin", &p, "attachment")?;
+    copy_bounded(
+        &mut std::io::stdin().lock(),
+        &mut f,
+        MAX_ATTACHMENT,
+        "stdin",
+        &p,
+        "attachment",
+    )?;
     Ok((p, Some(td)))
 }
 

@@ -78,7 +78,11 @@ mod tests {
         for f in [p, d.path().join("state/index")] {
             assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600);
         }
-        let dm = std::fs::metadata(d.path().join("files/x")).unwrap().permissions().mode() & 0o777;
+        let dm = std::fs::metadata(d.path().join("files/x"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(dm, 0o700);
     }
 

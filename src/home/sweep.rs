@@ -41,7 +41,11 @@ fn temp_dirs(home: &Home) -> Vec<std::path::PathBuf> {
     ];
     for parent in ["chains", "pending", "forks", "outbox", "files", "requests"] {
         if let Ok(rd) = std::fs::read_dir(home.path(parent)) {
-            dirs.extend(rd.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).map(|e| e.path()));
+            dirs.extend(
+                rd.flatten()
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| e.path()),
+            );
         }
     }
     dirs

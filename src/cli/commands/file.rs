@@ -1,7 +1,7 @@
 //! `secfile file list|show|extract|history`
 use crate::cli::{Context, Ui, ui::Lines};
-use crate::text::UntrustedExt;
 use crate::error::Error;
+use crate::text::UntrustedExt;
 use crate::transport::files;
 use clap::Subcommand;
 use std::path::PathBuf;
@@ -102,7 +102,10 @@ pub fn run(ctx: &Context, ui: &Ui, c: FileCommand) -> Result<i32, Error> {
             if let Ok((m, _, _)) = files::stored_manifest(&node, &id) {
                 text.line(format!("event {}", m.event.untrusted()));
                 text.line(format!("issued {}", m.issued.untrusted()));
-                text.line(format!("expires {}", m.expires.as_deref().unwrap_or("never").untrusted()));
+                text.line(format!(
+                    "expires {}",
+                    m.expires.as_deref().unwrap_or("never").untrusted()
+                ));
                 text.line(format!(
                     "content {} ({} bytes, sha256 {})",
                     m.content.name.untrusted(),

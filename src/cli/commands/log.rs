@@ -1,7 +1,7 @@
 //! `secfile log`
 use crate::cli::{Context, Ui, ui::Lines};
-use crate::text::UntrustedExt;
 use crate::error::Error;
+use crate::text::UntrustedExt;
 use clap::Args;
 
 /// Show blocks: one chain, every chain, or the global order

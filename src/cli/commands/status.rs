@@ -15,7 +15,12 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
     let admitted = st.eval.members.contains_key(me);
     let fp = node.card()?.identity.fingerprint();
     let mut text = crate::cli::ui::Lines::new();
-    text.line(format!("node {} ({}) id {}", node.config.name, node.config.role.as_str(), me));
+    text.line(format!(
+        "node {} ({}) id {}",
+        node.config.name,
+        node.config.role.as_str(),
+        me
+    ));
     text.line(format!("fingerprint {}", crate::identity::grouped(&fp)));
     text.line(format!("master {}", node.config.master));
     text.line(format!(

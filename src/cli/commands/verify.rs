@@ -1,8 +1,8 @@
 //! `secfile verify`
 use crate::audit::{self, Report};
 use crate::cli::{Context, Ui, ui::Lines, ui::sanitize};
-use crate::text::UntrustedExt;
 use crate::error::Error;
+use crate::text::UntrustedExt;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -51,6 +51,8 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
             audited.map(|()| global)
         })?;
         audit::check_rollback(&node, &st, &global, &mut report)?;
+        audit::check_keys(&node, &mut report);
+        audit::check_stored_content(&node, &mut report)?;
         if let (Some(h), Some(text)) = (head, &a.global_head) {
             if !global.contains_head(&h) {
                 report.problems.push(audit::Problem {
@@ -132,7 +134,12 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
     }
     let mut text = Lines::new();
     for p in &report.problems {
-        text.line(format!("{}: {} [{}]", p.input.untrusted(), p.message.untrusted(), p.kind));
+        text.line(format!(
+            "{}: {} [{}]",
+            p.input.untrusted(),
+            p.message.untrusted(),
+            p.kind
+        ));
     }
     for st in &report.steps {
         text.line(format!(
