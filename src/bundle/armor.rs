@@ -182,6 +182,14 @@ mod tests {
     }
 
     #[test]
+    fn disk_full_while_decoding_is_io_not_broken_armor() {
+        let mut arm = Vec::new();
+        encode(&b"hello"[..], &mut arm).unwrap();
+        let e = decode(&arm[..], crate::bundle::payload::tests::Full, u64::MAX).unwrap_err();
+        assert!(matches!(e, CopyError::Io(_)), "{e}");
+    }
+
+    #[test]
     fn broken_armor_is_named() {
         let mut arm = Vec::new();
         encode(&b"hello world, this is a bundle"[..], &mut arm).unwrap();

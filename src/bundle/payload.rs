@@ -209,7 +209,7 @@ impl std::fmt::Display for CopyError {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -232,5 +232,33 @@ mod tests {
         r.read_small(&e, 100).unwrap();
         assert!(r.next_entry().is_err());
         assert!(!is_entry_name("../x") && !is_entry_name("/x") && !is_entry_name("a b"));
+    }
+
+    /// A writer whose disk is full.
+    pub(crate) struct Full;
+    impl Write for Full {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::from_raw_os_error(28))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn regression_disk_full_while_importing_content_was_malformed() {
+        let mut w = PayloadWriter::new(Vec::new()).unwrap();
+        w.entry("content", b"some content").unwrap();
+        let bytes = w.finish().unwrap();
+        let mut r = PayloadReader::new(&bytes[..]).unwrap();
+        let e = r.next_entry().unwrap().unwrap();
+        match r.copy_to(&e, &mut Full) {
+            Err(CopyError::Io(e)) => assert_eq!(e.raw_os_error(), Some(28)),
+            other => panic!("want an I/O error, got {other:?}"),
+        }
+        // a truncated payload is still the payload's fault
+        let mut r = PayloadReader::new(&bytes[..bytes.len() - 12]).unwrap();
+        let e = r.next_entry().unwrap().unwrap();
+        assert!(matches!(r.copy_to(&e, &mut Vec::new()), Err(CopyError::Bad(_))));
     }
 }
