@@ -23,11 +23,11 @@ impl Ui {
         self.print(&text.0, json)
     }
 
-    /// Print a result: the JSON value with `--json`, else the text, each of its lines
-    /// escaped (text from other nodes belongs in [`Lines`], so it cannot add lines).
-    pub fn result(&self, text: &str, json: serde_json::Value) {
-        let escaped: Vec<_> = text.trim_end_matches('\n').split('\n').map(sanitize).collect();
-        self.print(&escaped.join("\n"), json)
+    /// Print a one-line result: the JSON value with `--json`, else the line, escaped whole
+    /// (a newline in it, from another node's text, is shown as `\n`: it cannot add a line).
+    /// Results of several lines are built with [`Lines`] and printed with [`Ui::lines`].
+    pub fn result(&self, line: &str, json: serde_json::Value) {
+        self.print(&sanitize(line.trim_end_matches('\n')), json)
     }
 
     fn print(&self, text: &str, json: serde_json::Value) {
