@@ -60,6 +60,8 @@ fn val(c: u8) -> Option<u32> {
 /// The longest armor line read (64 columns, a CR, trailing blanks): a longer one is refused
 /// before more of it is held in memory.
 const MAX_LINE: u64 = 1024;
+/// The most blank lines read before the armor or after it.
+const MAX_BLANK: usize = 10_000;
 
 /// Decode an armored bundle from `r` onto `w`, stopping at `limit` decoded bytes. Memory
 /// stays bounded whatever the input (lines over [`MAX_LINE`] are refused, blank lines
@@ -93,10 +95,13 @@ pub fn decode<R: BufRead, W: Write>(mut r: R, mut w: W, limit: u64) -> Result<u6
         Ok(Some(s.trim_end_matches([' ', '\t', '\r']).to_string()))
     };
     let mut body = || -> Result<u64, CopyError> {
-        // skip leading blank lines
+        // skip leading blank lines (a few: an endless run of them is not a mail body)
         let first = loop {
             match next(&mut lineno)? {
                 None => return Err("broken armor: empty".into()),
+                Some(_) if lineno > MAX_BLANK => {
+                    return Err(format!("broken armor: no {BEGIN} in the first {MAX_BLANK} lines").into());
+                }
                 Some(l) if l.is_empty() => continue,
                 Some(l) => break l,
             }
@@ -147,9 +152,10 @@ pub fn decode<R: BufRead, W: Write>(mut r: R, mut w: W, limit: u64) -> Result<u6
             }
             w.write_all(&out).map_err(CopyError::Io)?;
         }
+        let end_line = lineno;
         // only blank lines may follow
         while let Some(l) = next(&mut lineno)? {
-            if !l.is_empty() {
+            if !l.is_empty() || lineno > end_line + MAX_BLANK {
                 return Err(format!("broken armor: unexpected text after {END}").into());
             }
         }
@@ -201,6 +207,8 @@ mod tests {
             (format!("{text}junk\n"), "unexpected text"),
             (String::new(), "empty"),
             (format!("{BEGIN}\n{}", "A".repeat(5000)), "over 1024 bytes"),
+            (format!("{}{text}", "\n".repeat(MAX_BLANK + 1)), "no -----BEGIN"),
+            (format!("{text}{}", "\n".repeat(MAX_BLANK + 1)), "unexpected text after"),
         ];
         for (t, want) in cases {
             let err = decode(t.as_bytes(), &mut Vec::new(), u64::MAX).unwrap_err().to_string();

@@ -346,11 +346,9 @@ impl<W: Write> Gate<W> {
         Ok(())
     }
 
+    /// Flush what was let through; a short input is left for `parse` to name what is
+    /// missing (it reads the same bytes).
     fn finish(mut self) -> io::Result<()> {
-        if self.cap.is_none() && !self.head.is_empty() {
-            // a short input: let parse() name what is missing
-            self.head.clear();
-        }
         self.inner.flush()
     }
 }
