@@ -98,10 +98,12 @@ impl Node {
     }
 
     /// Take the home's lock, then remove what a killed process left behind
-    /// ([`crate::home::sweep_temps`]): temp files never outlive the next command.
+    /// ([`crate::home::sweep_temps`]): temp files never outlive the next command. The sweep
+    /// is best effort: what it cannot do (a missing `tmp/` it cannot make) surfaces where
+    /// the command needs it.
     pub fn lock(&self) -> Result<Lock> {
         let lock = self.home.lock(self.opts.lock_wait)?;
-        crate::home::sweep_temps(&self.home)?;
+        let _ = crate::home::sweep_temps(&self.home);
         Ok(lock)
     }
 

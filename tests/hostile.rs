@@ -536,3 +536,50 @@ fn regression_plain_verify_passed_garbage_keys_and_tampered_content() {
     crate::common::set_private(&c);
     ok(&alice, &["verify"]);
 }
+
+#[test]
+fn regression_init_killed_mid_way_left_a_folder_with_secret_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "passphrase\n").unwrap();
+    let slow = dir.path().join("slow");
+    // a passphrase with a costly scrypt keeps init busy long enough to be killed
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_secfile"))
+        .env_clear()
+        .env("SECFILE_TIME", "2026-11-23T12:00:00Z")
+        .env("SECFILE_SCRYPT_LOG_N", "18")
+        .arg("--home")
+        .arg(&slow)
+        .arg("--passphrase-file")
+        .arg(&pw)
+        .args(["init", "--name", "slow", "--role", "master"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let init_dirs = || -> Vec<PathBuf> {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".secfile-init-"))
+            .map(|e| e.path())
+            .collect()
+    };
+    while init_dirs().is_empty() && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    c.kill().unwrap(); // SIGKILL
+    c.wait().unwrap();
+    if slow.exists() {
+        eprintln!("skipped: init finished before it could be killed");
+        return;
+    }
+    assert_eq!(init_dirs().len(), 1, "the killed init left its folder");
+    ok(
+        &dir.path().join("next"),
+        &["init", "--name", "next", "--role", "master"],
+    );
+    assert!(init_dirs().is_empty(), "{:?} outlived the next init", init_dirs());
+}
