@@ -20,6 +20,25 @@ pub fn atomic_write_with(path: &Path, f: impl FnOnce(&mut std::fs::File) -> std:
     fsync_dir(dir)
 }
 
+/// Write a file outside the home (`--out F`) atomically, as [`atomic_write_with`] but
+/// never creating its directory: a missing one is an I/O error naming it (exit 3).
+pub fn write_out_with(path: &Path, f: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(crate::Error::io(
+            dir,
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such directory (for --out; secfile never creates it)",
+            ),
+        ));
+    }
+    atomic_write_with(path, f)
+}
+
 /// Replace a derived cache file (`state/sigcache`, `state/index`): temp file and rename,
 /// so readers see the old or the new file whole, but no fsync — after a crash the cache
 /// may be the old one, or empty, which only costs the next command time (an index carries
@@ -65,6 +84,17 @@ mod tests {
         // no temp files left behind
         let names: Vec<_> = std::fs::read_dir(p.parent().unwrap()).unwrap().collect();
         assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn out_never_creates_its_directory() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("missing/x.bundle");
+        let e = write_out_with(&p, |w| w.write_all(b"x")).unwrap_err();
+        assert_eq!(e.class(), crate::error::Class::Io);
+        assert!(e.to_string().contains("missing"), "{e}");
+        assert!(!d.path().join("missing").exists());
+        write_out_with(&d.path().join("x"), |w| w.write_all(b"x")).unwrap();
     }
 
     #[cfg(unix)]

@@ -22,7 +22,7 @@ mod atomic;
 mod lock;
 pub mod sweep;
 
-pub use atomic::{atomic_write, atomic_write_with, fsync_dir, write_cache};
+pub use atomic::{atomic_write, atomic_write_with, fsync_dir, write_cache, write_out_with};
 pub use lock::Lock;
 pub use sweep::sweep_temps;
 

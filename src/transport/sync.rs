@@ -343,7 +343,7 @@ pub fn deliver(tmp: NamedTempFile, out: &Path, stdout: &mut dyn std::io::Write) 
         Err(e) => {
             let tmp = e.file;
             let mut f = std::fs::File::open(tmp.path()).at(tmp.path())?;
-            crate::home::atomic_write_with(out, |w| std::io::copy(&mut f, w).map(|_| ()))
+            crate::home::write_out_with(out, |w| std::io::copy(&mut f, w).map(|_| ()))
         }
     }
 }

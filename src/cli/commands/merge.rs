@@ -42,7 +42,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: MergeArgs) -> Result<i32, Error> {
             o.write_all(rendered().as_bytes()).map_err(|e| Error::io("stdout", e))?;
             return Ok(0);
         }
-        Some(p) => crate::home::atomic_write(p, rendered().as_bytes())?,
+        Some(p) => crate::home::write_out_with(p, |w| std::io::Write::write_all(w, rendered().as_bytes()))?,
         None => {}
     }
     let mut text = crate::cli::ui::Lines::new();
