@@ -16,12 +16,14 @@ pub mod envelope;
 pub mod error;
 pub mod home;
 pub mod identity;
+pub mod input;
 pub mod merge;
 pub mod node;
 pub mod ops;
 pub mod par;
 pub mod progress;
 pub mod subchain;
+pub mod text;
 pub mod timefmt;
 pub mod transport;
 

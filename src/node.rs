@@ -105,8 +105,9 @@ impl Node {
         crate::timefmt::rfc3339(self.opts.now)
     }
 
-    /// Take the home's lock and finish or undo whatever change a dead process left
-    /// (see [`crate::act::journal::recover`]).
+    /// Take the home's lock, then finish or undo whatever change a dead process left (see
+    /// [`crate::act::journal::recover`]) and remove the temp files it left
+    /// ([`crate::act::journal::recover_all`]): temp files never outlive the next command.
     pub fn lock(&self) -> Result<Lock> {
         let mut lock = self.home.lock(self.opts.lock_wait)?;
         crate::act::journal::recover_all(&self.home)?;
@@ -377,10 +378,14 @@ pub fn init(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
     std::fs::create_dir_all(parent).at(parent)?;
+    // an init killed before its rename left a folder with secret keys: remove every one
+    // whose init is gone; this one is locked while it is built (see home::sweep)
+    crate::home::sweep::sweep_init_dirs(parent);
     let tmp = tempfile::Builder::new()
-        .prefix(".secfile-init-")
+        .prefix(crate::home::sweep::INIT_PREFIX)
         .tempdir_in(parent)
         .at(parent)?;
+    let init_lock = crate::home::sweep::lock_init_dir(tmp.path())?;
     let th = Home::new(tmp.path());
     th.create_layout()?;
     let prot = Protection {
@@ -417,11 +422,15 @@ pub fn init(
         master: master.identity.id.clone(),
         encrypted_keys: opts.passphrase.is_some(),
     })?;
+    // the lock file goes before the rename (the open file keeps the lock until then)
+    let lock_file = tmp.path().join(crate::home::sweep::INIT_LOCK);
+    std::fs::remove_file(&lock_file).at(&lock_file)?;
     let tmp_path = tmp.keep();
     if home.root.exists() {
         std::fs::remove_dir(&home.root).at(&home.root)?;
     }
     std::fs::rename(&tmp_path, &home.root).at(&home.root)?;
+    drop(init_lock);
     crate::home::fsync_dir(parent)?;
     Ok(InitInfo {
         id: identity.id.clone(),

@@ -4,6 +4,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::merge::bodies::{self, Attachment};
 use crate::subchain;
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::Path;
 
 /// Parse `K=V` flags into a field map.
@@ -18,6 +19,7 @@ pub fn parse_fields(raw: &[String]) -> Result<BTreeMap<String, String>> {
                 "--field {k:?}: names are 1-64 of A-Z a-z 0-9 . _ -"
             )));
         }
+        crate::text::check_own(&format!("--field {k}"), v).map_err(Error::usage)?;
         if fields.insert(k.to_string(), v.to_string()).is_some() {
             return Err(Error::usage(format!("--field {k}: given twice")));
         }
@@ -34,32 +36,18 @@ pub fn attachment_name(path: &Path) -> Result<String> {
         .ok_or_else(|| Error::usage(format!("{}: attachment needs a file name", path.display())))
 }
 
-/// Open a file given as input: a regular file only, opened without blocking (a FIFO or a
-/// device is refused before anything waits on it).
-pub fn open_regular(path: &Path) -> Result<std::fs::File> {
-    let mut o = std::fs::OpenOptions::new();
-    o.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
-    }
-    let f = o.open(path).at(path)?;
-    let m = f.metadata().at(path)?;
-    if !m.is_file() {
-        return Err(Error::rejected(
-            path.display(),
-            "malformed",
-            "not a regular file (FIFOs and devices are refused; use - for stdin)",
-        ));
-    }
-    Ok(f)
-}
-
 /// Hash an attachment by streaming it (its content never enters the chain).
 pub fn attachment(path: &Path) -> Result<Attachment> {
-    let f = open_regular(path)?;
-    let (hash, size) = digest::sha256_reader(std::io::BufReader::new(f)).at(path)?;
+    let f = crate::input::open_regular(path)?;
+    let (hash, size) =
+        digest::sha256_reader(std::io::BufReader::new(f).take(crate::input::MAX_ATTACHMENT + 1)).at(path)?;
+    if size > crate::input::MAX_ATTACHMENT {
+        return Err(Error::rejected(
+            path.display(),
+            "limit",
+            format!("over the attachment limit of {} bytes", crate::input::MAX_ATTACHMENT),
+        ));
+    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

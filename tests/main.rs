@@ -7,6 +7,7 @@ mod docs;
 mod files;
 mod fixtures_gen;
 mod global;
+mod hostile;
 mod interop;
 mod prop;
 mod tamper;

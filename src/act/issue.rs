@@ -169,7 +169,7 @@ fn issue_in(
     };
     let (size, reader): (u64, Box<dyn Read>) = match (&content_path, generated) {
         (Some(p), _) => {
-            let f = crate::ops::open_regular(p)?;
+            let f = crate::input::open_regular(p)?;
             (
                 f.metadata().at(p)?.len(),
                 Box::new(std::io::BufReader::with_capacity(1 << 20, f)),

@@ -93,7 +93,7 @@ pub fn apply(home: &Home, journal: &Journal) -> Result<()> {
                 let to = home.path(dest);
                 if from.exists() {
                     let dir = to.parent().expect("home paths have parents").to_path_buf();
-                    crate::home::create_private_dir(&dir)?;
+                    crate::home::ensure_dir(&dir)?;
                     std::fs::rename(&from, &to).at(&to)?;
                     dirs.push(dir);
                 }
@@ -134,46 +134,17 @@ pub fn in_use_marker(home: &Home) -> PathBuf {
 }
 
 /// [`recover`], then, when the last holder of the lock died (its marker is still there),
-/// [`sweep`] the temp files it may have left. The caller holds the lock.
+/// remove the temp files it may have left ([`crate::home::sweep_temps`]). A sweep lists
+/// every store directory, so it runs only then, not on every command. The caller holds
+/// the lock.
 pub fn recover_all(home: &Home) -> Result<Option<&'static str>> {
     let done = recover(home)?;
     let marker = in_use_marker(home);
     if marker.exists() {
-        sweep(home);
+        let _ = crate::home::sweep_temps(home);
         let _ = std::fs::remove_file(marker);
     }
     Ok(done)
-}
-
-/// Remove the temp files a dead process may have left: everything in `tmp/` (it holds
-/// only temp files: decrypted content, stdin copies, bundles being built), and `.tmp-*`
-/// files beside store targets (atomic writes, caches). The caller holds the lock.
-pub fn sweep(home: &Home) {
-    let tmp = home.tmp_dir();
-    if let Ok(rd) = std::fs::read_dir(&tmp) {
-        for e in rd.flatten() {
-            let p = e.path();
-            let _ = match e.file_type() {
-                Ok(t) if t.is_dir() => std::fs::remove_dir_all(&p),
-                _ => std::fs::remove_file(&p),
-            };
-        }
-    }
-    let mut dirs = vec![home.root.clone(), home.state_dir(), home.peers_dir(), home.keys_dir()];
-    for parent in ["chains", "pending", "forks", "outbox", "files", "requests"] {
-        if let Ok(rd) = std::fs::read_dir(home.path(parent)) {
-            dirs.push(home.path(parent));
-            dirs.extend(rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()));
-        }
-    }
-    for d in dirs {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
-        for e in rd.flatten() {
-            if e.file_name().to_string_lossy().starts_with(".tmp-") && e.file_type().is_ok_and(|t| t.is_file()) {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
-    }
 }
 
 /// Finish or undo whatever transaction a dead process left (the caller holds the lock).

@@ -177,7 +177,7 @@ impl<'n> Tx<'n> {
     /// The staging directory (made on first use).
     pub fn stage_dir(&mut self) -> Result<&Path> {
         if !self.stage.exists() {
-            crate::home::create_private_dir(&self.stage)?;
+            crate::home::ensure_dir(&self.stage)?;
         }
         Ok(&self.stage)
     }

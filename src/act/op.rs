@@ -41,7 +41,7 @@ pub fn transfer(node: &Node, id: &str, to: &str, armor: bool, out: Option<&Path>
     }
     let (m, raw, sig) = files::stored_manifest(node, id)?;
     let cp = crate::dossier::store::content_path(&node.home, id);
-    let content = crate::ops::open_regular(&cp)
+    let content = crate::input::open_regular(&cp)
         .map_err(|_| Error::rejected(id, "not-found", "this node does not hold the content of that file"))?;
     let body = TransferBody {
         file: id.to_string(),

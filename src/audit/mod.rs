@@ -34,7 +34,7 @@ impl Report {
     pub fn ok(&self) -> bool {
         self.problems.is_empty()
     }
-    fn push(&mut self, input: impl std::fmt::Display, kind: &str, message: impl Into<String>) {
+    pub fn push(&mut self, input: impl std::fmt::Display, kind: &str, message: impl Into<String>) {
         self.problems.push(Problem {
             input: input.to_string(),
             kind: kind.to_string(),
@@ -43,10 +43,12 @@ impl Report {
     }
 }
 
-/// Audit the whole home.
+/// Audit the whole home: its chains, its keys and its stored content.
 pub fn verify_home(node: &Node, report: &mut Report) -> Result<()> {
     let st = node.load_full()?;
-    verify_state(node, &st, report)
+    verify_state(node, &st, report)?;
+    check_keys(node, report);
+    check_stored_content(node, report)
 }
 
 /// Audit an already loaded home.
@@ -269,14 +271,21 @@ fn check_security_file(
 pub fn verify_path(node: Option<&Node>, path: &Path, report: &mut Report) -> Result<()> {
     let label = path.display().to_string();
     let mut head = [0u8; 40];
-    let n = {
-        use std::io::Read;
-        let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        f.read(&mut head).map_err(|e| Error::io(path, e))?
+    // a FIFO or device is refused here, without blocking (bounded input)
+    let n = match crate::input::open_regular(path) {
+        Ok(mut f) => {
+            use std::io::Read;
+            f.read(&mut head).map_err(|e| Error::io(path, e))?
+        }
+        Err(Error::Rejected { kind, detail, .. }) => {
+            report.push(&label, kind, detail);
+            return Ok(());
+        }
+        Err(e) => return Err(e),
     };
     let head = &head[..n];
     if head.starts_with(crate::identity::card::CARD_MAGIC.as_bytes()) {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::input::read_bounded(path, crate::input::MAX_CARD, "card")?;
         match Card::parse(&bytes) {
             Ok(c) => report.notes.push(format!(
                 "{label}: card of {} ({}), fingerprint {}",
@@ -442,7 +451,11 @@ pub fn check_rollback(
     let cp: Checkpoint = match serde_yaml::from_slice(&bytes) {
         Ok(c) => c,
         Err(e) => {
-            report.push(p.display(), "malformed", format!("unreadable checkpoint: {e}"));
+            // derived state, never fatal: a clean verify writes it again
+            report.notes.push(format!(
+                "{}: unreadable checkpoint ({e}); rebuilt by this verify if the home is clean, so rollback below it cannot be checked this time",
+                p.display()
+            ));
             return Ok(());
         }
     };
@@ -578,6 +591,165 @@ pub fn verify_block_file(st: &crate::node::State, path: &Path, report: &mut Repo
                 held.join(", ")
             ),
         );
+    }
+    Ok(())
+}
+
+/// The files of `keys/` (plain `verify` of a home): each parses, the public keys are
+/// this node's card's, an unencrypted secret key matches its public key (a passphrase-
+/// protected one is only checked to be an age or minisign key file: nothing is prompted),
+/// and nothing else lies there. Problems have kind `keys`.
+pub fn check_keys(node: &Node, report: &mut Report) {
+    use std::str::FromStr;
+    let dir = node.home.keys_dir();
+    let mut bad = |p: &Path, why: String| report.push(p.display(), "keys", why);
+    let card = match node.card() {
+        Ok(c) => c.identity,
+        Err(e) => {
+            bad(
+                &dir,
+                format!("this node's card cannot be read to check the keys against: {e}"),
+            );
+            return;
+        }
+    };
+    let encrypted = node.config.encrypted_keys;
+    let text = |p: &Path| -> std::result::Result<String, String> {
+        let bytes = crate::input::read_bounded(p, 64 * 1024, "key file").map_err(|e| e.to_string())?;
+        String::from_utf8(bytes).map_err(|_| "not a text file".to_string())
+    };
+    // age identity
+    let age_p = dir.join("age.key");
+    match text(&age_p) {
+        Err(e) => bad(&age_p, e),
+        Ok(t) if encrypted => {
+            if age::Decryptor::new(age::armor::ArmoredReader::new(t.as_bytes())).is_err() {
+                bad(&age_p, "not a passphrase-encrypted age file".into());
+            }
+        }
+        Ok(t) => match t.lines().find(|l| l.starts_with("AGE-SECRET-KEY-1")) {
+            None => bad(&age_p, "no AGE-SECRET-KEY line".into()),
+            Some(line) => match age::x25519::Identity::from_str(line) {
+                Err(e) => bad(&age_p, format!("bad age identity: {e}")),
+                Ok(id) if id.to_public().to_string() != card.age => bad(
+                    &age_p,
+                    format!("its public key {} is not this node's ({})", id.to_public(), card.age),
+                ),
+                Ok(_) => {}
+            },
+        },
+    }
+    // minisign public key
+    let pk_p = dir.join("minisign.pub");
+    match text(&pk_p).and_then(|t| {
+        minisign::PublicKeyBox::from_string(&t)
+            .and_then(|b| b.into_public_key())
+            .map_err(|e| format!("bad minisign public key: {e}"))
+    }) {
+        Err(e) => bad(&pk_p, e),
+        Ok(pk) if pk.to_base64() != card.minisign => {
+            bad(&pk_p, "not this node's minisign public key (its card's)".into())
+        }
+        Ok(_) => {}
+    }
+    // minisign secret key
+    let sk_p = dir.join("minisign.key");
+    match text(&sk_p)
+        .and_then(|t| minisign::SecretKeyBox::from_string(&t).map_err(|e| format!("bad minisign key: {e}")))
+    {
+        Err(e) => bad(&sk_p, e),
+        Ok(_) if encrypted => {}
+        Ok(sk_box) => match minisign::SecretKey::from_unencrypted_box(sk_box)
+            .and_then(|sk| minisign::PublicKey::from_secret_key(&sk))
+        {
+            Err(e) => bad(&sk_p, format!("bad minisign key: {e}")),
+            Ok(pk) if pk.to_base64() != card.minisign => {
+                bad(&sk_p, "does not match this node's minisign public key".into())
+            }
+            Ok(_) => {}
+        },
+    }
+    // modes, and nothing else in keys/
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        bad(&dir, "cannot be listed".into());
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !["age.key", "minisign.key", "minisign.pub"].contains(&name.as_str()) {
+            bad(&p, "an unexpected file in keys/".into());
+            continue;
+        }
+        // secret key modes are the state audit's (kind `permissions`)
+        if std::fs::symlink_metadata(&p).is_ok_and(|m| !m.is_file()) {
+            bad(&p, "not a regular file".into());
+        }
+    }
+}
+
+/// Every stored `files/ID/content` against its manifest's size and SHA-256, and every
+/// `requests/ID/attachment` against its request (kind `tampered`; an unreadable document
+/// is `malformed`). A missing content file is no problem (the master keeps manifests of
+/// the files it issued without their content). Signatures and chain links of stored files are the state audit's.
+pub fn check_stored_content(node: &Node, report: &mut Report) -> Result<()> {
+    use crate::dossier::{Manifest, RequestDoc, docs};
+    let hash_of = |p: &Path| -> std::result::Result<Option<(String, u64)>, String> {
+        match crate::input::open_regular(p) {
+            Ok(f) => crate::digest::sha256_reader(std::io::BufReader::new(f))
+                .map(|(h, n)| Some((crate::digest::hex(&h), n)))
+                .map_err(|e| e.to_string()),
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    };
+    let check = |p: &Path, want: Option<(&str, u64)>, what: &str, report: &mut Report| match (hash_of(p), want) {
+        (Err(e), _) => report.push(p.display(), "tampered", e),
+        // the issuer keeps the manifest only: no content is not a problem
+        (Ok(None), _) => {}
+        (Ok(Some(_)), None) => report.push(p.display(), "tampered", format!("present, but the {what} names none")),
+        (Ok(Some((h, n))), Some((wh, wn))) if h != wh || n != wn => report.push(
+            p.display(),
+            "tampered",
+            format!("sha256 {h} ({n} bytes) does not match the {what}'s {wh} ({wn} bytes)"),
+        ),
+        _ => {}
+    };
+    for id in crate::dossier::store::list(&node.home)? {
+        let Some((raw, _)) = crate::dossier::store::load(&node.home, &id)? else {
+            continue;
+        };
+        match docs::decode::<Manifest>(&raw, "manifest") {
+            Err(e) => report.push(format!("files/{id}/manifest.yaml"), "malformed", e),
+            Ok(m) => check(
+                &crate::dossier::store::content_path(&node.home, &id),
+                Some((&m.content.sha256, m.content.size)),
+                "manifest",
+                report,
+            ),
+        }
+    }
+    let rdir = node.home.path("requests");
+    if let Ok(rd) = std::fs::read_dir(&rdir) {
+        let mut ids: Vec<String> = rd
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| docs::is_doc_id(n))
+            .collect();
+        ids.sort();
+        for id in ids {
+            let rp = rdir.join(&id).join("request.yaml");
+            let Ok(raw) = std::fs::read(&rp) else { continue };
+            match docs::decode::<RequestDoc>(&raw, "request") {
+                Err(e) => report.push(rp.display(), "malformed", e),
+                Ok(r) => check(
+                    &rdir.join(&id).join("attachment"),
+                    r.attachment.as_ref().map(|a| (a.sha256.as_str(), a.size)),
+                    "request",
+                    report,
+                ),
+            }
+        }
     }
     Ok(())
 }

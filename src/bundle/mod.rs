@@ -131,7 +131,7 @@ pub fn create(
     dir: &Path,
     fill: impl FnOnce(&mut PayloadWriter<&mut dyn Write>) -> io::Result<()>,
 ) -> Result<(NamedTempFile, Header)> {
-    std::fs::create_dir_all(dir).at(dir)?;
+    // never made here: a missing `--out` directory is an error, not created
     let mut ct = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir).at(dir)?;
     let enc = age::Encryptor::with_recipients(nb.recipients.iter().map(|(_, r)| r as &dyn age::Recipient))
         .map_err(|e| Error::usage(format!("no usable recipients: {e}")))?;
@@ -214,18 +214,17 @@ pub struct Parsed {
 }
 
 /// Bring an input (path or `-`) to a binary bundle file: armored input and stdin are
-/// decoded/copied into a temp file in `tmp_dir`, within [`MAX_BUNDLE`].
+/// decoded/copied into a temp file in `tmp_dir`. A path must be a regular file (a FIFO or
+/// device is refused without blocking). What is spooled is checked as it arrives
+/// ([`Gate`]): its first bytes must be a bundle's prologue, its header must parse, and no
+/// more than the signed header's payload size is kept — `/dev/zero` on stdin is refused
+/// after its first read, not after [`MAX_BUNDLE`] bytes.
 pub fn materialise(input: &Path, label: &str, tmp_dir: &Path) -> Result<(std::path::PathBuf, Option<NamedTempFile>)> {
-    let is_stdin = input == Path::new("-");
+    let is_stdin = crate::input::is_stdin(input);
     let mut reader: Box<dyn io::BufRead> = if is_stdin {
         Box::new(BufReader::new(io::stdin()))
     } else {
-        let f = File::open(input).at(input)?;
-        let meta = f.metadata().at(input)?;
-        if !meta.is_file() {
-            return Err(Error::rejected(label, "malformed", "not a regular file"));
-        }
-        Box::new(BufReader::new(f))
+        Box::new(BufReader::new(crate::input::open_regular(input)?))
     };
     let head = reader.fill_buf().at(input)?.to_vec();
     // armor may follow blank lines (mail bodies); binary bundles start with the magic
@@ -233,26 +232,160 @@ pub fn materialise(input: &Path, label: &str, tmp_dir: &Path) -> Result<(std::pa
     if !armored && !is_stdin {
         return Ok((input.to_path_buf(), None));
     }
-    std::fs::create_dir_all(tmp_dir).at(tmp_dir)?;
+    crate::home::ensure_dir(tmp_dir)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".tmp-")
         .tempfile_in(tmp_dir)
         .at(tmp_dir)?;
+    let tmp_path = tmp.path().to_path_buf();
+    // a write refused by the gate is the input's fault; any other write error is I/O
+    let refused = |e: io::Error| match e.get_ref().and_then(|i| i.downcast_ref::<GateError>()) {
+        Some(g) => Error::rejected(label, g.kind, g.detail.clone()),
+        None => Error::io(&tmp_path, e),
+    };
+    let mut gate = Gate::new(BufWriter::new(tmp.as_file_mut()));
     if armored {
-        let mut w = BufWriter::new(tmp.as_file_mut());
-        armor::decode(reader, &mut w, MAX_BUNDLE).map_err(|e| Error::rejected(label, "malformed", e))?;
-        w.flush().at(tmp_dir)?;
+        armor::decode(reader, &mut gate, MAX_BUNDLE).map_err(|e| match e {
+            payload::CopyError::Bad(s) => Error::rejected(label, "malformed", s),
+            payload::CopyError::Io(e) => refused(e),
+        })?;
     } else {
-        let n = io::copy(&mut reader.take(MAX_BUNDLE + 1), tmp.as_file_mut()).at(input)?;
-        if n > MAX_BUNDLE {
-            return Err(Error::rejected(
-                label,
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let k = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(k) => k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::io(input, e)),
+            };
+            gate.write_all(&buf[..k]).map_err(refused)?;
+        }
+    }
+    gate.finish().map_err(refused)?;
+    Ok((tmp.path().to_path_buf(), Some(tmp)))
+}
+
+/// Why the [`Gate`] refused a spooled bundle (carried inside an `io::Error`).
+#[derive(Debug)]
+struct GateError {
+    kind: &'static str,
+    detail: String,
+}
+
+impl std::fmt::Display for GateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+impl std::error::Error for GateError {}
+
+/// A writer in front of a spooled bundle that checks the stream as it passes: the
+/// prologue line from the first bytes, then the header, then that no more than the signed
+/// header's payload size follows. Nothing past the first refused write is written.
+struct Gate<W: Write> {
+    inner: W,
+    head: Vec<u8>,
+    /// Total bytes allowed, once the header is known.
+    cap: Option<u64>,
+    written: u64,
+}
+
+impl<W: Write> Gate<W> {
+    fn new(inner: W) -> Self {
+        Gate {
+            inner,
+            head: Vec::new(),
+            cap: None,
+            written: 0,
+        }
+    }
+
+    fn refuse(kind: &'static str, detail: impl Into<String>) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            GateError {
+                kind,
+                detail: detail.into(),
+            },
+        )
+    }
+
+    /// Look at the bytes held so far; set the cap once the header has been read.
+    fn check_head(&mut self) -> io::Result<()> {
+        let h = &self.head;
+        let n = h.len().min(MAGIC.len());
+        if h[..n] != MAGIC.as_bytes()[..n] {
+            return Err(Self::refuse("malformed", format!("not a {MAGIC} file")));
+        }
+        let Some(nl) = h.iter().position(|&b| b == b'\n') else {
+            if h.len() > envelope::MAX_PROLOGUE {
+                return Err(Self::refuse(
+                    "malformed",
+                    format!("not a {MAGIC} file (no prologue line)"),
+                ));
+            }
+            return Ok(());
+        };
+        let p = envelope::read_prologue(&mut &h[..=nl], MAGIC, MAX_HEADER).map_err(|e| {
+            Self::refuse(
+                if e.contains("over the limit") {
+                    "limit"
+                } else {
+                    "malformed"
+                },
+                e,
+            )
+        })?;
+        let start = nl + 1;
+        if h.len() < start + p.doc_len + p.sig_len {
+            return Ok(());
+        }
+        let header = Header::decode(&h[start..start + p.doc_len]).map_err(|e| Self::refuse("malformed", e))?;
+        self.cap = Some((start + p.doc_len + p.sig_len) as u64 + header.payload.size);
+        Ok(())
+    }
+
+    /// Flush what was let through; a short input is left for `parse` to name what is
+    /// missing (it reads the same bytes).
+    fn finish(mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Write for Gate<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.cap.is_none() {
+            let room = envelope::MAX_PROLOGUE + 1 + MAX_HEADER + envelope::MAX_SIG;
+            self.head
+                .extend_from_slice(&buf[..buf.len().min(room.saturating_sub(self.head.len()))]);
+            self.check_head()?;
+        }
+        if let Some(cap) = self.cap {
+            if self.written + buf.len() as u64 > cap {
+                return Err(Self::refuse(
+                    "tampered",
+                    format!(
+                        "longer than its signed header says ({cap} bytes in all): truncated header or extended payload"
+                    ),
+                ));
+            }
+            self.head = Vec::new();
+        }
+        self.inner.write_all(buf)?;
+        self.written += buf.len() as u64;
+        if self.written > MAX_BUNDLE {
+            return Err(Self::refuse(
                 "limit",
                 format!("over the bundle limit of {MAX_BUNDLE} bytes"),
             ));
         }
+        Ok(buf.len())
     }
-    Ok((tmp.path().to_path_buf(), Some(tmp)))
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Read and syntax-check the prologue, header and signature of a binary bundle file.

@@ -153,20 +153,63 @@ impl<R: BufRead> PayloadReader<R> {
         Ok(buf)
     }
 
-    /// Stream an entry's bytes to a writer.
-    pub fn copy_to<W: Write>(&mut self, e: &EntryHead, w: &mut W) -> Result<u64, String> {
-        let n = io::copy(&mut self.r.by_ref().take(e.size), w)
-            .map_err(|er| format!("payload error in {}: {er}", e.name))?;
-        if n != e.size {
-            return Err(format!("malformed payload: truncated entry {}", e.name));
+    /// Stream an entry's bytes to a writer. A read error is the payload's fault
+    /// ([`CopyError::Bad`]: a damaged or truncated stream); a write error is the
+    /// destination's ([`CopyError::Io`]: a full disk is I/O, exit 3, not a malformed bundle).
+    pub fn copy_to<W: Write>(&mut self, e: &EntryHead, w: &mut W) -> Result<u64, CopyError> {
+        let mut src = self.r.by_ref().take(e.size);
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut n = 0u64;
+        loop {
+            let k = match src.read(&mut buf) {
+                Ok(0) => break,
+                Ok(k) => k,
+                Err(er) if er.kind() == io::ErrorKind::Interrupted => continue,
+                Err(er) => return Err(CopyError::Bad(format!("payload error in {}: {er}", e.name))),
+            };
+            w.write_all(&buf[..k]).map_err(CopyError::Io)?;
+            n += k as u64;
         }
-        self.trailer()?;
+        if n != e.size {
+            return Err(CopyError::Bad(format!("malformed payload: truncated entry {}", e.name)));
+        }
+        self.trailer().map_err(CopyError::Bad)?;
         Ok(n)
     }
 }
 
+/// Why [`PayloadReader::copy_to`] failed.
+#[derive(Debug)]
+pub enum CopyError {
+    /// The payload is damaged.
+    Bad(String),
+    /// Writing failed (disk full, permissions): not the payload's fault.
+    Io(io::Error),
+}
+
+impl From<String> for CopyError {
+    fn from(s: String) -> Self {
+        CopyError::Bad(s)
+    }
+}
+
+impl From<&str> for CopyError {
+    fn from(s: &str) -> Self {
+        CopyError::Bad(s.to_string())
+    }
+}
+
+impl std::fmt::Display for CopyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CopyError::Bad(s) => f.write_str(s),
+            CopyError::Io(e) => write!(f, "write error: {e}"),
+        }
+    }
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -189,5 +232,33 @@ mod tests {
         r.read_small(&e, 100).unwrap();
         assert!(r.next_entry().is_err());
         assert!(!is_entry_name("../x") && !is_entry_name("/x") && !is_entry_name("a b"));
+    }
+
+    /// A writer whose disk is full.
+    pub(crate) struct Full;
+    impl Write for Full {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::from_raw_os_error(28))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn regression_disk_full_while_importing_content_was_malformed() {
+        let mut w = PayloadWriter::new(Vec::new()).unwrap();
+        w.entry("content", b"some content").unwrap();
+        let bytes = w.finish().unwrap();
+        let mut r = PayloadReader::new(&bytes[..]).unwrap();
+        let e = r.next_entry().unwrap().unwrap();
+        match r.copy_to(&e, &mut Full) {
+            Err(CopyError::Io(e)) => assert_eq!(e.raw_os_error(), Some(28)),
+            other => panic!("want an I/O error, got {other:?}"),
+        }
+        // a truncated payload is still the payload's fault
+        let mut r = PayloadReader::new(&bytes[..bytes.len() - 12]).unwrap();
+        let e = r.next_entry().unwrap().unwrap();
+        assert!(matches!(r.copy_to(&e, &mut Vec::new()), Err(CopyError::Bad(_))));
     }
 }

@@ -207,7 +207,9 @@ impl Context {
         let passphrase = match &cli.passphrase_file {
             None => None,
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+                let bytes = crate::input::read_bounded(p, crate::input::MAX_PASSPHRASE_FILE, "passphrase file")?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| Error::usage(format!("{}: passphrase file is not UTF-8 text", p.display())))?;
                 let line = text.lines().next().unwrap_or("").to_string();
                 if line.is_empty() {
                     return Err(Error::usage(format!("{}: passphrase file is empty", p.display())));
@@ -266,53 +268,109 @@ impl Context {
     }
 }
 
-/// Read a small input file or stdin (`-`), refusing more than `limit` bytes.
+/// Read a small input file or stdin (`-`), refusing more than `limit` bytes and anything
+/// but a regular file (FIFOs, devices) without blocking.
 pub fn read_input(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, Error> {
-    use std::io::Read;
-    let mut buf = Vec::new();
-    let r: Box<dyn Read> = if path == std::path::Path::new("-") {
-        Box::new(std::io::stdin())
-    } else {
-        Box::new(std::fs::File::open(path).map_err(|e| Error::io(path, e))?)
-    };
-    r.take(limit + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| Error::io(path, e))?;
-    if buf.len() as u64 > limit {
-        return Err(Error::rejected(
-            path.display(),
-            "limit",
-            format!("over the limit of {limit} bytes"),
-        ));
+    crate::input::read_bounded(path, limit, "card")
+}
+
+/// clap value parser for text this node signs (`--field`, `--note`, `--reason`,
+/// `--event`): no control or bidirectional characters (a usage error, exit 2).
+pub fn own_text(s: &str) -> Result<String, String> {
+    crate::text::check_own("", s).map(|()| s.to_string())
+}
+
+/// What an `--out` destination receives, for [`check_out`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutKind {
+    /// Text (a card, armored bundle, the global chain): fine on a terminal.
+    Text,
+    /// A binary bundle or a file's content: never written to a terminal.
+    Binary,
+}
+
+/// Check an `--out` destination before anything else is done (DESIGN §3, §4):
+/// `-` with stdout a terminal refuses binary output (exit 2, as age refuses), and a path
+/// whose directory does not exist is an I/O error naming that directory (exit 3) — no
+/// command creates it.
+pub fn check_out(out: Option<&std::path::Path>, kind: OutKind) -> Result<(), Error> {
+    use std::io::IsTerminal;
+    let Some(p) = out else { return Ok(()) };
+    if crate::input::is_stdin(p) {
+        if kind == OutKind::Binary && std::io::stdout().is_terminal() {
+            return Err(Error::usage(
+                "refusing to write binary output to a terminal: give --out FILE, redirect stdout, or use --armor where offered",
+            ));
+        }
+        return Ok(());
     }
-    Ok(buf)
+    let dir = p
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(Error::io(
+            dir,
+            std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory (for --out)"),
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::io(
+            dir,
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such directory (for --out; secfile never creates it)",
+            ),
+        )),
+        Err(e) => Err(Error::io(dir, e)),
+    }
+}
+
+/// [`OutKind::Binary`] unless `--armor`.
+pub fn bundle_out(armor: bool) -> OutKind {
+    if armor { OutKind::Text } else { OutKind::Binary }
 }
 
 /// How a path given on the command line is named in messages.
 pub fn label(path: &std::path::Path) -> String {
-    if path == std::path::Path::new("-") {
-        "stdin".into()
-    } else {
-        path.display().to_string()
-    }
+    crate::input::label(path)
 }
 
-/// An input that may be `-`: stdin is copied to a temp file named `stdin` in the home's
-/// tmp/ (content has to be read twice: hashed, then sent). The guard removes it.
+/// An attachment that may be `-`: stdin is copied to a temp file named `stdin` in the
+/// home's tmp/ (content has to be read twice: hashed, then sent), counted and refused past
+/// [`crate::input::MAX_ATTACHMENT`]; a path must be a regular file within that limit (a
+/// FIFO or `/dev/zero` is refused without blocking). The guard removes the copy.
 pub fn spool_stdin(node: &Node, path: &std::path::Path) -> Result<(PathBuf, Option<tempfile::TempDir>), Error> {
-    if path != std::path::Path::new("-") {
+    use crate::input::{MAX_ATTACHMENT, check_file, copy_bounded, is_stdin};
+    if !is_stdin(path) {
+        check_file(path, MAX_ATTACHMENT, "attachment")?;
         return Ok((path.to_path_buf(), None));
     }
     let dir = node.home.tmp_dir();
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    crate::home::ensure_dir(&dir)?;
     let td = tempfile::Builder::new()
         .prefix(".tmp-")
         .tempdir_in(&dir)
         .map_err(|e| Error::io(&dir, e))?;
     let p = td.path().join("stdin");
-    let mut f = std::fs::File::create(&p).map_err(|e| Error::io(&p, e))?;
-    std::io::copy(&mut std::io::stdin().lock(), &mut f).map_err(|e| Error::io("stdin", e))?;
+    let mut f = tempfile_create(&p)?;
+    copy_bounded(
+        &mut std::io::stdin().lock(),
+        &mut f,
+        MAX_ATTACHMENT,
+        "stdin",
+        &p,
+        "attachment",
+    )?;
     Ok((p, Some(td)))
+}
+
+/// Create a new file mode 0600 whatever the umask.
+fn tempfile_create(p: &std::path::Path) -> Result<std::fs::File, Error> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(p).map_err(|e| Error::io(p, e))
 }
 
 #[cfg(test)]

@@ -1,5 +1,8 @@
 //! Output: results on stdout (text or `--json`), status and errors on stderr, progress
-//! only on a terminal. Text that came from another node is escaped before it is printed.
+//! only on a terminal. Text that came from another node is escaped before it is printed:
+//! results are built with [`Lines`] (each line escaped whole, so a field holding a newline
+//! cannot forge a line of its own), status and error lines are escaped whole, and
+//! [`crate::text::Untrusted`] escapes a single value. JSON output stays raw (JSON escapes).
 use crate::error::Error;
 use std::io::{IsTerminal, Write};
 
@@ -15,8 +18,19 @@ impl Ui {
         Ui { json, quiet, progress }
     }
 
-    /// Print a result: the JSON value with `--json`, else the text.
-    pub fn result(&self, text: &str, json: serde_json::Value) {
+    /// Print a result built line by line: the JSON value with `--json`, else the lines.
+    pub fn lines(&self, text: &Lines, json: serde_json::Value) {
+        self.print(&text.0, json)
+    }
+
+    /// Print a one-line result: the JSON value with `--json`, else the line, escaped whole
+    /// (a newline in it, from another node's text, is shown as `\n`: it cannot add a line).
+    /// Results of several lines are built with [`Lines`] and printed with [`Ui::lines`].
+    pub fn result(&self, line: &str, json: serde_json::Value) {
+        self.print(&sanitize(line.trim_end_matches('\n')), json)
+    }
+
+    fn print(&self, text: &str, json: serde_json::Value) {
         let mut out = std::io::stdout().lock();
         let r = if self.json {
             writeln!(out, "{}", serde_json::to_string_pretty(&json).expect("json"))
@@ -32,17 +46,19 @@ impl Ui {
         }
     }
 
-    /// A status line on stderr (suppressed by `-q`).
+    /// Status lines on stderr (suppressed by `-q`), each escaped.
     pub fn status(&self, msg: &str) {
         if !self.quiet {
-            eprintln!("{msg}");
+            for line in msg.split('\n') {
+                eprintln!("{}", sanitize(line));
+            }
         }
     }
 
     /// A warning on stderr (suppressed by `-q`).
     pub fn warn(&self, msg: &str) {
         if !self.quiet {
-            eprintln!("secfile: warning: {msg}");
+            eprintln!("secfile: warning: {}", sanitize(msg));
         }
     }
 
@@ -74,17 +90,28 @@ pub fn plural(n: usize, word: &str) -> String {
     }
 }
 
-/// Escape control characters (terminal escapes) in text from other nodes.
+/// Escape newlines, control and bidirectional characters (see [`crate::text`]).
 pub fn sanitize(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() && c != '\n' {
-            out.push_str(&format!("\\x{:02x}", c as u32));
-        } else {
-            out.push(c);
-        }
+    crate::text::escape(s).into_owned()
+}
+
+/// A result text built one line at a time; every line is escaped whole when it is added,
+/// so text from other nodes interpolated into it can neither add lines nor reorder them.
+#[derive(Debug, Default)]
+pub struct Lines(String);
+
+impl Lines {
+    pub fn new() -> Lines {
+        Lines::default()
     }
-    out
+    /// Add one line (escaped).
+    pub fn line(&mut self, s: impl AsRef<str>) {
+        self.0.push_str(&sanitize(s.as_ref()));
+        self.0.push('\n');
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// Draws the core's progress ([`crate::progress`]) on stderr: byte bars with rate and ETA
@@ -141,6 +168,15 @@ impl crate::progress::Sink for Bars {
 mod tests {
     #[test]
     fn escapes_terminal_controls() {
-        assert_eq!(super::sanitize("a\u{1b}[31mb"), "a\\x1b[31mb");
+        assert_eq!(super::sanitize("a\u{1b}[31mb"), "a\\u{1b}[31mb");
+        assert_eq!(super::sanitize("a\nrevoked yes (by hq)"), "a\\nrevoked yes (by hq)");
+    }
+
+    #[test]
+    fn lines_escape_each_line_whole() {
+        let mut l = super::Lines::new();
+        l.line(format!("field note={}", "x\nrevoked yes (by hq)"));
+        l.line("state final");
+        assert_eq!(l.as_str(), "field note=x\\nrevoked yes (by hq)\nstate final\n");
     }
 }

@@ -22,7 +22,7 @@ pub fn save(
     content: Option<tempfile::NamedTempFile>,
 ) -> Result<()> {
     let d = file_dir(home, id);
-    std::fs::create_dir_all(&d).at(&d)?;
+    crate::home::ensure_dir(&d)?;
     if let Some(tmp) = content {
         tmp.as_file().sync_all().at(tmp.path())?;
         let dest = d.join("content");

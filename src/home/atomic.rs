@@ -3,8 +3,9 @@ use crate::error::{IoContext, Result};
 use std::io::Write;
 use std::path::Path;
 
-/// Write `data` to `path` atomically. New files are created mode 0600 (tempfile's default)
-/// and then given `0644` unless the path is under a `keys` directory.
+/// Write `data` to `path` atomically. Files are created mode 0600 (tempfile's mode, which
+/// no umask widens) and stay so: the home is private (DESIGN §4). Missing directories are
+/// made 0700 ([`super::ensure_dir`]).
 pub fn atomic_write(path: &Path, data: &[u8]) -> Result<()> {
     atomic_write_with(path, |w| w.write_all(data))
 }
@@ -15,12 +16,27 @@ pub fn atomic_write_with(path: &Path, f: impl FnOnce(&mut std::fs::File) -> std:
     f(tmp.as_file_mut()).at(path)?;
     tmp.as_file_mut().flush().at(path)?;
     tmp.as_file().sync_all().at(path)?;
-    let secret = path.components().any(|c| c.as_os_str() == "keys");
-    if !secret {
-        super::set_mode(tmp.path(), 0o644)?;
-    }
     tmp.persist(path).map_err(|e| crate::Error::io(path, e.error))?;
     fsync_dir(dir)
+}
+
+/// Write a file outside the home (`--out F`) atomically, as [`atomic_write_with`] but
+/// never creating its directory: a missing one is an I/O error naming it (exit 3).
+pub fn write_out_with(path: &Path, f: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(crate::Error::io(
+            dir,
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such directory (for --out; secfile never creates it)",
+            ),
+        ));
+    }
+    atomic_write_with(path, f)
 }
 
 /// Replace a derived cache file (`state/sigcache`, `state/index`): temp file and rename,
@@ -30,7 +46,6 @@ pub fn atomic_write_with(path: &Path, f: impl FnOnce(&mut std::fs::File) -> std:
 pub fn write_cache(path: &Path, data: &[u8]) -> Result<()> {
     let (_, mut tmp) = temp_beside(path)?;
     tmp.as_file_mut().write_all(data).at(path)?;
-    super::set_mode(tmp.path(), 0o644)?;
     tmp.persist(path).map_err(|e| crate::Error::io(path, e.error))?;
     Ok(())
 }
@@ -41,7 +56,7 @@ fn temp_beside(path: &Path) -> Result<(&Path, tempfile::NamedTempFile)> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).at(dir)?;
+    super::ensure_dir(dir)?;
     let tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir).at(dir)?;
     Ok((dir, tmp))
 }
@@ -69,6 +84,36 @@ mod tests {
         // no temp files left behind
         let names: Vec<_> = std::fs::read_dir(p.parent().unwrap()).unwrap().collect();
         assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn out_never_creates_its_directory() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("missing/x.bundle");
+        let e = write_out_with(&p, |w| w.write_all(b"x")).unwrap_err();
+        assert_eq!(e.class(), crate::error::Class::Io);
+        assert!(e.to_string().contains("missing"), "{e}");
+        assert!(!d.path().join("missing").exists());
+        write_out_with(&d.path().join("x"), |w| w.write_all(b"x")).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn every_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("files/x/manifest.yaml");
+        atomic_write(&p, b"s").unwrap();
+        write_cache(&d.path().join("state/index"), b"i").unwrap();
+        for f in [p, d.path().join("state/index")] {
+            assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let dm = std::fs::metadata(d.path().join("files/x"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(dm, 0o700);
     }
 
     #[cfg(unix)]

@@ -32,12 +32,11 @@ impl Drop for Lock {
 
 impl Lock {
     pub fn acquire(path: &Path, home: &Path, wait: Duration) -> Result<Lock> {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .at(path)?;
+        let mut o = OpenOptions::new();
+        o.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+        let file = o.open(path).at(path)?;
         let start = Instant::now();
         loop {
             match file.try_lock() {

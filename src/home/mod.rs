@@ -20,9 +20,11 @@
 //! ```
 mod atomic;
 mod lock;
+pub mod sweep;
 
-pub use atomic::{atomic_write, atomic_write_with, fsync_dir, write_cache};
+pub use atomic::{atomic_write, atomic_write_with, fsync_dir, write_cache, write_out_with};
 pub use lock::Lock;
+pub use sweep::sweep_temps;
 
 use crate::error::{Error, IoContext, Result};
 use serde::{Deserialize, Serialize};
@@ -118,13 +120,14 @@ impl Home {
         self.node_file().exists()
     }
 
-    /// Create the directory skeleton of a new home (the caller holds the lock).
+    /// Create the directory skeleton of a new home (the caller holds the lock): the root
+    /// and every directory 0700, whatever the umask.
     pub fn create_layout(&self) -> Result<()> {
+        ensure_dir(&self.root)?;
+        set_mode(&self.root, 0o700)?;
         for d in ["chains", "pending", "forks", "peers", "outbox", "state", "tmp", "keys"] {
-            let p = self.path(d);
-            std::fs::create_dir_all(&p).at(&p)?;
+            ensure_dir(&self.path(d))?;
         }
-        set_mode(&self.keys_dir(), 0o700)?;
         Ok(())
     }
 
@@ -156,25 +159,18 @@ impl Home {
     }
 }
 
-/// Make a directory of the home (and its missing parents) private: 0700 whatever the umask.
-pub fn create_private_dir(dir: &Path) -> Result<()> {
+/// Make a directory of the home (and any missing parent) mode 0700, whatever the umask.
+/// The one way store code makes directories (`files/ID`, `requests/ID`, `outbox/R`,
+/// `chains/ID`, …); an existing directory is left as it is.
+pub fn ensure_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        if !dir.is_dir() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .at(dir)?;
-            set_mode(dir, 0o700)?;
-        }
-        Ok(())
-    }
-    #[cfg(not(unix))]
-    {
-        std::fs::create_dir_all(dir).at(dir)
-    }
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir).at(dir)
 }
 
 /// Create a new file of the home, 0600 whatever the umask; an existing one is an error.

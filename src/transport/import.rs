@@ -95,13 +95,16 @@ fn read_payload<R: BufRead>(r: R, label: &str, header: &bundle::Header, tmp_dir:
                 .map_err(|er| Error::rejected(label, "limit", er))?;
             p.docs.insert(e.name.clone(), b);
         } else if e.name == "content" && header.kind != "sync" && p.content.is_none() {
-            std::fs::create_dir_all(tmp_dir).at(tmp_dir)?;
+            crate::home::ensure_dir(tmp_dir)?;
             let mut tmp = tempfile::Builder::new()
                 .prefix(".tmp-")
                 .tempfile_in(tmp_dir)
                 .at(tmp_dir)?;
             let mut w = std::io::BufWriter::with_capacity(1 << 20, HashingWriter::background(tmp.as_file_mut()));
-            r.copy_to(&e, &mut w).map_err(bad)?;
+            r.copy_to(&e, &mut w).map_err(|er| match er {
+                bundle::payload::CopyError::Bad(s) => bad(s),
+                bundle::payload::CopyError::Io(io) => Error::io(tmp_dir, io),
+            })?;
             let hw = w.into_inner().map_err(|e| Error::io(tmp_dir, e.into_error()))?;
             let (_, hash, size) = hw.finish();
             p.content = Some((tmp, hash, size));

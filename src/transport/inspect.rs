@@ -106,7 +106,10 @@ pub fn inspect(node: Option<&Node>, input: &Path, label: &str) -> Result<Inspect
             }
             "content" => {
                 let mut w = HashingWriter::new(std::io::sink());
-                r.copy_to(&e, &mut w).map_err(bad)?;
+                r.copy_to(&e, &mut w).map_err(|er| match er {
+                    crate::bundle::payload::CopyError::Bad(m) => bad(m),
+                    crate::bundle::payload::CopyError::Io(io) => Error::io(label, io),
+                })?;
                 let (_, hash, n) = w.finish();
                 c.content = Some((n, digest::hex(&hash)));
             }

@@ -403,14 +403,11 @@ pub fn deliver(tmp: NamedTempFile, out: &Path, stdout: &mut dyn std::io::Write) 
     }
     // a rename when the temp file is on the same filesystem, else a copy
     match tmp.persist(out) {
-        Ok(_) => {
-            crate::home::set_mode(out, 0o644)?;
-            crate::home::fsync_dir(dir)
-        }
+        Ok(_) => crate::home::fsync_dir(dir),
         Err(e) => {
             let tmp = e.file;
             let mut f = std::fs::File::open(tmp.path()).at(tmp.path())?;
-            crate::home::atomic_write_with(out, |w| std::io::copy(&mut f, w).map(|_| ()))
+            crate::home::write_out_with(out, |w| std::io::copy(&mut f, w).map(|_| ()))
         }
     }
 }

@@ -25,9 +25,10 @@ pub fn ok(home: &Path, args: &[&str]) -> String {
     let out = at(home, args).output().expect("run secfile");
     assert!(
         out.status.success(),
-        "secfile {args:?} failed ({:?}):\n{}",
+        "secfile {args:?} failed ({:?}):\n{}{}",
         out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
     );
     String::from_utf8(out.stdout).expect("utf8")
 }
@@ -330,4 +331,13 @@ pub fn run_recipe(name: &str, cwd: &Path, vars: &[(&str, &Path)]) -> std::proces
         c.env(k, v);
     }
     c.output().expect("run sh")
+}
+
+/// Give a file mode 0600 (as the home's files are).
+pub fn set_private(p: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
 }

@@ -13,7 +13,7 @@ pub struct AppendArgs {
     #[arg(long)]
     pub kind: String,
     /// A field KEY=VALUE (repeatable)
-    #[arg(long = "field", value_name = "KEY=VALUE")]
+    #[arg(long = "field", value_name = "KEY=VALUE", value_parser = crate::cli::own_text)]
     pub fields: Vec<String>,
     /// A file recorded by hash (repeatable; - for stdin)
     #[arg(long = "attach", value_name = "FILE")]

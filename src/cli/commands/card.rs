@@ -13,6 +13,7 @@ pub struct CardArgs {
 }
 
 pub fn run(ctx: &Context, ui: &Ui, a: CardArgs) -> Result<i32, Error> {
+    crate::cli::check_out(a.out.as_deref(), crate::cli::OutKind::Text)?;
     let node = ctx.node()?;
     let card = node.card()?;
     let bytes = card.to_bytes();
@@ -21,7 +22,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: CardArgs) -> Result<i32, Error> {
         serde_json::json!({"id": id.id, "name": id.name, "role": id.role.as_str(), "fingerprint": id.fingerprint()});
     match a.out.as_deref() {
         Some(p) if p != std::path::Path::new("-") => {
-            crate::home::atomic_write(p, &bytes)?;
+            crate::home::write_out_with(p, |w| std::io::Write::write_all(w, &bytes))?;
             ui.status(&format!("wrote card of {} to {}", id.name, p.display()));
             let mut j = info;
             j["out"] = p.display().to_string().into();

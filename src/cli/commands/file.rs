@@ -1,6 +1,7 @@
 //! `secfile file list|show|extract|history`
-use crate::cli::{Context, Ui, ui::sanitize};
+use crate::cli::{Context, Ui, ui::Lines};
 use crate::error::Error;
+use crate::text::UntrustedExt;
 use crate::transport::files;
 use clap::Subcommand;
 use std::path::PathBuf;
@@ -47,6 +48,9 @@ fn state_json(f: &crate::dossier::state::FileState, names: &dyn Fn(&str) -> Stri
 }
 
 pub fn run(ctx: &Context, ui: &Ui, c: FileCommand) -> Result<i32, Error> {
+    if let FileCommand::Extract { out, .. } = &c {
+        crate::cli::check_out(Some(out), crate::cli::OutKind::Binary)?;
+    }
     let node = ctx.node()?;
     let st = node.load()?;
     let (_, all_files) = files::states(&st);
@@ -64,63 +68,66 @@ pub fn run(ctx: &Context, ui: &Ui, c: FileCommand) -> Result<i32, Error> {
     };
     match c {
         FileCommand::List { all } => {
-            let mut text = String::new();
+            let mut text = Lines::new();
             let mut rows = Vec::new();
             // the master lists every file it issued; a member those it holds
             let every = all || node.config.role == crate::home::Role::Master;
             for f in all_files.values().filter(|f| every || f.holder == node.id()) {
                 let flag = if f.revoked.is_some() { " REVOKED" } else { "" };
                 let tent = if f.tentative { " (tentative)" } else { "" };
-                text.push_str(&format!(
-                    "{} serial {} holder {}{flag}{tent}\n",
+                text.line(format!(
+                    "{} serial {} holder {}{flag}{tent}",
                     f.id,
                     f.serial,
-                    names(&f.holder)
+                    names(&f.holder).untrusted()
                 ));
                 rows.push(state_json(f, &names));
             }
-            ui.result(&text, serde_json::Value::Array(rows));
+            ui.lines(&text, serde_json::Value::Array(rows));
         }
         FileCommand::Show { id } => {
             let f = get(&id)?;
             let mut j = state_json(f, &names);
-            let mut text = format!(
-                "file {}\nserial {}\nholder {} ({})\nrevoked {}\nsurrendered {}\nstate {}\n",
-                f.id,
-                f.serial,
-                names(&f.holder),
-                f.holder,
-                f.revoked
-                    .as_deref()
-                    .map(|r| format!("yes: {}", sanitize(r)))
-                    .unwrap_or_else(|| "no".into()),
-                if f.surrendered {
-                    "yes (returned to the master)"
-                } else {
-                    "no"
-                },
-                if f.tentative {
-                    "tentative (not final yet)"
-                } else {
-                    "final"
-                }
-            );
+            let mut text = Lines::new();
+            text.line(format!("file {}", f.id));
+            text.line(format!("serial {}", f.serial));
+            text.line(format!("holder {} ({})", names(&f.holder).untrusted(), f.holder));
+            text.line(match f.revoked.as_deref() {
+                Some(r) => format!("revoked yes: {}", r.untrusted()),
+                None => "revoked no".into(),
+            });
+            text.line(if f.surrendered {
+                "surrendered yes (returned to the master)"
+            } else {
+                "surrendered no"
+            });
+            text.line(if f.tentative {
+                "state tentative (not final yet)"
+            } else {
+                "state final"
+            });
+            for n in &f.notes {
+                text.line(format!("note {}", n.untrusted()));
+            }
             if let Ok((m, _, _)) = files::stored_manifest(&node, &id) {
-                text.push_str(&format!(
-                    "event {}\nissued {}\nexpires {}\ncontent {} ({} bytes, sha256 {})\n",
-                    sanitize(&m.event),
-                    m.issued,
-                    m.expires.as_deref().unwrap_or("never"),
-                    sanitize(&m.content.name),
+                text.line(format!("event {}", m.event.untrusted()));
+                text.line(format!("issued {}", m.issued.untrusted()));
+                text.line(format!(
+                    "expires {}",
+                    m.expires.as_deref().unwrap_or("never").untrusted()
+                ));
+                text.line(format!(
+                    "content {} ({} bytes, sha256 {})",
+                    m.content.name.untrusted(),
                     m.content.size,
-                    m.content.sha256
+                    m.content.sha256.untrusted()
                 ));
                 for (k, v) in &m.fields {
-                    text.push_str(&format!("field {}={}\n", sanitize(k), sanitize(v)));
+                    text.line(format!("field {}={}", k.untrusted(), v.untrusted()));
                 }
                 j["manifest"] = serde_json::to_value(&m).unwrap_or_default();
             }
-            ui.result(&text, j);
+            ui.lines(&text, j);
         }
         FileCommand::Extract { id, out } => {
             let _ = get(&id);
@@ -156,27 +163,27 @@ pub fn run(ctx: &Context, ui: &Ui, c: FileCommand) -> Result<i32, Error> {
         }
         FileCommand::History { id } => {
             let f = get(&id)?;
-            let mut text = String::new();
+            let mut text = Lines::new();
             let mut rows = Vec::new();
             for e in &f.events {
                 let outcome = match &e.rejected {
                     None => e.status.to_string(),
-                    Some(why) => format!("REJECTED ({})", sanitize(why)),
+                    Some(why) => format!("REJECTED ({})", why.untrusted()),
                 };
-                text.push_str(&format!(
-                    "{:<9} {} by {} at {}:{} clock {} {} [{}]\n",
-                    e.kind,
-                    e.time,
-                    names(&e.by),
-                    names(&e.chain),
+                let detail = st
+                    .eval
+                    .members
+                    .iter()
+                    .fold(e.detail.clone(), |d, (id, m)| d.replace(id.as_str(), &m.identity.name));
+                text.line(format!(
+                    "{:<9} {} by {} at {}:{} clock {} {} [{}]",
+                    e.kind.untrusted(),
+                    e.time.untrusted(),
+                    names(&e.by).untrusted(),
+                    names(&e.chain).untrusted(),
                     e.height,
                     e.clock,
-                    sanitize(
-                        &st.eval
-                            .members
-                            .iter()
-                            .fold(e.detail.clone(), |d, (id, m)| d.replace(id.as_str(), &m.identity.name))
-                    ),
+                    detail.untrusted(),
                     outcome
                 ));
                 rows.push(serde_json::json!({
@@ -185,7 +192,7 @@ pub fn run(ctx: &Context, ui: &Ui, c: FileCommand) -> Result<i32, Error> {
                     "final": e.status == "final", "reason": e.rejected,
                 }));
             }
-            ui.result(&text, serde_json::json!({"id": id, "holder": f.holder, "events": rows}));
+            ui.lines(&text, serde_json::json!({"id": id, "holder": f.holder, "events": rows}));
         }
     }
     Ok(0)

@@ -45,22 +45,21 @@ pub fn run(ctx: &Context, ui: &Ui, a: InitArgs) -> Result<i32, Error> {
         card.as_ref().map(|(b, l)| (b.as_slice(), l.as_str())),
         &ctx.options(),
     )?;
-    let mut text = format!(
-        "initialised {} {} (id {}) in {}\nfingerprint: {}",
+    let mut text = crate::cli::ui::Lines::new();
+    text.line(format!(
+        "initialised {} {} (id {}) in {}",
         role.as_str(),
         info.name,
         info.id,
-        ctx.home.root.display(),
-        grouped(&info.fingerprint)
-    );
+        ctx.home.root.display()
+    ));
+    text.line(format!("fingerprint: {}", grouped(&info.fingerprint)));
     if role == Role::Member {
-        text.push_str(&format!(
-            "\npinned master {} with fingerprint:\n  {}\ncompare it with the master's fingerprint over a trusted channel",
-            info.master_id,
-            grouped(&info.master_fingerprint)
-        ));
+        text.line(format!("pinned master {} with fingerprint:", info.master_id));
+        text.line(format!("  {}", grouped(&info.master_fingerprint)));
+        text.line("compare it with the master's fingerprint over a trusted channel");
     }
-    ui.result(
+    ui.lines(
         &text,
         serde_json::json!({
             "id": info.id, "name": info.name, "role": role.as_str(), "fingerprint": info.fingerprint,

@@ -22,10 +22,10 @@ pub struct IssueArgs {
     #[arg(long, value_name = "FILE")]
     pub attach: Option<PathBuf>,
     /// A field KEY=VALUE (with --to; repeatable)
-    #[arg(long = "field", value_name = "KEY=VALUE")]
+    #[arg(long = "field", value_name = "KEY=VALUE", value_parser = crate::cli::own_text)]
     pub fields: Vec<String>,
     /// The event recorded in the manifest (with --to)
-    #[arg(long, default_value = "direct")]
+    #[arg(long, default_value = "direct", value_parser = crate::cli::own_text)]
     pub event: String,
     /// Expiry: YYYY-MM-DD, RFC 3339 (Z or +hh:mm), or a duration from now (30d, 12h, 2w)
     #[arg(long, value_name = "DATE")]
@@ -39,6 +39,7 @@ pub struct IssueArgs {
 }
 
 pub fn run(ctx: &Context, ui: &Ui, a: IssueArgs) -> Result<i32, Error> {
+    crate::cli::check_out(a.out.as_deref(), crate::cli::bundle_out(a.armor))?;
     let expires = match &a.expires {
         None => None,
         Some(d) => {

@@ -1,6 +1,7 @@
 //! `secfile log`
-use crate::cli::{Context, Ui, ui::sanitize};
+use crate::cli::{Context, Ui, ui::Lines};
 use crate::error::Error;
+use crate::text::UntrustedExt;
 use clap::Args;
 
 /// Show blocks: one chain, every chain, or the global order
@@ -43,27 +44,28 @@ pub fn run(ctx: &Context, ui: &Ui, a: LogArgs) -> Result<i32, Error> {
         idx.retain(|&i| st.block(i).height > 0);
         idx.sort_by(|&x, &y| (st.block(x).clock, &st.block(x).chain).cmp(&(st.block(y).clock, &st.block(y).chain)));
     }
-    let mut text = String::new();
+    let mut text = Lines::new();
     let mut rows = Vec::new();
     for i in idx {
         let b = st.block(i);
         let hash = crate::digest::hex(&st.cands[i].hash);
         let body = serde_json::to_value(&b.body).unwrap_or_default();
-        text.push_str(&format!(
-            "{}:{} clock {} {} {} {} {}\n",
-            name_of(&b.chain),
+        // the body as one line of JSON, whose strings (another node's text) are then escaped
+        text.line(format!(
+            "{}:{} clock {} {} {} {} {}",
+            name_of(&b.chain).untrusted(),
             b.height,
             b.clock,
-            b.time,
-            b.kind,
+            b.time.untrusted(),
+            b.kind.untrusted(),
             &hash[..16],
-            sanitize(&serde_json::to_string(&body).unwrap_or_default())
+            serde_json::to_string(&body).unwrap_or_default().untrusted()
         ));
         rows.push(serde_json::json!({
             "chain": b.chain, "name": name_of(&b.chain), "height": b.height, "clock": b.clock, "time": b.time,
             "kind": b.kind, "hash": hash, "prev": b.prev, "seen": b.seen, "body": body,
         }));
     }
-    ui.result(&text, serde_json::Value::Array(rows));
+    ui.lines(&text, serde_json::Value::Array(rows));
     Ok(0)
 }

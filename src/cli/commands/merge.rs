@@ -20,6 +20,7 @@ pub struct MergeArgs {
 }
 
 pub fn run(ctx: &Context, ui: &Ui, a: MergeArgs) -> Result<i32, Error> {
+    crate::cli::check_out(a.out.as_deref(), crate::cli::OutKind::Text)?;
     let node = ctx.node()?;
     let loaded = node.load_settled()?;
     let (st, g) = (&loaded.st, &loaded.global);
@@ -40,10 +41,13 @@ pub fn run(ctx: &Context, ui: &Ui, a: MergeArgs) -> Result<i32, Error> {
             o.write_all(rendered().as_bytes()).map_err(|e| Error::io("stdout", e))?;
             return Ok(0);
         }
-        Some(p) => crate::home::atomic_write(p, rendered().as_bytes())?,
+        Some(p) => crate::home::write_out_with(p, |w| std::io::Write::write_all(w, rendered().as_bytes()))?,
         None => {}
     }
-    let mut text = format!("head {}\nfinal {}\npending {pending}", g.head_hex(), g.final_count);
+    let mut text = crate::cli::ui::Lines::new();
+    text.line(format!("head {}", g.head_hex()));
+    text.line(format!("final {}", g.final_count));
+    text.line(format!("pending {pending}"));
     if a.include_pending {
         for e in g.tentative() {
             let name = st
@@ -52,15 +56,18 @@ pub fn run(ctx: &Context, ui: &Ui, a: MergeArgs) -> Result<i32, Error> {
                 .get(&e.chain)
                 .map(|m| m.identity.name.as_str())
                 .unwrap_or("?");
-            text.push_str(&format!(
-                "\n  tentative {name}:{} clock {} {}",
-                e.height, e.clock, e.kind
+            text.line(format!(
+                "  tentative {}:{} clock {} {}",
+                crate::text::Untrusted(name),
+                e.height,
+                e.clock,
+                crate::text::Untrusted(&e.kind)
             ));
         }
         for (i, s) in st.eval.status.iter().enumerate() {
             if let Status::Pending(why) = s {
-                text.push_str(&format!(
-                    "\n  waiting {}:{} ({why})",
+                text.line(format!(
+                    "  waiting {}:{} ({why})",
                     st.cands[i].chain(),
                     st.cands[i].height()
                 ));
@@ -75,7 +82,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: MergeArgs) -> Result<i32, Error> {
     } else {
         vec![]
     };
-    ui.result(
+    ui.lines(
         &text,
         serde_json::json!({
             "head": g.head_hex(), "final": g.final_count, "pending": pending,

@@ -32,7 +32,8 @@ pub fn report_sent(
 ) -> Result<(), crate::Error> {
     sent.write_direct()?;
     let dest = match &sent.out {
-        Some(p) => crate::cli::label(p),
+        Some(p) if p.as_os_str() == "-" => "stdout".to_string(),
+        Some(p) => p.display().to_string(),
         None => sent.outbox.display().to_string(),
     };
     ui.status(&format!(

@@ -13,7 +13,7 @@ pub enum OpCommand {
         #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::files))]
         id: String,
         /// An optional note
-        #[arg(long, default_value = "")]
+        #[arg(long, default_value = "", value_parser = crate::cli::own_text)]
         note: String,
     },
     /// Annotate a file with a note
@@ -22,7 +22,7 @@ pub enum OpCommand {
         #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::files))]
         id: String,
         /// The note
-        #[arg(long)]
+        #[arg(long, value_parser = crate::cli::own_text)]
         note: String,
     },
     /// Transfer a file you hold to another member (re-encrypted to the new holder)
@@ -66,12 +66,15 @@ pub enum OpCommand {
         #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::files))]
         id: String,
         /// Why
-        #[arg(long, default_value = "")]
+        #[arg(long, default_value = "", value_parser = crate::cli::own_text)]
         reason: String,
     },
 }
 
 pub fn run(ctx: &Context, ui: &Ui, c: OpCommand) -> Result<i32, Error> {
+    if let OpCommand::Transfer { out, armor, .. } = &c {
+        crate::cli::check_out(out.as_deref(), crate::cli::bundle_out(*armor))?;
+    }
     let node = ctx.node()?;
     let (kind, id, note) = match c {
         OpCommand::Transfer { id, to, out, armor } => {

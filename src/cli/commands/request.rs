@@ -11,10 +11,10 @@ use std::path::PathBuf;
 #[derive(Debug, Args)]
 pub struct RequestArgs {
     /// The trigger event (A-Z a-z 0-9 . _ -)
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::own_text)]
     pub event: String,
     /// A field KEY=VALUE (repeatable)
-    #[arg(long = "field", value_name = "KEY=VALUE")]
+    #[arg(long = "field", value_name = "KEY=VALUE", value_parser = crate::cli::own_text)]
     pub fields: Vec<String>,
     /// A file to send to the master with the request (- for stdin)
     #[arg(long, value_name = "FILE")]
@@ -31,6 +31,7 @@ pub struct RequestArgs {
 }
 
 pub fn run(ctx: &Context, ui: &Ui, a: RequestArgs) -> Result<i32, Error> {
+    crate::cli::check_out(a.out.as_deref(), crate::cli::bundle_out(a.armor))?;
     let fields = crate::ops::parse_fields(&a.fields)?;
     let node = ctx.node()?;
     let (attach, _guard) = match &a.attach {

@@ -29,6 +29,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: ResendArgs) -> Result<i32, Error> {
             a.bundle
         )));
     }
+    crate::cli::check_out(a.out.as_deref(), crate::cli::bundle_out(a.armor))?;
     let node = ctx.node()?;
     let e = crate::transport::outbox::find(&node.home, &a.bundle)?.ok_or_else(|| {
         Error::rejected(
@@ -40,7 +41,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: ResendArgs) -> Result<i32, Error> {
     let src = if a.armor && !e.meta.armor {
         // armor a copy in tmp/
         let dir = node.home.tmp_dir();
-        crate::home::create_private_dir(&dir)?;
+        crate::home::ensure_dir(&dir)?;
         let mut tmp = tempfile::Builder::new()
             .prefix(".tmp-")
             .tempfile_in(&dir)

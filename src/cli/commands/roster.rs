@@ -51,13 +51,14 @@ pub fn run(ctx: &Context, ui: &Ui, c: RosterCommand) -> Result<i32, Error> {
         }
         RosterCommand::List => {
             let st = node.load()?;
-            let mut text = String::from("NAME             ID                ROLE    STATUS\n");
+            let mut text = crate::cli::ui::Lines::new();
+            text.line("NAME             ID                ROLE    STATUS");
             let mut rows = Vec::new();
             for m in st.eval.members.values() {
                 let status = if m.removed.is_some() { "removed" } else { "active" };
-                text.push_str(&format!(
-                    "{:<16} {} {:<7} {}\n",
-                    m.identity.name,
+                text.line(format!(
+                    "{:<16} {} {:<7} {}",
+                    crate::text::Untrusted(&m.identity.name),
                     m.identity.id,
                     m.identity.role.as_str(),
                     status
@@ -69,7 +70,7 @@ pub fn run(ctx: &Context, ui: &Ui, c: RosterCommand) -> Result<i32, Error> {
                     "cutoff": m.removed.as_ref().map(|r| r.0),
                 }));
             }
-            ui.result(&text, serde_json::Value::Array(rows));
+            ui.lines(&text, serde_json::Value::Array(rows));
         }
     }
     Ok(0)

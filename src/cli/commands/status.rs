@@ -19,19 +19,23 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
     let me = node.id();
     let admitted = st.eval.members.contains_key(me);
     let fp = node.card()?.identity.fingerprint();
-    let mut text = format!(
-        "node {} ({}) id {}\nfingerprint {}\nmaster {}\nadmitted: {}\n",
+    let mut text = crate::cli::ui::Lines::new();
+    text.line(format!(
+        "node {} ({}) id {}",
         node.config.name,
         node.config.role.as_str(),
-        me,
-        crate::identity::grouped(&fp),
-        node.config.master,
+        me
+    ));
+    text.line(format!("fingerprint {}", crate::identity::grouped(&fp)));
+    text.line(format!("master {}", node.config.master));
+    text.line(format!(
+        "admitted: {}",
         if admitted {
             "yes"
         } else {
             "no (import a sync bundle from the master)"
         }
-    );
+    ));
     let mut chains = Vec::new();
     for (id, seq) in &st.eval.chains {
         let Some(&i) = seq.last() else { continue };
@@ -42,9 +46,11 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
             .get(id)
             .map(|m| m.identity.name.clone())
             .unwrap_or_default();
-        text.push_str(&format!(
-            "  chain {name:<16} {id} height {} clock {}\n",
-            b.height, b.clock
+        text.line(format!(
+            "  chain {:<16} {id} height {} clock {}",
+            crate::text::Untrusted(&name),
+            b.height,
+            b.clock
         ));
         chains.push(serde_json::json!({"id": id, "name": name, "height": b.height, "clock": b.clock, "hash": crate::digest::hex(&st.cands[i].hash)}));
     }
@@ -59,7 +65,7 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
         })
         .collect();
     for p in &pending {
-        text.push_str(&format!("  pending {p}\n"));
+        text.line(format!("  pending {}", crate::text::Untrusted(p)));
     }
     let forks: Vec<_> = st
         .eval
@@ -68,8 +74,8 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
         .map(|f| serde_json::json!({"chain": f.chain, "height": f.height, "hashes": f.hashes}))
         .collect();
     for f in &st.eval.forks {
-        text.push_str(&format!(
-            "  FORK chain {} height {}: {}\n",
+        text.line(format!(
+            "  FORK chain {} height {}: {}",
             f.chain,
             f.height,
             f.hashes.join(" ")
@@ -87,7 +93,7 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
             for e in rd.flatten() {
                 let id = e.file_name().to_string_lossy().into_owned();
                 if crate::dossier::docs::is_doc_id(&id) && !answered.contains(&id) {
-                    text.push_str(&format!("  request {id} awaits issue (secfile issue {id})\n"));
+                    text.line(format!("  request {id} awaits issue (secfile issue {id})"));
                     open_requests.push(id);
                 }
             }
@@ -98,8 +104,8 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
     let mut peers = Vec::new();
     for m in st.eval.members.values().filter(|m| m.identity.id != me) {
         let heard = crate::transport::sync::last_heard(&node.home, &m.identity.id);
-        text.push_str(&format!(
-            "  peer {:<16} {} last heard {}{}\n",
+        text.line(format!(
+            "  peer {:<16} {} last heard {}{}",
             m.identity.name,
             m.identity.id,
             heard
@@ -116,8 +122,8 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
     let outbox = crate::transport::outbox::list(&node.home)?;
     let awaiting = outbox.iter().filter(|e| e.meta.wants_receipt()).count();
     if !outbox.is_empty() {
-        text.push_str(&format!(
-            "  outbox: {}, {} awaiting a receipt (secfile outbox)\n",
+        text.line(format!(
+            "  outbox: {}, {} awaiting a receipt (secfile outbox)",
             crate::cli::ui::plural(outbox.len(), "bundle"),
             awaiting
         ));
@@ -163,8 +169,8 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
             format!("{}: {when}, clock {}", name(id), g.bounds[id.as_str()])
         })
         .collect();
-    text.push_str(&format!(
-        "finality: {} final, threshold {}{}\n",
+    text.line(format!(
+        "finality: {} final, threshold {}{}",
         g.final_count,
         g.threshold.map_or("none".into(), |t| t.to_string()),
         if words.is_empty() {
@@ -173,7 +179,7 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
             format!("; waits for {}", words.join("; "))
         }
     ));
-    ui.result(
+    ui.lines(
         &text,
         serde_json::json!({
             "id": me, "name": node.config.name, "role": node.config.role.as_str(), "fingerprint": fp,

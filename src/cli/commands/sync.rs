@@ -36,6 +36,7 @@ pub enum SyncCommand {
 pub fn run(ctx: &Context, ui: &Ui, c: SyncCommand) -> Result<i32, Error> {
     match c {
         SyncCommand::Export { to, all, out, armor } => {
+            crate::cli::check_out(out.as_deref(), crate::cli::bundle_out(armor))?;
             let node = ctx.node()?;
             let lock = node.lock()?;
             let loaded = node.load_settled()?;

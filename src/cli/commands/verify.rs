@@ -1,7 +1,8 @@
 //! `secfile verify`
 use crate::audit::{self, Report};
-use crate::cli::{Context, Ui, ui::sanitize};
+use crate::cli::{Context, Ui, ui::Lines, ui::sanitize};
 use crate::error::Error;
+use crate::text::UntrustedExt;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -49,6 +50,8 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
             audited.map(|()| global)
         })?;
         audit::check_rollback(&node, &st, &global, &mut report)?;
+        audit::check_keys(&node, &mut report);
+        audit::check_stored_content(&node, &mut report)?;
         if let (Some(h), Some(text)) = (head, &a.global_head) {
             if !global.contains_head(&h) {
                 report.problems.push(audit::Problem {
@@ -101,14 +104,18 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
                     let n = node
                         .as_ref()
                         .ok_or_else(|| Error::Env("verify -: needs a home".into()))?;
-                    let tmp_dir = n.home.tmp_dir();
-                    std::fs::create_dir_all(&tmp_dir).map_err(|e| Error::io(&tmp_dir, e))?;
-                    let mut tmp = tempfile::Builder::new()
-                        .prefix(".tmp-")
-                        .tempfile_in(&tmp_dir)
-                        .map_err(|e| Error::io(&tmp_dir, e))?;
-                    std::io::copy(&mut std::io::stdin().lock(), tmp.as_file_mut())
-                        .map_err(|e| Error::io("stdin", e))?;
+                    // a bundle: its first bytes are checked before anything is spooled,
+                    // and no more than its signed size is kept (bounded input)
+                    let (path, tmp) = match crate::bundle::materialise(p, "stdin", &n.home.tmp_dir()) {
+                        Ok(x) => x,
+                        Err(Error::Rejected { kind, detail, .. }) => {
+                            report.push("stdin", kind, detail);
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    let tmp = tmp.expect("stdin is always spooled");
+                    debug_assert_eq!(path, tmp.path());
                     let before = report.problems.len();
                     audit::verify_path(node.as_ref(), tmp.path(), &mut report)?;
                     let tp = tmp.path().display().to_string();
@@ -124,17 +131,22 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
             }
         }
     }
-    let mut text = String::new();
+    let mut text = Lines::new();
     for p in &report.problems {
-        text.push_str(&format!("{}: {} [{}]\n", p.input, sanitize(&p.message), p.kind));
+        text.line(format!(
+            "{}: {} [{}]",
+            p.input.untrusted(),
+            p.message.untrusted(),
+            p.kind
+        ));
     }
     for st in &report.steps {
-        text.push_str(&format!(
-            "{}: {:<18} {} {}\n",
-            st.input,
+        text.line(format!(
+            "{}: {:<18} {} {}",
+            st.input.untrusted(),
             st.step,
             if st.ok { "ok  " } else { "FAIL" },
-            sanitize(&st.detail)
+            st.detail.untrusted()
         ));
     }
     for n in &report.notes {
@@ -148,8 +160,8 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
     } else {
         format!("FAILED: {} problems", report.problems.len())
     };
-    text.push_str(&summary);
-    ui.result(
+    text.line(summary);
+    ui.lines(
         &text,
         serde_json::json!({
             "ok": report.ok(), "problems": report.problems, "notes": report.notes,
