@@ -916,3 +916,51 @@ fn completion_offers_node_names_file_ids_and_subcommands() {
     let got = bash_completes(&["secfile", "--home", h, "resend", ""]);
     assert!(got.contains(&bundle), "{got:?}");
 }
+
+#[test]
+fn extract_defaults_to_stdout_and_passphrase_file_takes_stdin() {
+    let net = Net::new(&["alice"]);
+    let doc = net.path("d.txt");
+    std::fs::write(&doc, b"the content\n").unwrap();
+    let b = net.path("f.bundle");
+    let id = ok_json(
+        &net.home("hq"),
+        &["issue", "--to", "alice", "--attach", s(&doc), "--out", s(&b)],
+    )["file"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ok(&net.home("alice"), &["import", s(&b)]);
+    assert_eq!(ok(&net.home("alice"), &["file", "extract", &id]), "the content\n");
+    // a terminal is refused (exit 2), before anything is done
+    let (code, drawn) = on_a_terminal(&net.home("alice"), &["file", "extract", &id]);
+    assert_eq!(code, 2, "{drawn}");
+    assert!(!drawn.contains("the content"), "{drawn}");
+    // --passphrase-file - reads the passphrase from stdin
+    let h = net.path("locked");
+    let mut c = secfile();
+    c.env("SECFILE_SCRYPT_LOG_N", "2")
+        .args([
+            "--home",
+            s(&h),
+            "--passphrase-file",
+            "-",
+            "init",
+            "--name",
+            "locked",
+            "--role",
+            "master",
+        ])
+        .write_stdin("correct horse\n");
+    let (code, _, err) = output(c);
+    assert_eq!(code, 0, "{err}");
+    let mut c = secfile();
+    c.args(["--home", s(&h), "--passphrase-file", "-", "append", "--kind", "note"])
+        .write_stdin("correct horse\n");
+    let (code, _, err) = output(c);
+    assert_eq!(code, 0, "{err}");
+    let mut c = secfile();
+    c.args(["--home", s(&h), "--passphrase-file", "-", "append", "--kind", "note"])
+        .write_stdin("wrong\n");
+    assert_eq!(output(c).0, 1, "a wrong passphrase is refused");
+}

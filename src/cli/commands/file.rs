@@ -26,8 +26,8 @@ pub enum FileCommand {
         /// The file id
         #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::files))]
         id: String,
-        /// Where to write the content (- for stdout)
-        #[arg(long, value_name = "FILE")]
+        /// Where to write the content (- or none: stdout, never a terminal)
+        #[arg(long, value_name = "FILE", default_value = "-")]
         out: PathBuf,
     },
     /// A file's life from the global chain: final, tentative and rejected events
