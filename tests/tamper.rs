@@ -173,7 +173,11 @@ fn check_home(home: &Path, want_exit: i32, rows: &[Row]) -> Result<(), String> {
             ));
         }
     }
-    if want_exit != 0 && !text.contains(&format!("FAILED: {} problems", problems.len())) {
+    let want_summary = match problems.len() {
+        1 => "FAILED: 1 problem".to_string(),
+        n => format!("FAILED: {n} problems"),
+    };
+    if want_exit != 0 && !text.contains(&want_summary) {
         return Err(format!("plain verify summary is wrong:\n{text}"));
     }
     Ok(())

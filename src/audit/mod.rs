@@ -383,8 +383,12 @@ pub fn verify_path(node: Option<&Node>, path: &Path, report: &mut Report) -> Res
             &label,
             "blocks",
             Ok(format!(
-                "{} blocks new here, {} already held, {} pending",
-                rep.added_planned,
+                "{} new here, {} already held, {} pending",
+                if rep.added_planned == 1 {
+                    "1 block".to_string()
+                } else {
+                    format!("{} blocks", rep.added_planned)
+                },
                 rep.known,
                 rep.pending.len()
             )),

@@ -87,10 +87,11 @@ pub fn describe(label: &str, r: &ImportReport) -> String {
             crate::cli::ui::plural(r.known, "block")
         );
     }
-    let plural = if r.added == 1 { "" } else { "s" };
     let mut s = format!(
-        "{label}: {} bundle from {}: {} new block{plural}",
-        r.kind, r.sender_name, r.added
+        "{label}: {} bundle from {}: {}",
+        r.kind,
+        r.sender_name,
+        crate::cli::ui::plural(r.added, "new block")
     );
     if r.stored {
         match (r.kind.as_str(), &r.file) {

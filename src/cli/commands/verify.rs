@@ -153,12 +153,15 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
         ui.status(&sanitize(n));
     }
     let summary = if report.ok() {
+        use crate::cli::ui::plural;
         format!(
-            "ok: {} blocks in {} chains, {} bundles checked",
-            report.blocks, report.chains, report.bundles
+            "ok: {} in {}, {} checked",
+            plural(report.blocks, "block"),
+            plural(report.chains, "chain"),
+            plural(report.bundles, "bundle")
         )
     } else {
-        format!("FAILED: {} problems", report.problems.len())
+        format!("FAILED: {}", crate::cli::ui::plural(report.problems.len(), "problem"))
     };
     text.line(summary);
     ui.lines(
