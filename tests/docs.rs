@@ -182,3 +182,39 @@ fn every_example_runs() {
         assert!(page.contains(".SH EXAMPLES"), "man page of {l} has no EXAMPLES");
     }
 }
+
+/// Every error or problem kind the code can report is in the README's list.
+#[test]
+fn every_error_kind_is_documented() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let mut missing = BTreeSet::new();
+    for e in walkdir::WalkDir::new(root().join("src"))
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        if e.path().extension().is_none_or(|x| x != "rs") {
+            continue;
+        }
+        let src = std::fs::read_to_string(e.path()).unwrap();
+        // `rejected(INPUT, "kind"`, `invalid("kind"`, `Status::Invalid("kind"`, problem kinds
+        for marker in ["rejected(", "invalid(\"", "Invalid(\"", "report.push(", "problem("] {
+            let mut rest = src.as_str();
+            while let Some(i) = rest.find(marker) {
+                rest = &rest[i + marker.len()..];
+                let window: String = rest.chars().take(160).collect();
+                let Some(q) = window.find('"') else { continue };
+                let after = &window[q + 1..];
+                let Some(end) = after.find('"') else { continue };
+                let word = &after[..end];
+                let is_kind = !word.is_empty()
+                    && word.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+                    && (marker.ends_with('"')
+                        || (window[..q].contains(',') && !window[..q].contains(';') && !window[..q].contains(')')));
+                if is_kind && !readme.contains(&format!("`{word}`")) {
+                    missing.insert(word.to_string());
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "kinds not in README's list: {missing:?}");
+}
