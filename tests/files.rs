@@ -271,7 +271,11 @@ fn whole_story_request_issue_transfer_across_three_nodes() {
     );
     assert!(list(&net, "alice", false).is_empty(), "alice holds nothing any more");
     assert_eq!(list(&net, "bob", false).len(), 1);
-    assert_eq!(list(&net, "hq", false).len(), 1, "the master lists every file it issued");
+    assert_eq!(
+        list(&net, "hq", false).len(),
+        1,
+        "the master lists every file it issued"
+    );
 }
 
 #[test]
@@ -1347,4 +1351,159 @@ fn watch_stops_cleanly_on_sigterm() {
         .filter(|b| b["kind"] == "request")
         .count();
     assert_eq!(n, blocks);
+}
+
+#[test]
+fn a_chunked_bundle_imports_from_its_parts_in_any_order_and_a_bad_part_is_refused_alone() {
+    let net = Net::new(&["alice"]);
+    let content = noise(100_000, 3);
+    let doc = write(&net, "big.bin", &content);
+    let out = net.path("file.bundle");
+    let j = ok_json(
+        &net.home("hq"),
+        &[
+            "issue",
+            "--to",
+            "alice",
+            "--attach",
+            s(&doc),
+            "--out",
+            s(&out),
+            "--max-size",
+            "40k",
+        ],
+    );
+    let id = j["file"].as_str().unwrap().to_string();
+    let parts: Vec<PathBuf> = j["out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| PathBuf::from(p.as_str().unwrap()))
+        .collect();
+    assert!(parts.len() >= 3, "{j}");
+    assert!(!out.exists(), "only parts at --out");
+    for p in &parts {
+        assert!(std::fs::metadata(p).unwrap().len() <= 40 << 10, "{}", p.display());
+    }
+    let alice = net.home("alice");
+    // a damaged part is refused alone, the home unchanged
+    let mut bad = std::fs::read(&parts[1]).unwrap();
+    let n = bad.len();
+    bad[n - 10] ^= 1;
+    let badp = net.path("bad.part");
+    std::fs::write(&badp, &bad).unwrap();
+    let before = snapshot(&alice);
+    let (code, _, err) = run(&alice, &["import", s(&badp)]);
+    assert_eq!(code, 1, "{err}");
+    assert!(snapshot(&alice) == before);
+    // the others in reverse order: kept aside, listed by status, imported once complete
+    let last = parts.len() - 1;
+    for p in parts.iter().rev().take(last) {
+        let j = ok_json(&alice, &["import", s(p)]);
+        assert_eq!(j["kind"], "part", "{j}");
+    }
+    let st = ok_json(&alice, &["status"]);
+    assert_eq!(st["parts"][0]["missing"], serde_json::json!([1]), "{st}");
+    assert!(
+        list(&net, "alice", false).is_empty(),
+        "not imported before the set is whole"
+    );
+    // a part of another bundle does not join this set
+    let other = net.path("other.bundle");
+    let j2 = ok_json(
+        &net.home("hq"),
+        &[
+            "issue",
+            "--to",
+            "alice",
+            "--attach",
+            s(&doc),
+            "--out",
+            s(&other),
+            "--max-size",
+            "40k",
+        ],
+    );
+    let first_other = j2["out"][0].as_str().unwrap().to_string();
+    let j = ok_json(&alice, &["import", &first_other]);
+    assert_eq!(j["kind"], "part");
+    assert_eq!(j["parts"]["have"], 1, "its own set: {j}");
+    // the missing part, resent alone from the outbox
+    let bundle = ok_json(&net.home("hq"), &["outbox"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["file"] == id.as_str())
+        .unwrap()["bundle"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let again = net.path("again.bundle");
+    let r = ok_json(
+        &net.home("hq"),
+        &[
+            "resend",
+            &bundle,
+            "--out",
+            s(&again),
+            "--max-size",
+            "40k",
+            "--part",
+            "1",
+        ],
+    );
+    let p1 = r["out"][0].as_str().unwrap().to_string();
+    let j = ok_json(&alice, &["import", &p1]);
+    assert_eq!(j["kind"], "file", "the whole bundle imported: {j}");
+    assert_eq!(j["parts"]["have"], j["parts"]["count"]);
+    assert!(extract(&net, "alice", &id, "x.bin") == content);
+    ok(&alice, &["verify"]);
+    let st = ok_json(&alice, &["status"]);
+    assert_eq!(
+        st["parts"].as_array().unwrap().len(),
+        1,
+        "only the other set waits: {st}"
+    );
+}
+
+#[test]
+fn xfer_leaves_big_bundles_as_parts_and_the_recipient_joins_them() {
+    let net = Net::new(&["alice"]);
+    let content = noise(90_000, 5);
+    let doc = write(&net, "big.bin", &content);
+    let id = ok_json(&net.home("hq"), &["issue", "--to", "alice", "--attach", s(&doc)])["file"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let stick = net.path("stick");
+    std::fs::create_dir(&stick).unwrap();
+    let j = ok_json(&net.home("hq"), &["xfer", s(&stick), "--max-size", "32k"]);
+    let parts: Vec<_> = j["left"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l.as_str().unwrap().contains(".p00"))
+        .collect();
+    assert!(parts.len() >= 3, "{j}");
+    // a second visit leaves the same parts untouched
+    let j = ok_json(&net.home("hq"), &["xfer", s(&stick), "--max-size", "32k"]);
+    assert!(
+        j["left"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| !l.as_str().unwrap().contains(".p00")),
+        "{j}"
+    );
+    ok(&net.home("alice"), &["xfer", s(&stick)]);
+    assert!(extract(&net, "alice", &id, "x.bin") == content);
+    // alice's receipt: hq's outbox empties and the parts leave the stick
+    ok(&net.home("hq"), &["xfer", s(&stick), "--max-size", "32k"]);
+    assert!(outbox(&net.home("hq"), &net.id("alice")).is_empty());
+    let left: Vec<_> = walkdir::WalkDir::new(&stick)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains(".p00"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }

@@ -12,6 +12,7 @@
 //! roster, the sender's signature, then the payload's size and SHA-256. The payload is
 //! decrypted into a temp file and only used once the whole age stream has authenticated.
 pub mod armor;
+pub mod parts;
 pub mod payload;
 
 pub use payload::{PayloadReader, PayloadWriter};

@@ -330,6 +330,19 @@ pub fn bundle_out(armor: bool) -> OutKind {
     if armor { OutKind::Text } else { OutKind::Binary }
 }
 
+/// `--max-size SIZE`: bytes, or with a suffix k, M, G.
+pub fn parse_max_size(s: &str) -> Result<u64, String> {
+    let n =
+        crate::bundle::parts::parse_size(s).ok_or_else(|| format!("{s:?}: want a size such as 20M, 512k or 4096"))?;
+    if n < crate::bundle::parts::MIN_SIZE {
+        return Err(format!(
+            "{s}: parts must be at least {} bytes",
+            crate::bundle::parts::MIN_SIZE
+        ));
+    }
+    Ok(n)
+}
+
 /// How a path given on the command line is named in messages.
 pub fn label(path: &std::path::Path) -> String {
     crate::input::label(path)

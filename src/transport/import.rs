@@ -43,6 +43,9 @@ pub struct ImportReport {
     /// Bundles of this node's outbox that this bundle's sender gave receipts for (dropped
     /// from the outbox).
     pub receipted: Vec<String>,
+    /// For a part of a chunked bundle: (parts held, parts in all). When all are held the
+    /// bundle was imported and the rest of the report is its.
+    pub parts: Option<(u64, u64)>,
 }
 
 impl ImportReport {
@@ -344,8 +347,12 @@ pub fn import(node: &Node, input: &Path, label: &str) -> Result<ImportReport> {
     Ok(r)
 }
 
-/// Import one bundle into a transaction: nothing is visible until it commits.
+/// Import one bundle into a transaction: nothing is visible until it commits. A part of
+/// a chunked bundle is kept aside until all parts are there, then the bundle is imported.
 pub fn import_in(tx: &mut Tx<'_>, input: &Path, label: &str) -> Result<ImportReport> {
+    if bundle::parts::is_part(input) {
+        return import_part(tx, input, label);
+    }
     let node = tx.node;
     let st = std::mem::take(&mut tx.st);
     let (header, mut payload) = match open(node, &st, input, label) {
@@ -587,4 +594,155 @@ fn import_file(
     tx.stage_block("accept", crate::merge::bodies::to_value(&body))?;
     report.stored = true;
     Ok(())
+}
+
+/// The folder where the parts of an incomplete chunked bundle wait.
+pub fn parts_dir(node: &Node) -> std::path::PathBuf {
+    node.home.path("parts")
+}
+
+/// The parts kept for each incomplete bundle: id → (index → part file).
+pub fn kept_parts(node: &Node) -> BTreeMap<String, BTreeMap<u64, std::path::PathBuf>> {
+    let mut out = BTreeMap::new();
+    let Ok(rd) = std::fs::read_dir(parts_dir(node)) else {
+        return out;
+    };
+    for d in rd.flatten() {
+        let id = d.file_name().to_string_lossy().into_owned();
+        if !crate::dossier::docs::is_doc_id(&id) {
+            continue;
+        }
+        let mut set = BTreeMap::new();
+        for f in std::fs::read_dir(d.path()).into_iter().flatten().flatten() {
+            let n = f.file_name().to_string_lossy().into_owned();
+            if let Some(i) = n.parse::<u64>().ok().filter(|_| n.len() == 5) {
+                set.insert(i, f.path());
+            }
+        }
+        if !set.is_empty() {
+            out.insert(id, set);
+        }
+    }
+    out
+}
+
+fn import_part(tx: &mut Tx<'_>, input: &Path, label: &str) -> Result<ImportReport> {
+    use bundle::parts;
+    let node = tx.node;
+    let part = parts::parse(input, label)?;
+    let h = part.header.clone();
+    let me = node.id();
+    if !h.recipients.iter().any(|r| r == me) {
+        return Err(Error::rejected(
+            label,
+            "not-addressed",
+            format!("part of a bundle for {}, not this node", h.recipients.join(", ")),
+        ));
+    }
+    let sender = tx.st.eval.members.get(&h.sender).ok_or_else(|| {
+        Error::rejected(
+            label,
+            "outsider",
+            format!("signed by {}, a node outside this roster", h.sender),
+        )
+    })?;
+    let pk = sender
+        .identity
+        .public_key()
+        .map_err(|e| Error::rejected(label, "malformed", e))?;
+    parts::authenticate(input, label, &part, &pk)?;
+    let kept = kept_parts(node);
+    let mut have = kept.get(&h.bundle).cloned().unwrap_or_default();
+    // a part of another split of the same bundle, or a forged set: refused alone
+    if let Some((_, p)) = have.iter().next() {
+        let other = parts::parse(p, &p.display().to_string())?.header;
+        if (other.count, other.total, &other.sha256, &other.sender) != (h.count, h.total, &h.sha256, &h.sender) {
+            return Err(Error::rejected(
+                label,
+                "tampered",
+                format!(
+                    "part {} of {} does not belong with the parts of bundle {} kept here",
+                    h.index, h.count, h.bundle
+                ),
+            ));
+        }
+    } else if kept.len() >= parts::MAX_SETS {
+        return Err(Error::rejected(
+            label,
+            "limit",
+            format!(
+                "{} incomplete chunked bundles are kept already (the limit)",
+                parts::MAX_SETS
+            ),
+        ));
+    }
+    let mut report = ImportReport {
+        bundle: h.bundle.clone(),
+        kind: "part".into(),
+        sender: h.sender.clone(),
+        sender_name: sender.identity.name.clone(),
+        ..Default::default()
+    };
+    let dir = parts_dir(node).join(&h.bundle);
+    let is_new = !have.contains_key(&h.index);
+    if is_new {
+        have.insert(h.index, input.to_path_buf());
+    }
+    if (have.len() as u64) < h.count {
+        if is_new {
+            let tmp_dir = tx.stage_dir()?.to_path_buf();
+            let mut tmp = tempfile::Builder::new()
+                .prefix(".tmp-")
+                .tempfile_in(&tmp_dir)
+                .at(&tmp_dir)?;
+            std::io::copy(&mut crate::input::open_regular(input)?, tmp.as_file_mut()).at(tmp.path())?;
+            tx.put_temp(tmp, &dir.join(format!("{:05}", h.index)))?;
+            report.stored = true;
+        }
+        report.parts = Some((have.len() as u64, h.count));
+        return Ok(report);
+    }
+    // all there: join them, check the whole, import the bundle in this same transaction
+    let tmp_dir = tx.stage_dir()?.to_path_buf();
+    let mut whole = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(&tmp_dir)
+        .at(&tmp_dir)?;
+    {
+        use std::io::{Read, Seek, Write};
+        let mut w = std::io::BufWriter::new(whole.as_file_mut());
+        for (i, p) in &have {
+            let pp = parts::parse(p, &p.display().to_string())?;
+            if pp.header.index != *i {
+                return Err(Error::rejected(
+                    p.display(),
+                    "tampered",
+                    "a kept part is not where it belongs",
+                ));
+            }
+            let mut f = crate::input::open_regular(p)?;
+            f.seek(std::io::SeekFrom::Start(pp.data_offset)).at(p)?;
+            std::io::copy(&mut f.take(pp.header.size), &mut w).at(p)?;
+        }
+        w.flush().at(&tmp_dir)?;
+    }
+    let (sum, len) = digest::sha256_reader(std::fs::File::open(whole.path()).at(whole.path())?).at(whole.path())?;
+    if len != h.total || digest::hex(&sum) != h.sha256 {
+        return Err(Error::rejected(
+            label,
+            "tampered",
+            format!(
+                "the {} parts of bundle {} do not join into the bundle they name",
+                h.count, h.bundle
+            ),
+        ));
+    }
+    let mut r = import_in(tx, whole.path(), label)?;
+    for (i, p) in &have {
+        if *i != h.index || !is_new {
+            tx.remove(p);
+        }
+    }
+    r.parts = Some((h.count, h.count));
+    Ok(r)
 }

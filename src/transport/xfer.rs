@@ -95,7 +95,7 @@ fn skipped(input: String, e: &Error) -> Skipped {
 }
 
 /// Run one exchange with the spool (takes the home's lock).
-pub fn xfer(node: &Node, spool: &Path, armor: bool) -> Result<XferReport> {
+pub fn xfer(node: &Node, spool: &Path, armor: bool, max_size: Option<u64>) -> Result<XferReport> {
     let lock = node.lock()?;
     let medium = Medium::open(spool)?;
     let me = node.id().to_string();
@@ -174,14 +174,52 @@ pub fn xfer(node: &Node, spool: &Path, armor: bool) -> Result<XferReport> {
         if m.wants_receipt() {
             report.awaiting += 1;
         }
-        on_medium.insert(rel.clone());
-        if medium.holds_copy_of(&[&m.recipient, &me], &name, &e.path) {
-            continue;
+        let too_big = max_size.is_some_and(|max| std::fs::metadata(&e.path).is_ok_and(|md| md.len() > max));
+        let mut parts_dir: Option<tempfile::TempDir> = None;
+        let files: Vec<(String, PathBuf)> = if too_big {
+            // signed parts within --max-size, made afresh (they are the same bytes each visit)
+            let keys = node.keys()?;
+            let whose = crate::bundle::parts::Whose {
+                id: m.bundle.clone(),
+                sender: me.clone(),
+                recipients: vec![m.recipient.clone()],
+            };
+            let dir = tempfile::Builder::new()
+                .prefix(".tmp-")
+                .tempdir_in(node.home.tmp_dir())
+                .map_err(|er| Error::io(node.home.tmp_dir(), er))?;
+            let made =
+                crate::bundle::parts::split(&e.path, &whose, &keys.sign, max_size.unwrap_or(0), None, |i, n| {
+                    crate::bundle::parts::part_name(&dir.path().join(&name), i, n)
+                })?;
+            let out = made
+                .into_iter()
+                .map(|p| (p.file_name().expect("named").to_string_lossy().into_owned(), p))
+                .collect();
+            parts_dir = Some(dir);
+            out
+        } else {
+            vec![(name.clone(), e.path.clone())]
+        };
+        for (fname, src) in &files {
+            let rel = format!("{}/{me}/{fname}", m.recipient);
+            on_medium.insert(rel.clone());
+            let same = if too_big {
+                // parts are signed afresh each time (different signature bytes): the copy on
+                // the medium is good when it is a part with the same header, correctly signed
+                same_part(node, &medium, &[&m.recipient, &me], fname, src)
+            } else {
+                medium.holds_copy_of(&[&m.recipient, &me], fname, src)
+            };
+            if same {
+                continue;
+            }
+            match medium.put(&[&m.recipient, &me], fname, src) {
+                Ok(()) => report.left.push(rel),
+                Err(err) => report.skipped.push(skipped(rel, &err)),
+            }
         }
-        match medium.put(&[&m.recipient, &me], &name, &e.path) {
-            Ok(()) => report.left.push(rel),
-            Err(err) => report.skipped.push(skipped(rel, &err)),
-        }
+        drop(parts_dir);
     }
     // 5. a fresh incremental sync bundle for every peer (superseding older ones)
     let peers: Vec<String> = st
@@ -286,6 +324,23 @@ fn write_readme(medium: &Medium, st: &crate::node::State) {
     if std::io::Write::write_all(tmp.as_file_mut(), text.as_bytes()).is_ok() {
         let _ = medium.put(&[], "README.txt", tmp.path());
     }
+}
+
+/// True when `comps/name` on the medium is a good part with the same header as the part
+/// file `want` (signed by this node).
+fn same_part(node: &Node, medium: &Medium, comps: &[&str], name: &str, want: &Path) -> bool {
+    use crate::bundle::parts;
+    let Ok(f) = medium.open_file(comps, name) else {
+        return false;
+    };
+    let path = Medium::fd_path(&f);
+    let (Ok(have), Ok(want)) = (parts::parse(&path, name), parts::parse(want, name)) else {
+        return false;
+    };
+    let Some(pk) = node.card().ok().and_then(|c| c.identity.public_key().ok()) else {
+        return false;
+    };
+    have.header == want.header && parts::authenticate(&path, name, &have, &pk).is_ok()
 }
 
 fn remove_rel(medium: &Medium, rel: &str) -> std::io::Result<()> {

@@ -81,6 +81,18 @@ pub fn import_all(ctx: &Context, ui: &Ui, bundles: &[PathBuf], dry_run: bool) ->
 }
 
 pub fn describe(label: &str, r: &ImportReport) -> String {
+    if let (Some((have, count)), "part") = (r.parts, r.kind.as_str()) {
+        return format!(
+            "{label}: part of bundle {} from {}: {have} of {count} held{}",
+            r.bundle,
+            r.sender_name,
+            if have < count {
+                "; the bundle is imported once all are here"
+            } else {
+                ""
+            }
+        );
+    }
     if !r.changed() && r.receipted.is_empty() {
         return format!(
             "{label}: nothing new ({} already held); home unchanged",
@@ -124,5 +136,6 @@ pub fn to_json(r: &ImportReport) -> serde_json::Value {
         "file": r.file, "stored": r.stored,
         "pending": r.pending, "forks": r.forks, "known": r.known, "ignored": r.ignored, "changed": r.changed(),
         "receipted": r.receipted,
+        "parts": r.parts.map(|(have, count)| serde_json::json!({"have": have, "count": count})),
     })
 }

@@ -36,6 +36,9 @@ pub struct IssueArgs {
     /// Write ASCII armor fit for an email body
     #[arg(long)]
     pub armor: bool,
+    /// Split the bundle written to --out into signed parts of at most SIZE bytes (e.g. 20M), FILE.p001-of-NNN…
+    #[arg(long, value_name = "SIZE", requires = "out", conflicts_with = "armor", value_parser = crate::cli::parse_max_size)]
+    pub max_size: Option<u64>,
 }
 
 pub fn run(ctx: &Context, ui: &Ui, a: IssueArgs) -> Result<i32, Error> {
@@ -63,7 +66,8 @@ pub fn run(ctx: &Context, ui: &Ui, a: IssueArgs) -> Result<i32, Error> {
         ));
     }
     let node = ctx.node()?;
-    let out = a.out.as_deref();
+    // with --max-size the commit keeps the bundle whole in the outbox; its parts go to --out
+    let out = if a.max_size.is_some() { None } else { a.out.as_deref() };
     let made = match (&a.request, &a.to) {
         (Some(r), _) if !r.exists() && r.to_str().is_some_and(crate::dossier::docs::is_doc_id) => {
             let id = r.to_str().expect("checked");
@@ -112,6 +116,8 @@ pub fn run(ctx: &Context, ui: &Ui, a: IssueArgs) -> Result<i32, Error> {
         made.height,
         &format!("issued file {} to {}", made.id, made.holder),
         serde_json::json!({"file": made.id, "id": made.id, "holder": made.holder}),
+        &node,
+        a.out.as_deref().zip(a.max_size),
     )?;
     Ok(0)
 }

@@ -29,7 +29,29 @@ pub fn report_sent(
     height: u64,
     what: &str,
     mut json: serde_json::Value,
+    node: &crate::node::Node,
+    parts: Option<(&std::path::Path, u64)>,
 ) -> Result<(), crate::Error> {
+    if let Some((out, max)) = parts {
+        let written = write_parts(node, &sent.outbox, &sent.header, out, max, None)?;
+        ui.status(&format!(
+            "{what} -> {} (kept whole in the outbox until {} gives a receipt)",
+            crate::cli::ui::plural(written.len(), "part"),
+            sent.recipient
+        ));
+        json["out"] = written
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .into();
+        json["parts"] = written.len().into();
+        json["bundle"] = sent.header.id.clone().into();
+        json["height"] = height.into();
+        json["recipient"] = sent.recipient.clone().into();
+        json["outbox"] = sent.outbox.display().to_string().into();
+        ui.result("", json);
+        return Ok(());
+    }
     sent.write_direct()?;
     let dest = match &sent.out {
         Some(p) if p.as_os_str() == "-" => "stdout".to_string(),
@@ -62,4 +84,30 @@ pub fn bundle_dir(node: &crate::node::Node, out: Option<&std::path::Path>) -> st
             .unwrap_or_else(|| std::path::PathBuf::from(".")),
         _ => node.home.tmp_dir(),
     }
+}
+
+/// Split a kept bundle into signed parts of at most `max` bytes beside `out`
+/// (`OUT.p001-of-NNN`…), all of them or only part `only`.
+pub fn write_parts(
+    node: &crate::node::Node,
+    bundle: &std::path::Path,
+    header: &crate::bundle::Header,
+    out: &std::path::Path,
+    max: u64,
+    only: Option<u64>,
+) -> Result<Vec<std::path::PathBuf>, crate::Error> {
+    if out == std::path::Path::new("-") {
+        return Err(crate::Error::usage(
+            "--max-size writes part files: give --out FILE, not -",
+        ));
+    }
+    let keys = node.keys()?;
+    let whose = crate::bundle::parts::Whose {
+        id: header.id.clone(),
+        sender: header.sender.clone(),
+        recipients: header.recipients.clone(),
+    };
+    crate::bundle::parts::split(bundle, &whose, &keys.sign, max, only, |i, n| {
+        crate::bundle::parts::part_name(out, i, n)
+    })
 }

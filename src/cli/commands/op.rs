@@ -39,6 +39,9 @@ pub enum OpCommand {
         /// Write ASCII armor fit for an email body
         #[arg(long)]
         armor: bool,
+        /// Split the bundle written to --out into signed parts of at most SIZE bytes (e.g. 20M)
+        #[arg(long, value_name = "SIZE", requires = "out", conflicts_with = "armor", value_parser = crate::cli::parse_max_size)]
+        max_size: Option<u64>,
     },
     /// Give a file you hold back to the master (it is surrendered: nothing but a revocation may follow)
     Return {
@@ -77,14 +80,23 @@ pub fn run(ctx: &Context, ui: &Ui, c: OpCommand) -> Result<i32, Error> {
     }
     let node = ctx.node()?;
     let (kind, id, note) = match c {
-        OpCommand::Transfer { id, to, out, armor } => {
-            let t = crate::act::op::transfer(&node, &id, &to, armor, out.as_deref())?;
+        OpCommand::Transfer {
+            id,
+            to,
+            out,
+            armor,
+            max_size,
+        } => {
+            let whole_out = if max_size.is_some() { None } else { out.as_deref() };
+            let t = crate::act::op::transfer(&node, &id, &to, armor, whole_out)?;
             super::report_sent(
                 ui,
                 &t.sent,
                 t.height,
                 &format!("transferred {id} to {to} (tentative until final)"),
                 serde_json::json!({"id": id, "kind": "transfer", "to": t.to}),
+                &node,
+                out.as_deref().zip(max_size),
             )?;
             return Ok(0);
         }

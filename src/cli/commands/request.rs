@@ -28,6 +28,9 @@ pub struct RequestArgs {
     /// Write ASCII armor fit for an email body
     #[arg(long)]
     pub armor: bool,
+    /// Split the bundle written to --out into signed parts of at most SIZE bytes (e.g. 20M), FILE.p001-of-NNN…
+    #[arg(long, value_name = "SIZE", requires = "out", conflicts_with = "armor", value_parser = crate::cli::parse_max_size)]
+    pub max_size: Option<u64>,
 }
 
 pub fn run(ctx: &Context, ui: &Ui, a: RequestArgs) -> Result<i32, Error> {
@@ -49,7 +52,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: RequestArgs) -> Result<i32, Error> {
             attach: attach.as_deref(),
             for_member: a.for_member.as_deref(),
             armor: a.armor,
-            out: a.out.as_deref(),
+            out: if a.max_size.is_some() { None } else { a.out.as_deref() },
             remember: None,
         },
     )?;
@@ -59,6 +62,8 @@ pub fn run(ctx: &Context, ui: &Ui, a: RequestArgs) -> Result<i32, Error> {
         made.height,
         &format!("request {} for event {}", made.id, a.event),
         serde_json::json!({"request": made.id}),
+        &node,
+        a.out.as_deref().zip(a.max_size),
     )?;
     Ok(0)
 }

@@ -20,6 +20,12 @@ pub struct ResendArgs {
     /// Write it ASCII-armored (fit for an email body), whatever form it is kept in
     #[arg(long)]
     pub armor: bool,
+    /// Write it as signed parts of at most SIZE bytes beside --out (FILE.p001-of-NNN…)
+    #[arg(long, value_name = "SIZE", requires = "out", conflicts_with = "armor", value_parser = crate::cli::parse_max_size)]
+    pub max_size: Option<u64>,
+    /// With --max-size, write only part K (a part that was lost or damaged)
+    #[arg(long, value_name = "K", requires = "max_size")]
+    pub part: Option<u64>,
 }
 
 pub fn run(ctx: &Context, ui: &Ui, a: ResendArgs) -> Result<i32, Error> {
@@ -38,6 +44,36 @@ pub fn run(ctx: &Context, ui: &Ui, a: ResendArgs) -> Result<i32, Error> {
             "no such bundle in the outbox (acknowledged already, or never made here)",
         )
     })?;
+    if let (Some(max), Some(out)) = (a.max_size, &a.out) {
+        let keys = node.keys()?;
+        let whose = crate::bundle::parts::Whose {
+            id: e.meta.bundle.clone(),
+            sender: node.id().to_string(),
+            recipients: vec![e.meta.recipient.clone()],
+        };
+        let written = crate::bundle::parts::split(&e.path, &whose, &keys.sign, max, a.part, |i, n| {
+            crate::bundle::parts::part_name(out, i, n)
+        })?;
+        if written.is_empty() {
+            return Err(Error::usage(format!(
+                "--part {}: the bundle has fewer parts at --max-size {max}",
+                a.part.unwrap_or(0)
+            )));
+        }
+        ui.status(&format!(
+            "{} bundle {} for {} -> {}",
+            e.meta.kind,
+            e.meta.bundle,
+            e.meta.recipient,
+            crate::cli::ui::plural(written.len(), "part")
+        ));
+        ui.result(
+            "",
+            serde_json::json!({"bundle": e.meta.bundle, "kind": e.meta.kind, "recipient": e.meta.recipient,
+                "out": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>()}),
+        );
+        return Ok(0);
+    }
     let src = if a.armor && !e.meta.armor {
         // armor a copy in tmp/
         let dir = node.home.tmp_dir();

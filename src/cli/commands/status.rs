@@ -136,6 +136,24 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
                 "path": e.path.display().to_string()})
         })
         .collect();
+    // chunked bundles waiting for their other parts
+    let mut parts_json = Vec::new();
+    for (id, set) in crate::transport::import::kept_parts(&node) {
+        let Some((_, p)) = set.iter().next() else { continue };
+        let Ok(h) = crate::bundle::parts::parse(p, &p.display().to_string()).map(|x| x.header) else {
+            continue;
+        };
+        text.line(format!(
+            "  parts of bundle {id} from {}: {} of {} held",
+            name_of(&st, &h.sender),
+            set.len(),
+            h.count
+        ));
+        parts_json.push(
+            serde_json::json!({"bundle": id, "sender": h.sender, "have": set.len(), "count": h.count,
+            "missing": (1..=h.count).filter(|i| !set.contains_key(i)).collect::<Vec<_>>()}),
+        );
+    }
     // finality: the threshold and the chains at it
     let g = crate::merge::global::merge(&st.eval, &st.cands);
     let stalled: Vec<&String> = g
@@ -185,7 +203,7 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
             "id": me, "name": node.config.name, "role": node.config.role.as_str(), "fingerprint": fp,
             "master": node.config.master, "admitted": admitted, "chains": chains,
             "pending": pending, "forks": forks, "requests": open_requests, "home": node.home.root.display().to_string(),
-            "peers": peers, "outbox": outbox_json, "awaiting_receipt": awaiting,
+            "peers": peers, "outbox": outbox_json, "awaiting_receipt": awaiting, "parts": parts_json,
             "finality": {
                 "final": g.final_count, "head": g.head_hex(), "threshold": g.threshold,
                 "stalled_by": stalled, "explained": words,
@@ -211,4 +229,12 @@ fn ago(t: &str, now: i64) -> String {
         _ => (d / 86_400, "day"),
     };
     format!("{} ago ({t})", crate::cli::ui::plural(n as usize, unit))
+}
+
+fn name_of(st: &crate::node::State, id: &str) -> String {
+    st.eval
+        .members
+        .get(id)
+        .map(|m| m.identity.name.clone())
+        .unwrap_or_else(|| id.to_string())
 }

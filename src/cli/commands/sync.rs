@@ -25,6 +25,9 @@ pub enum SyncCommand {
         /// Write ASCII armor fit for an email body
         #[arg(long)]
         armor: bool,
+        /// Write signed parts of at most SIZE bytes (FILE.p001-of-NNN…) instead of one file
+        #[arg(long, value_name = "SIZE", requires = "out", conflicts_with = "armor", value_parser = crate::cli::parse_max_size)]
+        max_size: Option<u64>,
     },
     /// Import a sync bundle (idempotent; nothing is written unless every block checks)
     Import {
@@ -35,7 +38,13 @@ pub enum SyncCommand {
 
 pub fn run(ctx: &Context, ui: &Ui, c: SyncCommand) -> Result<i32, Error> {
     match c {
-        SyncCommand::Export { to, all, out, armor } => {
+        SyncCommand::Export {
+            to,
+            all,
+            out,
+            armor,
+            max_size,
+        } => {
             crate::cli::check_out(out.as_deref(), crate::cli::bundle_out(armor))?;
             let node = ctx.node()?;
             let lock = node.lock()?;
@@ -55,8 +64,16 @@ pub fn run(ctx: &Context, ui: &Ui, c: SyncCommand) -> Result<i32, Error> {
                         armor,
                         &dir,
                     )?;
-                    crate::transport::sync::deliver(tmp, p, &mut std::io::stdout().lock())?;
-                    written.push(p.display().to_string());
+                    match max_size {
+                        Some(max) => {
+                            let parts = super::write_parts(&node, tmp.path(), &ex.header, p, max, None)?;
+                            written.extend(parts.iter().map(|x| x.display().to_string()));
+                        }
+                        None => {
+                            crate::transport::sync::deliver(tmp, p, &mut std::io::stdout().lock())?;
+                            written.push(p.display().to_string());
+                        }
+                    }
                     ex
                 }
                 None => {

@@ -19,11 +19,14 @@ pub struct XferArgs {
     /// Leave ASCII-armored bundles
     #[arg(long)]
     pub armor: bool,
+    /// Leave outbox bundles over SIZE bytes as signed parts of at most SIZE (e.g. 1G)
+    #[arg(long, value_name = "SIZE", value_parser = crate::cli::parse_max_size)]
+    pub max_size: Option<u64>,
 }
 
 pub fn run(ctx: &Context, ui: &Ui, a: XferArgs) -> Result<i32, Error> {
     let node = ctx.node()?;
-    let r = crate::transport::xfer::xfer(&node, &a.dir, a.armor)?;
+    let r = crate::transport::xfer::xfer(&node, &a.dir, a.armor, a.max_size)?;
     for i in &r.imported {
         ui.status(&super::import::describe(&format!("imported {}", i.bundle), i));
     }
