@@ -411,13 +411,16 @@ pub fn import_in(tx: &mut Tx<'_>, input: &Path, label: &str) -> Result<ImportRep
     }
     // a replayed older bundle must not roll back what we know the sender holds
     let known = sync::peer_frontier(&node.home, &header.sender).ok().flatten();
-    if !known.is_some_and(|k| k.covers(&frontier)) {
+    let news = !known.is_some_and(|k| k.covers(&frontier));
+    if news {
         tx.put(&sync::peer_path(&node.home, &header.sender), &frontier.encode())?;
     }
-    // when the sender was last heard from: the newest bundle's own time
+    // when the sender was last heard from: the newest bundle that brought anything (a
+    // replayed bundle changes nothing, not even this)
     let created = crate::timefmt::parse_rfc3339(&header.created);
     let heard = sync::last_heard(&node.home, &header.sender).and_then(|t| crate::timefmt::parse_rfc3339(&t));
-    if created.is_some_and(|c| heard.is_none_or(|h| c > h)) {
+    let brought = news || report.changed() || !report.receipted.is_empty();
+    if brought && created.is_some_and(|c| heard.is_none_or(|h| c > h)) {
         tx.put(
             &sync::heard_path(&node.home, &header.sender),
             format!("{}\n", header.created).as_bytes(),
