@@ -55,6 +55,14 @@ impl State {
     pub fn head(&self, chain: &str) -> Option<(usize, &Block)> {
         self.eval.head(chain).map(|i| (i, self.block(i)))
     }
+    /// How a node is named to the operator: its roster name, else its id.
+    pub fn name_of(&self, id: &str) -> String {
+        self.eval
+            .members
+            .get(id)
+            .map(|m| m.identity.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    }
     /// The frontier: every valid chain head as a seen-ref.
     pub fn frontier(&self) -> Vec<SeenRef> {
         self.eval

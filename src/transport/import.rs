@@ -287,20 +287,27 @@ pub fn authenticate_sender<'a>(
     label: &str,
     parsed: &bundle::Parsed,
 ) -> Result<&'a crate::merge::validate::Member> {
-    let h = &parsed.header;
-    let sender = st.eval.members.get(&h.sender).ok_or_else(|| {
-        Error::rejected(
-            label,
-            "outsider",
-            format!("signed by {}, a node outside this roster", h.sender),
-        )
-    })?;
+    let (sender, pk) = sender_key(st, &parsed.header.sender, label)?;
+    bundle::authenticate(path, label, parsed, &pk)?;
+    Ok(sender)
+}
+
+/// The roster entry and public key of a signer, or `outsider`.
+fn sender_key<'a>(
+    st: &'a State,
+    id: &str,
+    label: &str,
+) -> Result<(&'a crate::merge::validate::Member, minisign::PublicKey)> {
+    let sender = st
+        .eval
+        .members
+        .get(id)
+        .ok_or_else(|| Error::rejected(label, "outsider", format!("signed by {id}, a node outside this roster")))?;
     let pk = sender
         .identity
         .public_key()
         .map_err(|e| Error::rejected(label, "malformed", e))?;
-    bundle::authenticate(path, label, parsed, &pk)?;
-    Ok(sender)
+    Ok((sender, pk))
 }
 
 /// Authenticate and decrypt a bundle addressed to this node. The caller holds the lock.
@@ -642,17 +649,7 @@ fn import_part(tx: &mut Tx<'_>, input: &Path, label: &str) -> Result<ImportRepor
             format!("part of a bundle for {}, not this node", h.recipients.join(", ")),
         ));
     }
-    let sender = tx.st.eval.members.get(&h.sender).ok_or_else(|| {
-        Error::rejected(
-            label,
-            "outsider",
-            format!("signed by {}, a node outside this roster", h.sender),
-        )
-    })?;
-    let pk = sender
-        .identity
-        .public_key()
-        .map_err(|e| Error::rejected(label, "malformed", e))?;
+    let (sender, pk) = sender_key(&tx.st, &h.sender, label)?;
     parts::authenticate(input, label, &part, &pk)?;
     let kept = kept_parts(node);
     let mut have = kept.get(&h.bundle).cloned().unwrap_or_default();

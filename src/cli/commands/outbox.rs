@@ -15,13 +15,7 @@ pub struct OutboxArgs {}
 pub fn run(ctx: &Context, ui: &Ui, _a: OutboxArgs) -> Result<i32, Error> {
     let node = ctx.node()?;
     let st = node.load()?;
-    let name = |id: &str| {
-        st.eval
-            .members
-            .get(id)
-            .map(|m| m.identity.name.clone())
-            .unwrap_or_else(|| id.to_string())
-    };
+    let name = |id: &str| st.name_of(id);
     let mut text = String::new();
     let mut rows = Vec::new();
     for e in crate::transport::outbox::list(&node.home)? {

@@ -145,7 +145,7 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
         };
         text.line(format!(
             "  parts of bundle {id} from {}: {} of {} held",
-            name_of(&st, &h.sender),
+            st.name_of(&h.sender),
             set.len(),
             h.count
         ));
@@ -162,13 +162,7 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
         .filter(|(_, c)| Some(**c) == g.threshold)
         .map(|(id, _)| id)
         .collect();
-    let name = |id: &str| {
-        st.eval
-            .members
-            .get(id)
-            .map(|m| m.identity.name.clone())
-            .unwrap_or_else(|| id.to_string())
-    };
+    let name = |id: &str| st.name_of(id);
     let words: Vec<String> = stalled
         .iter()
         .map(|id| {
@@ -229,12 +223,4 @@ fn ago(t: &str, now: i64) -> String {
         _ => (d / 86_400, "day"),
     };
     format!("{} ago ({t})", crate::cli::ui::plural(n as usize, unit))
-}
-
-fn name_of(st: &crate::node::State, id: &str) -> String {
-    st.eval
-        .members
-        .get(id)
-        .map(|m| m.identity.name.clone())
-        .unwrap_or_else(|| id.to_string())
 }

@@ -51,44 +51,26 @@ pub fn run(ctx: &Context, ui: &Ui, c: SyncCommand) -> Result<i32, Error> {
             let loaded = node.load_settled()?;
             let st = &loaded.st;
             let mut written = Vec::new();
-            let ex = match &out {
-                Some(p) => {
-                    // a sync bundle to --out is not kept: a new export regenerates it
-                    let dir = super::bundle_dir(&node, Some(p));
-                    let (tmp, ex) = crate::transport::sync::export(
-                        &node,
-                        st,
-                        loaded.index.as_ref(),
-                        to.as_deref(),
-                        all,
-                        armor,
-                        &dir,
-                    )?;
-                    match max_size {
-                        Some(max) => {
-                            let parts = super::write_parts(&node, tmp.path(), &ex.header, p, max, None)?;
-                            written.extend(parts.iter().map(|x| x.display().to_string()));
-                        }
-                        None => {
-                            crate::transport::sync::deliver(tmp, p, &mut std::io::stdout().lock())?;
-                            written.push(p.display().to_string());
-                        }
-                    }
-                    ex
+            // a sync bundle to --out is not kept (a new export regenerates it); without
+            // --out it goes to the outbox, a copy per recipient, until its frontier shows it
+            // arrived
+            let mut tx = out.is_none().then(|| node.begin_loaded(&lock));
+            let dir = match tx.as_mut() {
+                Some(tx) => tx.stage_dir()?.to_path_buf(),
+                None => super::bundle_dir(&node, out.as_deref()),
+            };
+            let (tmp, ex) =
+                crate::transport::sync::export(&node, st, loaded.index.as_ref(), to.as_deref(), all, armor, &dir)?;
+            match (&out, max_size, tx) {
+                (Some(p), Some(max), _) => {
+                    let parts = super::write_parts(&node, tmp.path(), &ex.header, p, max, None)?;
+                    written.extend(parts.iter().map(|x| x.display().to_string()));
                 }
-                None => {
-                    // to the outbox, one copy per recipient, until its frontier shows it arrived
-                    let mut tx = node.begin_loaded(&lock);
-                    let dir = tx.stage_dir()?.to_path_buf();
-                    let (tmp, ex) = crate::transport::sync::export(
-                        &node,
-                        st,
-                        loaded.index.as_ref(),
-                        to.as_deref(),
-                        all,
-                        armor,
-                        &dir,
-                    )?;
+                (Some(p), None, _) => {
+                    crate::transport::sync::deliver(tmp, p, &mut std::io::stdout().lock())?;
+                    written.push(p.display().to_string());
+                }
+                (None, _, Some(mut tx)) => {
                     for r in &ex.recipients {
                         let meta = crate::transport::outbox::Meta {
                             bundle: ex.header.id.clone(),
@@ -109,9 +91,9 @@ pub fn run(ctx: &Context, ui: &Ui, c: SyncCommand) -> Result<i32, Error> {
                         written.push(sent.outbox.display().to_string());
                     }
                     tx.commit()?;
-                    ex
                 }
-            };
+                (None, _, None) => unreachable!("a transaction without --out"),
+            }
             node.keep_sig_cache(st);
             ui.status(&format!(
                 "sync bundle {}: {} for {} -> {}",
