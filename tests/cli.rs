@@ -964,3 +964,21 @@ fn extract_defaults_to_stdout_and_passphrase_file_takes_stdin() {
         .write_stdin("wrong\n");
     assert_eq!(output(c).0, 1, "a wrong passphrase is refused");
 }
+
+#[test]
+fn log_limit_shows_the_newest_entries() {
+    let net = Net::new(&["alice"]);
+    let hq = net.home("hq");
+    for i in 0..5 {
+        ok(&hq, &["append", "--kind", "note", "--field", &format!("n={i}")]);
+    }
+    let all = ok_json(&hq, &["log", "--chain", "hq"]);
+    let two = ok_json(&hq, &["log", "--chain", "hq", "--limit", "2"]);
+    let all = all.as_array().unwrap();
+    assert_eq!(two.as_array().unwrap().as_slice(), &all[all.len() - 2..]);
+    let g = ok_json(&hq, &["log", "--global", "--limit", "3"]);
+    assert_eq!(g.as_array().unwrap().len(), 3);
+    assert_eq!(g[2]["body"]["fields"]["n"], "4", "the newest last: {g}");
+    let any = ok_json(&hq, &["log", "--limit", "1"]);
+    assert_eq!(any[0]["body"]["fields"]["n"], "4");
+}

@@ -13,6 +13,9 @@ pub struct LogArgs {
     /// All valid blocks in global order (clock, chain id)
     #[arg(long)]
     pub global: bool,
+    /// Only the newest N entries (the last N of the order shown)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
 }
 
 pub fn run(ctx: &Context, ui: &Ui, a: LogArgs) -> Result<i32, Error> {
@@ -43,6 +46,17 @@ pub fn run(ctx: &Context, ui: &Ui, a: LogArgs) -> Result<i32, Error> {
     if a.global {
         idx.retain(|&i| st.block(i).height > 0);
         idx.sort_by(|&x, &y| (st.block(x).clock, &st.block(x).chain).cmp(&(st.block(y).clock, &st.block(y).chain)));
+    }
+    if let Some(n) = a.limit {
+        if !a.global && a.chain.is_none() {
+            // every chain: the newest by clock, shown in chain order as without --limit
+            let mut by_clock = idx.clone();
+            by_clock.sort_by_key(|&i| std::cmp::Reverse((st.block(i).clock, st.block(i).chain.clone())));
+            let keep: std::collections::BTreeSet<usize> = by_clock.into_iter().take(n).collect();
+            idx.retain(|i| keep.contains(i));
+        } else {
+            idx.drain(..idx.len().saturating_sub(n));
+        }
     }
     let mut text = Lines::new();
     let mut rows = Vec::new();
