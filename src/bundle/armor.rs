@@ -2,10 +2,13 @@
 //! 64 columns, between `-----BEGIN SECFILE BUNDLE-----` and `-----END SECFILE BUNDLE-----`.
 //! Reading tolerates CRLF line ends and trailing blanks (mail clients add them) and
 //! rejects anything else. Both directions stream.
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead, Read, Write};
 
 pub const BEGIN: &str = "-----BEGIN SECFILE BUNDLE-----";
 pub const END: &str = "-----END SECFILE BUNDLE-----";
+/// The longest line read: 64 base64 digits, or a marker, and whatever blanks a mail client
+/// adds, with room to spare.
+const MAX_LINE: usize = 1024;
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Encode everything from `r` as an armored bundle onto `w`.
@@ -57,19 +60,27 @@ fn val(c: u8) -> Option<u32> {
 }
 
 /// Decode an armored bundle from `r` onto `w`, stopping at `limit` decoded bytes.
-pub fn decode<R: BufRead, W: Write>(r: R, mut w: W, limit: u64) -> Result<u64, String> {
-    let mut lines = r.split(b'\n');
+pub fn decode<R: BufRead, W: Write>(mut r: R, mut w: W, limit: u64) -> Result<u64, String> {
     let mut lineno = 0usize;
+    // each line is read up to MAX_LINE bytes: a line with no end is an error, not a buffer
+    // growing with the input
     let mut next = |lineno: &mut usize| -> Result<Option<String>, String> {
-        match lines.next() {
-            None => Ok(None),
-            Some(Err(e)) => Err(format!("read error: {e}")),
-            Some(Ok(l)) => {
-                *lineno += 1;
-                let s = String::from_utf8(l).map_err(|_| format!("broken armor: line {lineno} is not text"))?;
-                Ok(Some(s.trim_end_matches([' ', '\t', '\r']).to_string()))
-            }
+        let mut l = Vec::new();
+        let n = (&mut r)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut l)
+            .map_err(|e| format!("read error: {e}"))?;
+        if n == 0 {
+            return Ok(None);
         }
+        *lineno += 1;
+        if l.last() == Some(&b'\n') {
+            l.pop();
+        } else if l.len() > MAX_LINE {
+            return Err(format!("broken armor: line {lineno} is over {MAX_LINE} bytes"));
+        }
+        let s = String::from_utf8(l).map_err(|_| format!("broken armor: line {lineno} is not text"))?;
+        Ok(Some(s.trim_end_matches([' ', '\t', '\r']).to_string()))
     };
     // skip leading blank lines
     let first = loop {
@@ -173,5 +184,32 @@ mod tests {
             let err = decode(t.as_bytes(), &mut Vec::new(), u64::MAX).unwrap_err();
             assert!(err.contains(want), "{err}");
         }
+    }
+
+    /// Lines were split off whole before their length was checked, so a bundle file of
+    /// BEGIN and then gigabytes without a newline was held in memory (up to the 64 GiB
+    /// bundle limit) before being refused. Now a line stops at MAX_LINE bytes.
+    #[test]
+    fn endless_line_is_refused_without_buffering_it() {
+        let begin = format!("{BEGIN}\n");
+        let endless = io::BufReader::new(begin.as_bytes().chain(io::repeat(b'A')));
+        let err = decode(endless, &mut Vec::new(), u64::MAX).unwrap_err();
+        assert!(err.contains("line 2 is over"), "{err}");
+        let blanks = io::BufReader::new(io::repeat(b' '));
+        assert!(
+            decode(blanks, &mut Vec::new(), u64::MAX)
+                .unwrap_err()
+                .contains("line 1 is over")
+        );
+        // a line of exactly MAX_LINE bytes (trailing blanks) is still read
+        let mut arm = Vec::new();
+        encode(&b"abc"[..], &mut arm).unwrap();
+        let text =
+            String::from_utf8(arm)
+                .unwrap()
+                .replacen('\n', &format!("{}\n", " ".repeat(MAX_LINE - BEGIN.len())), 1);
+        let mut back = Vec::new();
+        decode(text.as_bytes(), &mut back, u64::MAX).unwrap();
+        assert_eq!(back, b"abc");
     }
 }
