@@ -14,6 +14,11 @@
 # `stat::number_of_executed_units`) and fails, naming the input that crashed, when any
 # target panics, trips ASan, runs over 10 s on one input or over 2 GB of memory.
 #
+# Cost on the 2-core shared build machine (2026-12-01): the build from a clean fuzz/target
+# took 4m49s and 6m56s (all targets in one call, one dependency build: age, clap… with ASan
+# and coverage); 30 s a target then adds ~5 min, so the CI section takes ~12 min from
+# clean, ~5.5 min with fuzz/target kept between runs.
+#
 # Reproduce a crash:  cargo +nightly fuzz run TARGET fuzz/artifacts/TARGET/crash-…
 # Then turn the input into a regression unit test next to the decoder's own tests.
 set -euo pipefail
