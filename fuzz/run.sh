@@ -17,7 +17,7 @@
 # Cost on the 2-core shared build machine (2026-12-01): the build from a clean fuzz/target
 # took 4m49s and 6m56s (all targets in one call, one dependency build: age, clap… with ASan
 # and coverage); 30 s a target then adds ~5 min, so the CI section takes ~12 min from
-# clean, ~5.5 min with fuzz/target kept between runs.
+# clean; with fuzz/target kept between runs, a change to the library rebuilds in 2–3 min.
 #
 # Reproduce a crash:  cargo +nightly fuzz run TARGET fuzz/artifacts/TARGET/crash-…
 # Then turn the input into a regression unit test next to the decoder's own tests.
