@@ -62,10 +62,12 @@ pub fn read_prologue<R: Read>(r: &mut R, magic: &str, max_doc: usize) -> Result<
         }
         s.parse().map_err(|_| format!("bad length {s:?}"))
     };
-    let version = num(parts[1])? as u32;
+    // compared as read: a cast to u32 first made version 2^32 + 1 read as 1
+    let version = num(parts[1])?;
     if version != 1 {
         return Err(format!("unsupported {magic} format version {version}"));
     }
+    let version = 1;
     let doc_len = num(parts[2])?;
     let sig_len = num(parts[3])?;
     if doc_len > max_doc {
@@ -160,5 +162,17 @@ mod tests {
                 .unwrap_err()
                 .contains("unexpected")
         );
+    }
+
+    /// The version field was cast to u32 before the check, so 4294967297 (2^32 + 1) passed
+    /// as version 1: a file of an unknown version read as this one.
+    #[test]
+    fn prologue_version_does_not_wrap() {
+        for v in ["4294967297", "8589934593", "4294967296"] {
+            let b = format!("secfile-card {v} 4 4\ndoc\nsig\n");
+            let err = read_small(b.as_bytes(), "secfile-card", 100).unwrap_err();
+            assert!(err.contains(&format!("version {v}")), "{v}: {err}");
+        }
+        assert!(read_small(b"secfile-card 1 4 4\ndoc\nsig\n", "secfile-card", 100).is_ok());
     }
 }

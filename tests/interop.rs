@@ -267,6 +267,43 @@ fn nodes_id(nodes: &BTreeMap<String, NodeInfo>, name: &str) -> String {
     nodes.values().find(|n| n.name == name).unwrap().id.clone()
 }
 
+/// Signature files whose signature line or global signature decode to more bytes than
+/// minisign's 74 and 64: stock minisign refuses them, and so does secfile (minisign 0.10
+/// read the first bytes and ignored the rest; the fuzzer's sign target found the global one).
+#[test]
+fn overlong_signature_lines_fail_stock_minisign_and_secfile() {
+    if !tools(&["minisign"]) {
+        return;
+    }
+    let chain = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/homes/hq/chains/9dd1e07a3c19a0c0");
+    let block = chain.join("0000000001.yaml");
+    let data = std::fs::read(&block).unwrap();
+    let good = std::fs::read_to_string(sig_path(&block)).unwrap();
+    let pk = "RWT2UfM9pDTt5czZ/1i8rRe9JJ7HpXu9XYJpqgj7acJocFv6BKphrO9U";
+    let tc = "secfile block 9dd1e07a3c19a0c0 1";
+    let pkey = minisign::PublicKey::from_base64(pk).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<&str> = good.lines().collect();
+    let variants = [
+        ("good", good.clone()),
+        ("global BAA=", good.replace("vs0bBA==\n", "vs0bBAA=\n")),
+        ("global BAAA", good.replace("vs0bBA==\n", "vs0bBAAA\n")),
+        (
+            "signature line +2",
+            good.replace(lines[1], &format!("{}AAA==", &lines[1][..lines[1].len() - 1])),
+        ),
+    ];
+    for (name, sig) in variants {
+        assert!(name == "good" || sig != good, "{name}: unchanged");
+        let path = dir.path().join("sig");
+        std::fs::write(&path, &sig).unwrap();
+        let stock = minisign_verify(&block, &path, pk);
+        let ours = secfile::subchain::sign::verify(&pkey, &data, sig.as_bytes(), tc);
+        assert_eq!(stock.is_ok(), ours.is_ok(), "{name}: stock {stock:?}, secfile {ours:?}");
+        assert_eq!(ours.is_ok(), name == "good", "{name}: {ours:?}");
+    }
+}
+
 #[test]
 fn tampered_blocks_fail_the_stock_checks() {
     if !tools(&["minisign", "sha256sum", "sh"]) {

@@ -215,4 +215,33 @@ mod tests {
             assert!(err.contains(want), "{err}");
         }
     }
+
+    /// Lines were split off whole before their length was checked, so a bundle file of
+    /// BEGIN and then gigabytes without a newline was held in memory (up to the 64 GiB
+    /// bundle limit) before being refused. Now a line stops at MAX_LINE bytes.
+    #[test]
+    fn endless_line_is_refused_without_buffering_it() {
+        let begin = format!("{BEGIN}\n");
+        let endless = io::BufReader::new(begin.as_bytes().chain(io::repeat(b'A')));
+        let err = decode(endless, &mut Vec::new(), u64::MAX).unwrap_err().to_string();
+        assert!(err.contains("line 2 is over"), "{err}");
+        let blanks = io::BufReader::new(io::repeat(b' '));
+        assert!(
+            decode(blanks, &mut Vec::new(), u64::MAX)
+                .unwrap_err()
+                .to_string()
+                .contains("line 1 is over")
+        );
+        // a line of exactly MAX_LINE bytes (trailing blanks) is still read
+        let mut arm = Vec::new();
+        encode(&b"abc"[..], &mut arm).unwrap();
+        let text = String::from_utf8(arm).unwrap().replacen(
+            '\n',
+            &format!("{}\n", " ".repeat(MAX_LINE as usize - BEGIN.len())),
+            1,
+        );
+        let mut back = Vec::new();
+        decode(text.as_bytes(), &mut back, u64::MAX).unwrap();
+        assert_eq!(back, b"abc");
+    }
 }

@@ -98,7 +98,9 @@ impl<R: BufRead> PayloadReader<R> {
         }
         let line = read_line(&mut self.r)?;
         let (a, b) = line.split_once(' ').ok_or("malformed payload: bad entry line")?;
-        let num: u64 = (b.bytes().all(|c| c.is_ascii_digit()) && !b.is_empty() && b.len() <= 20)
+        // digits as PayloadWriter writes them: no sign, no leading zero
+        let canonical = !b.is_empty() && b.len() <= 20 && (b == "0" || !b.starts_with('0'));
+        let num: u64 = (canonical && b.bytes().all(|c| c.is_ascii_digit()))
             .then(|| b.parse().ok())
             .flatten()
             .ok_or("malformed payload: bad number")?;
@@ -260,5 +262,22 @@ pub(crate) mod tests {
         let mut r = PayloadReader::new(&bytes[..bytes.len() - 12]).unwrap();
         let e = r.next_entry().unwrap().unwrap();
         assert!(matches!(r.copy_to(&e, &mut Vec::new()), Err(CopyError::Bad(_))));
+    }
+
+    /// Found by the round-trip property of `fuzz/fuzz_targets/payload.rs` (a payload that
+    /// reads cleanly is rewritten byte for byte): sizes and the end count were read with
+    /// leading zeros, so `end 00` or `a 007` read as the payload PayloadWriter writes with
+    /// `end 0` and `a 7` — two encodings of one archive.
+    #[test]
+    fn payload_numbers_with_leading_zeros_are_refused() {
+        let crash: &[u8] = b"secfile-payload 1\nend 00\n";
+        let mut r = PayloadReader::new(crash).unwrap();
+        assert_eq!(r.next_entry().unwrap_err(), "malformed payload: bad number");
+        let mut r = PayloadReader::new(&b"secfile-payload 1\na 007\nabcdefg\nend 1\n"[..]).unwrap();
+        assert_eq!(r.next_entry().unwrap_err(), "malformed payload: bad number");
+        let mut r = PayloadReader::new(&b"secfile-payload 1\na 0\n\nend 1\n"[..]).unwrap();
+        let e = r.next_entry().unwrap().unwrap();
+        assert_eq!(r.read_small(&e, 10).unwrap(), b"");
+        assert!(r.next_entry().unwrap().is_none());
     }
 }

@@ -120,8 +120,10 @@ impl Block {
     }
 
     /// The general decoder: the strict YAML reader, serde, and a re-encoding compared with
-    /// the bytes. Its errors are the ones reported.
-    pub(crate) fn decode_slow(bytes: &[u8]) -> Result<Block, String> {
+    /// the bytes. Its errors are the ones reported. Public for the fuzz target that checks
+    /// the fast path against it (`fuzz/fuzz_targets/block.rs`); use [`Block::decode`].
+    #[doc(hidden)]
+    pub fn decode_slow(bytes: &[u8]) -> Result<Block, String> {
         let v = codec::parse_strict(bytes, super::MAX_BLOCK)?;
         let b: Block = serde_yaml::from_value(v).map_err(|e| format!("not a block: {e}"))?;
         b.check_syntax()?;

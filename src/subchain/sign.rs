@@ -25,20 +25,38 @@ pub fn verify(pk: &minisign::PublicKey, data: &[u8], sig: &[u8], trusted_comment
         return Err(format!("signature file of {} bytes is over the limit", sig.len()));
     }
     let text = std::str::from_utf8(sig).map_err(|_| "signature file is not text".to_string())?;
+    check_signature_line(text)?;
     let sb = minisign::SignatureBox::from_string(text).map_err(|e| format!("malformed signature: {e}"))?;
-    // minisign 0.10 panics (index out of range) on a global signature under 64 bytes; the
-    // line decoded above, so its length tells the decoded size
-    let global_len = text
-        .lines()
-        .nth(3)
-        .map_or(0, |l| l.trim().trim_end_matches('=').len() * 6 / 8);
+    // minisign 0.10 panics (index out of range) on a global signature under 64 bytes, and
+    // reads one over 64 bytes as its first 64 (a second valid, canonical file for the same
+    // signature, which stock minisign refuses); the line decoded above, so its length tells
+    // the decoded size
+    let global_len = text.lines().nth(3).map_or(0, b64_len);
     if global_len < 64 {
         return Err("malformed signature: the global signature is too short".to_string());
+    }
+    if global_len > 64 {
+        return Err("malformed signature: the global signature is too long".to_string());
     }
     minisign::verify(pk, &sb, Cursor::new(data), true, false, false).map_err(|e| format!("bad signature: {e}"))?;
     let tc = sb.trusted_comment().map_err(|e| format!("malformed signature: {e}"))?;
     if tc != trusted_comment {
         return Err(format!("signature is for {tc:?}, not {trusted_comment:?}"));
+    }
+    Ok(())
+}
+
+/// The number of bytes a base64 line decodes to, when it decodes.
+fn b64_len(line: &str) -> usize {
+    line.trim().trim_end_matches('=').len() * 6 / 8
+}
+
+/// Refuse a signature line (the second) that decodes to more than the 74 bytes of algorithm,
+/// key id and signature, before minisign 0.10 parses it: it reads the first 74 and ignores
+/// the rest (a debug assertion panics), where stock minisign refuses the file.
+fn check_signature_line(text: &str) -> Result<(), String> {
+    if text.lines().nth(1).is_some_and(|l| b64_len(l) > 74) {
+        return Err("malformed signature: the signature line is too long".to_string());
     }
     Ok(())
 }
@@ -296,6 +314,9 @@ pub fn is_canonical(sig: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(sig) else {
         return false;
     };
+    if check_signature_line(text).is_err() {
+        return false;
+    }
     minisign::SignatureBox::from_string(text)
         .is_ok_and(|sb| sb.untrusted_comment().is_ok_and(|c| c == UNTRUSTED_COMMENT) && sb.to_string() == text)
 }
@@ -646,14 +667,54 @@ mod tests {
             assert_eq!(got[0], verify(&kp.pk, b"x", sig.as_bytes(), "t"));
             assert!(got[0].is_err());
         }
-        // longer is accepted by minisign (the extra bytes are ignored), and so here
-        let mut l = lines(&good);
-        let mut g = dec(&l[3]);
-        g.push(0);
-        l[3] = b64(&g);
-        let sig = join(&l);
-        assert_eq!(verify(&kp.pk, b"x", sig.as_bytes(), "t"), Ok(()));
-        assert_eq!(verify_many(&[(&kp.pk, b"x", sig.as_bytes(), "t")]), vec![Ok(())]);
+    }
+
+    /// Found by `fuzz/fuzz_targets/sign.rs`: minisign 0.10 reads a global signature line of
+    /// more than 64 bytes as its first 64, so appending base64 digits to that line of a valid
+    /// signature file gave a second file that verified and that `is_canonical` took for
+    /// secfile's own, where stock minisign refuses it ("base64 conversion failed").
+    #[test]
+    fn long_global_signature_is_refused_like_stock_minisign() {
+        let kp = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
+        let good = sign_with(&kp, b"x", "t");
+        for extra in [&[0u8][..], &[0, 0], &[1, 2, 3, 4]] {
+            let mut l = lines(&good);
+            let mut g = dec(&l[3]);
+            g.extend_from_slice(extra);
+            l[3] = b64(&g);
+            let sig = join(&l);
+            let want = Err("malformed signature: the global signature is too long".to_string());
+            assert_eq!(verify(&kp.pk, b"x", sig.as_bytes(), "t"), want);
+            assert_eq!(verify_many(&[(&kp.pk, b"x", sig.as_bytes(), "t")]), vec![want]);
+        }
+        // the fuzzer's input: the fixture's signature file with its global signature's
+        // padding `BA==` turned into `BAA=` (65 bytes)
+        let crash: &[u8] = b"untrusted comment: signature from secfile\n\
+RUT2UfM9pDTt5dWiEWCuQWoy+FY5jpDYx0muwEM+wrVH+KMSOW681GxIcp/oXG9pM4+5pWIhn/dEfh/hQLDJ8ClE3/zxt7IdOwk=\n\
+trusted comment: secfile block 9dd1e07a3c19a0c0 1\n\
+9tYa3LzYFHZGXsfPWYCSXtwD2aRzKfNLIZ6jmEyDzeqnLgKFYAqpWG7+meq17EX6MNFYdlRc8xhCdenuvs0bBAA=\n";
+        let data = include_bytes!("../../fixtures/homes/hq/chains/9dd1e07a3c19a0c0/0000000001.yaml");
+        let pk = minisign::PublicKey::from_base64("RWT2UfM9pDTt5czZ/1i8rRe9JJ7HpXu9XYJpqgj7acJocFv6BKphrO9U").unwrap();
+        let tc = "secfile block 9dd1e07a3c19a0c0 1";
+        let fixture = include_bytes!("../../fixtures/homes/hq/chains/9dd1e07a3c19a0c0/0000000001.yaml.minisig");
+        assert_eq!(verify(&pk, data, fixture, tc), Ok(()));
+        let want = Err("malformed signature: the global signature is too long".to_string());
+        assert_eq!(verify(&pk, data, crash, tc), want);
+        assert_eq!(verify_many(&[(&pk, data, crash, tc)]), vec![want]);
+    }
+
+    /// Seen while fixing the one above: minisign 0.10 also reads a signature line of more
+    /// than 74 bytes as its first 74, so such a file verified (`is_canonical` refused it)
+    /// where stock minisign says "Signature too long".
+    #[test]
+    fn long_signature_line_is_refused_like_stock_minisign() {
+        let kp = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
+        let good = sign_with(&kp, b"x", "t");
+        let sig = edit_line(&good, 1, |b| b.extend_from_slice(&[0, 0]));
+        let want = Err("malformed signature: the signature line is too long".to_string());
+        assert_eq!(verify(&kp.pk, b"x", sig.as_bytes(), "t"), want);
+        assert_eq!(verify_many(&[(&kp.pk, b"x", sig.as_bytes(), "t")]), vec![want]);
+        assert!(!is_canonical(sig.as_bytes()));
     }
 
     /// A prehashed minisign signature by `kp` whose Ed25519 signature over the prehash has
