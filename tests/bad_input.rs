@@ -339,7 +339,7 @@ fn broken_armor_is_refused() {
     );
     let text = std::fs::read_to_string(&a).unwrap();
     let h = net.home("alice");
-    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let lines: Vec<String> = text.lines().map(String::from).collect();
     let mut star = lines.clone();
     star[3].replace_range(10..11, "*");
     let no_end: Vec<String> = lines.iter().filter(|l| !l.contains("END")).cloned().collect();
@@ -348,13 +348,16 @@ fn broken_armor_is_refused() {
     let mut letter = lines.clone();
     let c = letter[5].as_bytes()[7];
     letter[5].replace_range(7..8, if c == b'Q' { "R" } else { "Q" });
-    lines.push("trailing junk".into());
+    // text after the END line is a mail's signature, not damage (issue 12); inside the
+    // armor a line of text is refused
+    let mut inside = lines.clone();
+    inside.insert(3, "not armor".into());
     let cases = [
         ("star.asc", star, "bad character on line 4"),
         ("no-end.asc", no_end, "missing -----END"),
         ("dropped-line.asc", dropped, ""),
         ("other-letter.asc", letter, ""),
-        ("junk-after.asc", lines, "after"),
+        ("text-inside.asc", inside, "line 4"),
     ];
     for (name, ls, why) in cases {
         let p = write(&net, name, (ls.join("\n") + "\n").as_bytes());

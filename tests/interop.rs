@@ -679,3 +679,68 @@ fn formats_doc_limits_match_the_code() {
         assert!(recipe(r).starts_with("set -eu"), "recipe {r} starts with set -eu");
     }
 }
+
+/// Issue 12: a bundle pasted into a mail (greeting, signature, CRLF, trailing blanks, a
+/// quoted reply, two bundles) imports with secfile and de-armors with the documented
+/// stock-tool recipe to the same bytes.
+#[test]
+fn armor_inside_a_mail_body_imports_and_dearmors_with_stock_tools() {
+    if !tools(&["sh", "base64", "sed", "tr"]) {
+        return;
+    }
+    let net = crate::common::Net::new(&["alice", "bob"]);
+    ok(&net.home("hq"), &["append", "--kind", "note"]);
+    let asc = net.path("b.asc");
+    ok(
+        &net.home("hq"),
+        &["sync", "export", "--to", "alice", "--armor", "--out", s(&asc)],
+    );
+    let text = String::from_utf8(std::fs::read(&asc).unwrap()).unwrap();
+    assert!(text.lines().all(|l| l.len() <= 76), "armor lines fit a mail");
+    let plain = net.path("plain.bundle");
+    recipe_ok("dearmor", &net.path("d0"), &[("A", &asc), ("B", &plain)]);
+    let want = std::fs::read(&plain).unwrap();
+    ok(&net.home("hq"), &["append", "--kind", "note"]);
+    let asc2 = net.path("b2.asc");
+    ok(
+        &net.home("hq"),
+        &["sync", "export", "--to", "alice", "--armor", "--out", s(&asc2)],
+    );
+    let second = String::from_utf8(std::fs::read(&asc2).unwrap()).unwrap();
+    let quoted: String = text.lines().map(|l| format!("> {l}\n")).collect();
+    let forms = [
+        (
+            "greeting",
+            format!("Hello Alice,\n\nthe blocks you asked for:\n\n{text}\n-- \nhq desk\n"),
+        ),
+        ("crlf", text.replace('\n', "\r\n")),
+        ("blanks", text.replace('\n', "  \n")),
+        ("quoted", format!("On Monday hq wrote:\n{quoted}>\n> -- \n> hq desk\n")),
+        ("two", format!("{text}\nand the newer one:\n{second}")),
+    ];
+    for (name, body) in &forms {
+        let mail = net.path(&format!("{name}.eml"));
+        std::fs::write(&mail, body).unwrap();
+        let out = net.path(&format!("{name}.bundle"));
+        recipe_ok("dearmor", &net.path(&format!("d-{name}")), &[("A", &mail), ("B", &out)]);
+        assert_eq!(
+            std::fs::read(&out).unwrap(),
+            want,
+            "{name}: the recipe gives the bundle"
+        );
+        let (code, stdout, err) = crate::common::run(&net.home("alice"), &["--json", "import", "--dry-run", s(&mail)]);
+        assert_eq!(code, 0, "{name}: {err}");
+        let j = crate::common::json(&stdout);
+        let n = if *name == "two" { 2 } else { 1 };
+        assert_eq!(j.as_array().map_or(1, Vec::len), n, "{name}: {stdout}");
+    }
+    let j = crate::common::ok_json(&net.home("alice"), &["import", s(&net.path("two.eml"))]);
+    assert_eq!(j.as_array().unwrap().len(), 2, "both bundles of the mail imported: {j}");
+    // damage inside a quoted armor is refused
+    let bad = forms[3].1.replacen("> ", "> x", 4);
+    std::fs::write(net.path("bad.eml"), bad).unwrap();
+    assert_eq!(
+        crate::common::run(&net.home("bob"), &["import", s(&net.path("bad.eml"))]).0,
+        1
+    );
+}

@@ -60,16 +60,53 @@ fn val(c: u8) -> Option<u32> {
 /// The longest armor line read (64 columns, a CR, trailing blanks): a longer one is refused
 /// before more of it is held in memory.
 const MAX_LINE: u64 = 1024;
-/// The most blank lines read before the armor or after it.
-const MAX_BLANK: usize = 10_000;
 
-/// Decode an armored bundle from `r` onto `w`, stopping at `limit` decoded bytes. Memory
-/// stays bounded whatever the input (lines over [`MAX_LINE`] are refused, blank lines
-/// count towards the limit); a write error is [`CopyError::Io`], not broken armor.
-pub fn decode<R: BufRead, W: Write>(mut r: R, mut w: W, limit: u64) -> Result<u64, CopyError> {
+/// The most lines of text read around the armor (a mail's greeting, signature, quoted
+/// text): more is not a mail body.
+const MAX_AROUND: usize = 100_000;
+
+/// Decode the first armored bundle in `r` onto `w`, stopping at `limit` decoded bytes.
+/// See [`decode_nth`].
+pub fn decode<R: BufRead, W: Write>(r: R, w: W, limit: u64) -> Result<u64, CopyError> {
+    decode_nth(r, w, limit, 0)
+}
+
+/// How many armored bundles a text holds (their BEGIN lines, quoted or not).
+pub fn count<R: BufRead>(mut r: R) -> io::Result<usize> {
+    let mut n = 0;
+    let mut l = Vec::new();
+    loop {
+        l.clear();
+        if r.by_ref().take(MAX_LINE + 1).read_until(b'\n', &mut l)? == 0 {
+            return Ok(n);
+        }
+        if let Ok(s) = std::str::from_utf8(&l) {
+            if quote_prefix(s.trim_end_matches([' ', '\t', '\r', '\n']), BEGIN).is_some() {
+                n += 1;
+            }
+        }
+    }
+}
+
+/// The prefix before `marker` on a line, when it is a mail quote (`>`, `> `, `>> `…) or
+/// nothing.
+fn quote_prefix<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
+    let p = line.strip_suffix(marker)?;
+    p.bytes().all(|b| b == b'>' || b == b' ').then_some(p)
+}
+
+/// Decode armored bundle number `skip` (0 for the first) found in a text, onto `w`,
+/// stopping at `limit` decoded bytes. The armor may sit inside a mail body: text before
+/// its BEGIN line and after its END line is ignored (a greeting, a `-- ` signature, other
+/// bundles), CRLF line ends and trailing blanks are accepted, and a quoted reply is read
+/// through its quote prefix (`> `), which must then begin every armor line. Inside the
+/// armor nothing else is accepted. Memory stays bounded whatever the input (lines over
+/// [`MAX_LINE`] are refused, at most [`MAX_AROUND`] lines around the armor); a write error
+/// is [`CopyError::Io`], not broken armor.
+pub fn decode_nth<R: BufRead, W: Write>(mut r: R, mut w: W, limit: u64, skip: usize) -> Result<u64, CopyError> {
     let mut lineno = 0usize;
-    // base64 is 4/3 of the data; blank lines around it count too
-    let raw_limit = limit.saturating_mul(4) / 3 + (1 << 20);
+    // base64 is 4/3 of the data; the text around it counts too
+    let raw_limit = limit.saturating_mul(4) / 3 + (64 << 20);
     let mut raw = 0u64;
     let mut next = |lineno: &mut usize| -> Result<Option<String>, String> {
         let mut l = Vec::new();
@@ -91,29 +128,48 @@ pub fn decode<R: BufRead, W: Write>(mut r: R, mut w: W, limit: u64) -> Result<u6
         } else if n as u64 > MAX_LINE {
             return Err(format!("broken armor: line {lineno} is over {MAX_LINE} bytes"));
         }
-        let s = String::from_utf8(l).map_err(|_| format!("broken armor: line {lineno} is not text"))?;
+        // text around the armor need not be UTF-8 (a mail in another charset)
+        let s = String::from_utf8_lossy(&l).into_owned();
         Ok(Some(s.trim_end_matches([' ', '\t', '\r']).to_string()))
     };
     let mut body = || -> Result<u64, CopyError> {
-        // skip leading blank lines (a few: an endless run of them is not a mail body)
-        let first = loop {
+        // find the BEGIN line of bundle `skip`
+        let mut seen = 0usize;
+        let prefix = loop {
             match next(&mut lineno)? {
-                None => return Err("broken armor: empty".into()),
-                Some(_) if lineno > MAX_BLANK => {
-                    return Err(format!("broken armor: no {BEGIN} in the first {MAX_BLANK} lines").into());
+                None if seen == 0 => return Err(format!("not a secfile-bundle file: no {BEGIN} line").into()),
+                None => return Err(format!("broken armor: no bundle number {} in the text", skip + 1).into()),
+                Some(_) if lineno > MAX_AROUND => {
+                    return Err(format!("broken armor: no {BEGIN} in the first {MAX_AROUND} lines").into());
                 }
-                Some(l) if l.is_empty() => continue,
-                Some(l) => break l,
+                Some(l) => {
+                    if let Some(p) = quote_prefix(&l, BEGIN) {
+                        if seen == skip {
+                            break p.to_string();
+                        }
+                        seen += 1;
+                    }
+                }
             }
         };
-        if first != BEGIN {
-            return Err(format!("broken armor: line {lineno} is not {BEGIN}").into());
-        }
+        let quoted = prefix.trim_end().to_string();
+        let unquote = |line: &str| -> Option<String> {
+            if let Some(rest) = line.strip_prefix(prefix.as_str()) {
+                return Some(rest.to_string());
+            }
+            // a quoted line whose content is empty keeps its `>` but may lose the blank
+            (line == quoted).then(String::new)
+        };
         let mut total = 0u64;
         let mut ended_short = false;
         loop {
-            let Some(line) = next(&mut lineno)? else {
+            let Some(raw_line) = next(&mut lineno)? else {
                 return Err(format!("broken armor: missing {END} (truncated?)").into());
+            };
+            let Some(line) = unquote(&raw_line) else {
+                return Err(
+                    format!("broken armor: line {lineno} lacks the quote prefix {prefix:?} of its BEGIN line").into(),
+                );
             };
             if line == END {
                 break;
@@ -152,13 +208,7 @@ pub fn decode<R: BufRead, W: Write>(mut r: R, mut w: W, limit: u64) -> Result<u6
             }
             w.write_all(&out).map_err(CopyError::Io)?;
         }
-        let end_line = lineno;
-        // only blank lines may follow
-        while let Some(l) = next(&mut lineno)? {
-            if !l.is_empty() || lineno > end_line + MAX_BLANK {
-                return Err(format!("broken armor: unexpected text after {END}").into());
-            }
-        }
+        // whatever follows (a signature, more quoted text, other bundles) is not read
         Ok(total)
     };
     body()
@@ -203,17 +253,57 @@ mod tests {
         let cases = [
             (text.replace("-----END SECFILE BUNDLE-----\n", ""), "missing"),
             (text.replace("aGVs", "a*Vs"), "bad character"),
-            (text.replace("BEGIN", "BEGUN"), "is not"),
-            (format!("{text}junk\n"), "unexpected text"),
-            (String::new(), "empty"),
+            (text.replace("BEGIN", "BEGUN"), "no -----BEGIN"),
+            (String::new(), "no -----BEGIN"),
             (format!("{BEGIN}\n{}", "A".repeat(5000)), "over 1024 bytes"),
-            (format!("{}{text}", "\n".repeat(MAX_BLANK + 1)), "no -----BEGIN"),
-            (format!("{text}{}", "\n".repeat(MAX_BLANK + 1)), "unexpected text after"),
+            (format!("{}{text}", "\n".repeat(MAX_AROUND + 1)), "no -----BEGIN"),
+            (text.replacen("\n", "\nnot armor\n", 1), "bad length"),
+            (text.replace("\n", "\n> ").replacen("> ", "", 1), "line 3"),
         ];
         for (t, want) in cases {
             let err = decode(t.as_bytes(), &mut Vec::new(), u64::MAX).unwrap_err().to_string();
-            assert!(err.contains(want), "{err}");
+            assert!(err.contains(want), "{err} (want {want:?} for {t:?})");
         }
+    }
+
+    /// Issue 12: an armored bundle pasted into a mail was refused as soon as anything
+    /// surrounded it.
+    #[test]
+    fn armor_is_found_inside_a_mail_body() {
+        let mut arm = Vec::new();
+        let data: Vec<u8> = (0..200u32).map(|i| (i * 13) as u8).collect();
+        encode(&data[..], &mut arm).unwrap();
+        let text = String::from_utf8(arm).unwrap();
+        let mut other = Vec::new();
+        encode(&b"the second bundle"[..], &mut other).unwrap();
+        let other = String::from_utf8(other).unwrap();
+        let quoted: String = text.lines().map(|l| format!("> {l}\n")).collect();
+        let deeper: String = text.lines().map(|l| format!(">> {l}  \r\n")).collect();
+        let forms = [
+            format!("Hello Bob,\n\nhere is the file.\n\n{text}\n-- \nAlice\n"),
+            text.replace('\n', "\r\n"),
+            text.replace('\n', "   \n"),
+            format!("On Monday Alice wrote:\n{quoted}>\n> -- \n> Alice\n"),
+            format!("Re:\n{deeper}"),
+            format!("{text}\nand another:\n{other}"),
+        ];
+        for f in &forms {
+            let mut back = Vec::new();
+            decode(f.as_bytes(), &mut back, u64::MAX).unwrap_or_else(|e| panic!("{e}: {f:?}"));
+            assert_eq!(back, data, "{f:?}");
+        }
+        let two = &forms[5];
+        assert_eq!(count(two.as_bytes()).unwrap(), 2);
+        let mut back = Vec::new();
+        decode_nth(two.as_bytes(), &mut back, u64::MAX, 1).unwrap();
+        assert_eq!(back, b"the second bundle");
+        assert!(decode_nth(two.as_bytes(), &mut Vec::new(), u64::MAX, 2).is_err());
+        // damage inside the armor is still refused, quoted or not
+        let bad = forms[3].replacen("> ", "> x", 3);
+        assert!(decode(bad.as_bytes(), &mut Vec::new(), u64::MAX).is_err());
+        // a quoted armor line that lost its quote prefix
+        let lost = forms[3].replacen("\n> ", "\n", 2);
+        assert!(decode(lost.as_bytes(), &mut Vec::new(), u64::MAX).is_err());
     }
 
     /// Lines were split off whole before their length was checked, so a bundle file of

@@ -221,15 +221,45 @@ pub struct Parsed {
 /// more than the signed header's payload size is kept — `/dev/zero` on stdin is refused
 /// after its first read, not after [`MAX_BUNDLE`] bytes.
 pub fn materialise(input: &Path, label: &str, tmp_dir: &Path) -> Result<(std::path::PathBuf, Option<NamedTempFile>)> {
+    materialise_nth(input, label, tmp_dir, 0)
+}
+
+/// How many armored bundles a file holds (0 for a binary bundle or a text without armor):
+/// a mail may carry several.
+pub fn armored_count(input: &Path) -> usize {
+    if crate::input::is_stdin(input) {
+        return 0;
+    }
+    crate::input::open_regular(input)
+        .ok()
+        .and_then(|f| armor::count(BufReader::new(f)).ok())
+        .unwrap_or(0)
+}
+
+/// How far into an input secfile looks for an armor's BEGIN line (a mail's greeting and
+/// headers before it); a binary bundle starts with its magic.
+const ARMOR_SNIFF: usize = 64 * 1024;
+
+/// [`materialise`] of the armored bundle number `nth` (0 for the first) of a text.
+pub fn materialise_nth(
+    input: &Path,
+    label: &str,
+    tmp_dir: &Path,
+    nth: usize,
+) -> Result<(std::path::PathBuf, Option<NamedTempFile>)> {
     let is_stdin = crate::input::is_stdin(input);
     let mut reader: Box<dyn io::BufRead> = if is_stdin {
-        Box::new(BufReader::new(io::stdin()))
+        Box::new(BufReader::with_capacity(ARMOR_SNIFF, io::stdin()))
     } else {
-        Box::new(BufReader::new(crate::input::open_regular(input)?))
+        Box::new(BufReader::with_capacity(
+            ARMOR_SNIFF,
+            crate::input::open_regular(input)?,
+        ))
     };
     let head = reader.fill_buf().at(input)?.to_vec();
-    // armor may follow blank lines (mail bodies); binary bundles start with the magic
-    let armored = head.trim_ascii_start().starts_with(armor::BEGIN.as_bytes());
+    // binary bundles start with the magic; armor may sit anywhere in a mail body
+    let armored =
+        !head.starts_with(MAGIC.as_bytes()) && head.windows(armor::BEGIN.len()).any(|w| w == armor::BEGIN.as_bytes());
     if !armored && !is_stdin {
         return Ok((input.to_path_buf(), None));
     }
@@ -246,7 +276,7 @@ pub fn materialise(input: &Path, label: &str, tmp_dir: &Path) -> Result<(std::pa
     };
     let mut gate = Gate::new(BufWriter::new(tmp.as_file_mut()));
     if armored {
-        armor::decode(reader, &mut gate, MAX_BUNDLE).map_err(|e| match e {
+        armor::decode_nth(reader, &mut gate, MAX_BUNDLE, nth).map_err(|e| match e {
             payload::CopyError::Bad(s) => Error::rejected(label, "malformed", s),
             payload::CopyError::Io(e) => refused(e),
         })?;

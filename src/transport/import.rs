@@ -312,7 +312,12 @@ fn sender_key<'a>(
 
 /// Authenticate and decrypt a bundle addressed to this node. The caller holds the lock.
 pub fn open(node: &Node, st: &State, input: &Path, label: &str) -> Result<(bundle::Header, Payload)> {
-    let (path, _guard) = bundle::materialise(input, label, &node.home.tmp_dir())?;
+    open_nth(node, st, input, label, 0)
+}
+
+/// [`open`] of the armored bundle number `nth` of a text (a mail may carry several).
+pub fn open_nth(node: &Node, st: &State, input: &Path, label: &str, nth: usize) -> Result<(bundle::Header, Payload)> {
+    let (path, _guard) = bundle::materialise_nth(input, label, &node.home.tmp_dir(), nth)?;
     let parsed = bundle::parse(&path, label)?;
     let h = &parsed.header;
     let me = node.id();
@@ -357,12 +362,17 @@ pub fn import(node: &Node, input: &Path, label: &str) -> Result<ImportReport> {
 /// Import one bundle into a transaction: nothing is visible until it commits. A part of
 /// a chunked bundle is kept aside until all parts are there, then the bundle is imported.
 pub fn import_in(tx: &mut Tx<'_>, input: &Path, label: &str) -> Result<ImportReport> {
+    import_nth(tx, input, label, 0)
+}
+
+/// [`import_in`] of the armored bundle number `nth` of a text.
+pub fn import_nth(tx: &mut Tx<'_>, input: &Path, label: &str, nth: usize) -> Result<ImportReport> {
     if bundle::parts::is_part(input) {
         return import_part(tx, input, label);
     }
     let node = tx.node;
     let st = std::mem::take(&mut tx.st);
-    let (header, mut payload) = match open(node, &st, input, label) {
+    let (header, mut payload) = match open_nth(node, &st, input, label, nth) {
         Ok(x) => x,
         Err(e) => {
             tx.st = st;

@@ -29,10 +29,18 @@ pub fn import_all(ctx: &Context, ui: &Ui, bundles: &[PathBuf], dry_run: bool) ->
     let lock = node.lock()?;
     let mut rows = Vec::new();
     let mut last_err = None;
+    // a mail may carry several armored bundles: each is an input of its own
+    let mut inputs: Vec<(&PathBuf, usize, String)> = Vec::new();
     for b in bundles {
-        let l = label(b);
+        match crate::bundle::armored_count(b) {
+            n if n > 1 => inputs.extend((0..n).map(|k| (b, k, format!("{} (bundle {} of {n})", label(b), k + 1)))),
+            _ => inputs.push((b, 0, label(b))),
+        }
+    }
+    let several = inputs.len() > 1;
+    for (b, nth, l) in inputs {
         let r = node.begin_under(&lock, crate::act::Who::Anyone).and_then(|mut tx| {
-            let r = crate::transport::import::import_in(&mut tx, b, &l)?;
+            let r = crate::transport::import::import_nth(&mut tx, b, &l, nth)?;
             if !dry_run {
                 tx.commit()?;
             }
@@ -55,7 +63,7 @@ pub fn import_all(ctx: &Context, ui: &Ui, bundles: &[PathBuf], dry_run: bool) ->
                 }
                 rows.push(j);
             }
-            Err(e @ Error::Rejected { .. }) if bundles.len() > 1 => {
+            Err(e @ Error::Rejected { .. }) if several => {
                 ui.error_line(&e);
                 rows.push(serde_json::json!({
                     "input": l, "ok": false, "kind": e.kind(), "message": e.to_string(),
@@ -70,7 +78,7 @@ pub fn import_all(ctx: &Context, ui: &Ui, bundles: &[PathBuf], dry_run: bool) ->
     } else {
         serde_json::Value::Array(rows)
     };
-    if bundles.len() > 1 || last_err.is_none() {
+    if several || last_err.is_none() {
         ui.result("", json);
     }
     Ok(if last_err.is_some() {
