@@ -44,6 +44,22 @@ impl Owner {
         let a = random_scalar();
         Owner::with(a, identity(), (B * a).compress().0)
     }
+    /// The owner of a minisign secret key (its Ed25519 seed and key id): a is the clamped
+    /// SHA-512 of the seed, as Ed25519 derives it.
+    pub fn from_seed(seed: &[u8; 32], keynum: [u8; 8]) -> Owner {
+        use sha2::{Digest, Sha512};
+        let mut a: [u8; 32] = Sha512::digest(seed)[..32].try_into().unwrap();
+        a[0] &= 248;
+        a[31] &= 63;
+        a[31] |= 64;
+        let a = Scalar::from_bytes_mod_order(a);
+        Owner {
+            a,
+            torsion: identity(),
+            enc: (B * a).compress().0,
+            keynum,
+        }
+    }
     /// A = [a]B + `torsion`, canonically encoded.
     pub fn mixed(torsion: EdwardsPoint) -> Owner {
         let a = random_scalar();
