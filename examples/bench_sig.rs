@@ -8,7 +8,10 @@
 //! ```text
 //! cargo build --release --example bench_sig && taskset -c 0 target/release/examples/bench_sig [N] [ROUNDS]
 //! ```
-//! Prints one line per method: median microseconds per Ed25519 signature over ROUNDS.
+//! Prints one line per method: median microseconds per Ed25519 signature over ROUNDS. A
+//! third argument runs only the methods whose name contains it (`none`: the setup alone),
+//! for counting instructions with `valgrind --tool=callgrind`, which the VM's noise does
+//! not touch: subtract the count of `none` and divide by N.
 use curve25519_dalek::edwards::CompressedEdwardsY;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier};
 use secfile::subchain::sign;
@@ -23,6 +26,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let n: usize = args.next().map_or(4096, |a| a.parse().unwrap());
     let rounds: usize = args.next().map_or(7, |a| a.parse().unwrap());
+    let only = args.next().unwrap_or_default();
     let sk = SigningKey::from_bytes(&[7u8; 32]);
     let vk = sk.verifying_key();
     let mut pkb = b"Ed".to_vec();
@@ -53,6 +57,9 @@ fn main() {
         .collect();
     let mut results: Vec<(&str, Vec<f64>)> = Vec::new();
     let mut time = |name: &'static str, per: usize, f: &dyn Fn()| {
+        if !name.contains(&only[..]) {
+            return;
+        }
         let t = Instant::now();
         f();
         let us = t.elapsed().as_secs_f64() * 1e6 / per as f64;
