@@ -1,5 +1,10 @@
 //! Detached minisign signatures over exact bytes, with a trusted comment that binds the
 //! signature to what it signs (`secfile block <chain> <height>`, `secfile bundle <kind> <id>`, `secfile manifest <id>`…).
+//!
+//! Every signature secfile checks goes through one rule ([`ed25519_ok`], DESIGN §5,
+//! docs/formats.md "The signature rule"): valid exactly when stock `minisign -V`
+//! (libsodium) accepts it, whether checked alone ([`verify`]) or among many
+//! ([`verify_many`]: the same check on every core, never a batch equation).
 use crate::identity::keys::SigningKey;
 use std::io::Cursor;
 
