@@ -713,6 +713,55 @@ mod tests {
         .is_ok()
     }
 
+    /// Issue 10, item 1 (was `known_gap_mixed_order_r_made_by_the_owner_can_pass_a_batch`):
+    /// a mixed-order R made by the key's owner is refused by verify_many every time, in a
+    /// batch of one and among good signatures, though ed25519-dalek's batch takes some.
+    #[test]
+    fn mixed_order_r_made_by_the_owner_is_refused_by_verify_many_every_time() {
+        let owner = craft::Owner::honest();
+        let pk = minisign::PublicKey::from_bytes(&owner.pk()).unwrap();
+        let good: Vec<(Vec<u8>, String, String)> = (0..6)
+            .map(|i| {
+                let data = format!("good {i}").into_bytes();
+                let tc = block_comment("c", 1000 + i);
+                let sig = craft::file(&owner, &data, &tc, |m| owner.sign_honest(m), |m| owner.sign_honest(m));
+                (data, sig, tc)
+            })
+            .collect();
+        let mut batch_took = 0;
+        for i in 0..40u64 {
+            let data = format!("block {i}").into_bytes();
+            let tc = block_comment("c", i);
+            let t = craft::torsion([2, 4, 8][i as usize % 3], i as u8);
+            let sig = craft::file(
+                &owner,
+                &data,
+                &tc,
+                |m| owner.sign_torsion(m, t),
+                |m| owner.sign_honest(m),
+            );
+            let case = Case {
+                name: format!("mixed {i}"),
+                pk: pk.clone(),
+                data: data.clone(),
+                sig: sig.clone().into_bytes(),
+                comment: tc.clone(),
+            };
+            batch_took += usize::from(raw_batch_accepts(&case));
+            assert!(verify_many(&[(&pk, &data[..], sig.as_bytes(), &tc[..])])[0].is_err());
+            let mut items: Vec<SigCheck<'_>> = good
+                .iter()
+                .map(|(d, s, t)| (&pk, &d[..], s.as_bytes(), &t[..]))
+                .collect();
+            items.insert(i as usize % 7, (&pk, &data[..], sig.as_bytes(), &tc[..]));
+            let got = verify_many(&items);
+            for (k, r) in got.iter().enumerate() {
+                assert_eq!(r.is_ok(), k != i as usize % 7, "{k}: {r:?}");
+            }
+        }
+        assert!(batch_took > 0, "the batch took none: the test no longer shows the gap");
+    }
+
     /// Every crafted case, alone, gets libsodium's verdict, every time (fresh nonces each
     /// round); the old batch path would have taken some mixed-order R ones.
     #[test]
