@@ -19,7 +19,10 @@ use crate::identity::Identity;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-const MAGIC: &[u8] = b"secfile settled index v1\n";
+/// v2: built under the signature rule (DESIGN §5). A v1 index may count as settled a
+/// block whose signature only passed the batch verification used before: it is not read,
+/// and is built again.
+const MAGIC: &[u8] = b"secfile settled index v2\n";
 
 /// One chain's settled blocks, heights 0..len.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

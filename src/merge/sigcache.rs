@@ -10,7 +10,10 @@
 use crate::digest::{self, Hash};
 use std::collections::HashSet;
 
-const MAGIC: &[u8] = b"secfile verified signatures v1\n";
+/// v2: verdicts of the signature rule (DESIGN §5). A v1 cache may hold verdicts of the
+/// batch verification used before, which a crafted signature could pass: it is not read
+/// (every signature is verified again, once) and is replaced.
+const MAGIC: &[u8] = b"secfile verified signatures v2\n";
 
 /// Verified (block, signature, key) triples, by digest.
 #[derive(Debug, Default, Clone)]

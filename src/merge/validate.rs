@@ -176,7 +176,8 @@ pub fn evaluate(master_card: &Card, cands: &[Cand]) -> Evaluation {
 }
 
 /// Signature checks of one evaluation pass. Those found in `trusted` pass without Ed25519;
-/// the others are batch-verified on every core ([`sign::verify_many`]): at once, or, when
+/// the others are verified one by one on every core with the signature rule
+/// ([`sign::verify_many`]; only its verdicts enter the cache): at once, or, when
 /// `background` is set, on background threads while the pass goes on assuming they verify
 /// (see [`evaluate_on`]: the pass is then kept only if every one of them did).
 struct Verifier<'scope, 'env> {
@@ -212,7 +213,7 @@ impl<'scope, 'env> Verifier<'scope, 'env> {
         fresh: &mut usize,
     ) -> Vec<Result<(), String>> {
         // the distinct public keys, owned (a background check outlives this pass's roster),
-        // each job pointing at its key: one decompressed point per key in a batch
+        // each job pointing at its key: one decompressed point per key
         let mut pks: Vec<minisign::PublicKey> = Vec::new();
         let mut pk_at: HashMap<*const minisign::PublicKey, usize> = HashMap::new();
         let todo: Vec<(usize, usize)> = jobs
@@ -226,8 +227,8 @@ impl<'scope, 'env> Verifier<'scope, 'env> {
             })
             .collect();
         let trusted = self.trusted;
-        // the cache key of every job (SHA-256 of its signature, on every core), then one
-        // batch verification of the signatures the cache does not vouch for
+        // the cache key of every job (SHA-256 of its signature, on every core), then the
+        // signature rule on each signature the cache does not vouch for
         let run = move || -> Vec<Checked> {
             let b64: Vec<String> = pks.iter().map(|pk| pk.to_base64()).collect();
             let keys: Vec<Hash> = crate::par::par_chunks(&todo, 1024, |part| {

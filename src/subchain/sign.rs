@@ -1,5 +1,10 @@
 //! Detached minisign signatures over exact bytes, with a trusted comment that binds the
 //! signature to what it signs (`secfile block <chain> <height>`, `secfile bundle <kind> <id>`, `secfile manifest <id>`…).
+//!
+//! Every signature secfile checks goes through one rule ([`ed25519_ok`], DESIGN §5,
+//! docs/formats.md "The signature rule"): valid exactly when stock `minisign -V`
+//! (libsodium) accepts it, whether checked alone ([`verify`]) or among many
+//! ([`verify_many`]: the same check on every core, never a batch equation).
 use crate::identity::keys::SigningKey;
 use std::io::Cursor;
 
@@ -20,26 +25,67 @@ pub fn sign(key: &SigningKey, data: &[u8], trusted_comment: &str) -> Result<Stri
 }
 
 /// Verify a detached signature over bytes with a public key and require the trusted comment.
+///
+/// The verdict on the signature is the one rule of DESIGN §5 (see [`Key`] and
+/// [`ed25519_ok`]): exactly that of stock `minisign -V` with libsodium.
 pub fn verify(pk: &minisign::PublicKey, data: &[u8], sig: &[u8], trusted_comment: &str) -> Result<(), String> {
+    check(&Key::new(pk), data, sig, trusted_comment)
+}
+
+/// [`verify`] with the key already prepared.
+fn check(key: &Key, data: &[u8], sig: &[u8], trusted_comment: &str) -> Result<(), String> {
+    use blake2::{Blake2b512, Digest};
+    // the form secfile writes: no second parse, and no message needed when it verifies
+    if let Some((s, g)) = parse_strict(sig, &key.keynum, trusted_comment) {
+        let hash: [u8; 64] = Blake2b512::digest(data).into();
+        let mut global_msg = Vec::with_capacity(64 + trusted_comment.len());
+        global_msg.extend_from_slice(&s);
+        global_msg.extend_from_slice(trusted_comment.as_bytes());
+        if ed25519_ok(key, &hash, &s) && ed25519_ok(key, &global_msg, &g) {
+            return Ok(());
+        }
+        // failed: the general path below says why, in its words
+    }
     if sig.len() > crate::envelope::MAX_SIG {
         return Err(format!("signature file of {} bytes is over the limit", sig.len()));
     }
     let text = std::str::from_utf8(sig).map_err(|_| "signature file is not text".to_string())?;
     check_signature_line(text)?;
     let sb = minisign::SignatureBox::from_string(text).map_err(|e| format!("malformed signature: {e}"))?;
-    // minisign 0.10 panics (index out of range) on a global signature under 64 bytes, and
-    // reads one over 64 bytes as its first 64 (a second valid, canonical file for the same
-    // signature, which stock minisign refuses); the line decoded above, so its length tells
-    // the decoded size
-    let global_len = text.lines().nth(3).map_or(0, b64_len);
-    if global_len < 64 {
-        return Err("malformed signature: the global signature is too short".to_string());
+    // the crate keeps the decoded bytes to itself; its own re-encoding gives them back
+    let canon = sb.to_string();
+    let mut lines = canon.lines();
+    let sig_box: [u8; 74] = lines
+        .nth(1)
+        .and_then(b64_decode)
+        .ok_or_else(|| "malformed signature: the signature is not 74 bytes".to_string())?;
+    // stock minisign requires exactly 64 bytes (the crate would ignore extra ones)
+    let global: [u8; 64] = lines
+        .nth(1)
+        .and_then(b64_decode)
+        .ok_or_else(|| "malformed signature: the global signature is not 64 bytes".to_string())?;
+    if sig_box[2..10] != key.keynum {
+        let id = |b: &[u8]| u64::from_le_bytes(b.try_into().expect("8 bytes"));
+        return Err(format!(
+            "bad signature: signature key id {:016X} is not the public key's {:016X}",
+            id(&sig_box[2..10]),
+            id(&key.keynum)
+        ));
     }
-    if global_len > 64 {
-        return Err("malformed signature: the global signature is too long".to_string());
+    if !sb.is_prehashed() {
+        return Err("bad signature: legacy signatures are not accepted".to_string());
     }
-    minisign::verify(pk, &sb, Cursor::new(data), true, false, false).map_err(|e| format!("bad signature: {e}"))?;
+    let s: [u8; 64] = sig_box[10..].try_into().expect("64 bytes");
+    let hash: [u8; 64] = Blake2b512::digest(data).into();
+    if !ed25519_ok(key, &hash, &s) {
+        return Err("bad signature: signature verification failed".to_string());
+    }
     let tc = sb.trusted_comment().map_err(|e| format!("malformed signature: {e}"))?;
+    let mut global_msg = s.to_vec();
+    global_msg.extend_from_slice(tc.as_bytes());
+    if !ed25519_ok(key, &global_msg, &global) {
+        return Err("bad signature: comment signature verification failed".to_string());
+    }
     if tc != trusted_comment {
         return Err(format!("signature is for {tc:?}, not {trusted_comment:?}"));
     }
@@ -65,131 +111,151 @@ fn check_signature_line(text: &str) -> Result<(), String> {
 /// expected trusted comment — the arguments of [`verify`].
 pub type SigCheck<'a> = (&'a minisign::PublicKey, &'a [u8], &'a [u8], &'a str);
 
-/// Items per Ed25519 batch (each item holds two signatures). Larger batches are a little
-/// faster (2048: ~5% on 100k blocks) but a failing batch is checked again one by one.
-/// `bench_floor` uses the same size.
-pub const BATCH: usize = 512;
+/// Items per task of [`verify_many`]: each thread takes the next chunk when done with one.
+pub const CHUNK: usize = 512;
 
-/// [`verify`] for many signatures at once, much faster: returns, item by item, what
-/// [`verify`] returns, using ed25519-dalek batch verification on all cores.
+/// [`verify`] for many signatures: returns, item by item, exactly what [`verify`] returns
+/// (same rule, same messages), each signature verified on its own, on every core.
 ///
-/// A signature file takes the fast path only when it is exactly as secfile writes it
-/// (four `\n`-terminated lines, canonical base64, a prehashed `ED` signature with the public
-/// key's key id, the expected trusted comment with no surrounding spaces, canonical `S`,
-/// canonically encoded `R` of order above 8) and the public key is canonically encoded and not
-/// of small order. Every other item, and every item of a batch that fails, goes through
-/// [`verify`] itself, so errors (and their messages) are exactly [`verify`]'s.
-///
-/// Known remaining difference: batch verification does not check the same equation as a
-/// single verification. minisign checks the cofactorless equation `[S]B = R + [k]A`, comparing
-/// the encoding of `R` byte for byte; ed25519-dalek 2 sums the signatures with random
-/// 128-bit coefficients derived from the inputs and tests the sum for the identity, so a
-/// small torsion component (order 2, 4 or 8) vanishes whenever its coefficient is a multiple of
-/// its order: for such components it behaves like the cofactored equation
-/// `[8][S]B = [8]R + [8][k]A`. Small-order `R` and weak keys are rejected up front (they go
-/// through [`verify`]), but a mixed-order `R` (or key) cannot be detected cheaply (it takes a
-/// multiplication by the group order): a signature crafted by the key's owner with a
-/// mixed-order `R` can pass a batch yet fail a single [`verify`] — and whether it passes can
-/// depend on the other signatures of its batch. Nobody without the secret key can make a
-/// signature that passes either check; honest signers never produce such signatures.
+/// No batch verification: ed25519-dalek's `verify_batch` checks one random linear
+/// combination of the signatures, in which a torsion component of `R` (order 2, 4 or 8)
+/// vanishes whenever its random coefficient is a multiple of its order. A signature that
+/// the key's owner crafted with such an `R` (the cofactored equation holds, the
+/// cofactorless one fails) then passes a batch 1 time in 8 alone, and in a larger batch
+/// depending on the other members: nodes would disagree about a block for good, and the
+/// verdict would enter `state/sigcache`. Detecting the torsion takes a multiplication by the
+/// group order per signature, which costs more than single verification itself (CRATES.md,
+/// bench/RESULTS.md); so each signature goes through [`ed25519_ok`], libsodium's rule.
 pub fn verify_many(items: &[SigCheck<'_>]) -> Vec<Result<(), String>> {
-    // public keys usable in a batch, once per distinct key object
+    // each distinct public key object decoded once
     let mut by_ptr: std::collections::HashMap<*const minisign::PublicKey, usize> = Default::default();
-    let mut keys: Vec<Option<BatchKey>> = Vec::new();
+    let mut keys: Vec<Key> = Vec::new();
     let key_of: Vec<usize> = items
         .iter()
         .map(|&(pk, ..)| {
             *by_ptr.entry(pk as *const _).or_insert_with(|| {
-                keys.push(BatchKey::new(pk));
+                keys.push(Key::new(pk));
                 keys.len() - 1
             })
         })
         .collect();
-    let mut out: Vec<Result<(), String>> = vec![Ok(()); items.len()];
-    let run = |start: usize, out: &mut [Result<(), String>]| {
-        let end = start + out.len();
-        verify_chunk(&items[start..end], &key_of[start..end], &keys, out)
-    };
-    // one batch per task, each thread taking the next batch when done with one
-    let parts: Vec<(usize, &mut [Result<(), String>])> = out.chunks_mut(BATCH).enumerate().collect();
-    crate::par::par_map_queue(parts, crate::par::cores(), |(c, part)| run(c * BATCH, part));
-    out
+    let starts: Vec<usize> = (0..items.len()).step_by(CHUNK).collect();
+    let parts = crate::par::par_map_queue(starts, crate::par::cores(), |start| {
+        let end = (start + CHUNK).min(items.len());
+        (start..end)
+            .map(|i| {
+                let (_, data, sig, comment) = items[i];
+                check(&keys[key_of[i]], data, sig, comment)
+            })
+            .collect::<Vec<_>>()
+    });
+    parts.into_iter().flatten().collect()
 }
 
-/// A public key as ed25519-dalek sees it, with the key id signatures must carry.
-struct BatchKey {
+/// A minisign public key as the signature rule sees it: its key id, its exact Ed25519
+/// encoding (hashed into every challenge) and, when libsodium would use the key at all,
+/// the negated point.
+pub struct Key {
     keynum: [u8; 8],
-    vk: ed25519_dalek::VerifyingKey,
+    raw: [u8; 32],
+    /// `None` unless the encoding is canonical (y < p), not of small order
+    /// (`ge25519_is_canonical`, `ge25519_has_small_order`) and decodes to a curve point: no
+    /// signature verifies under such a key, as in libsodium.
+    minus_a: Option<curve25519_dalek::EdwardsPoint>,
 }
 
-impl BatchKey {
-    /// `None` when the key must not take the batch path (unusual encoding, small order).
-    fn new(pk: &minisign::PublicKey) -> Option<BatchKey> {
+impl Key {
+    pub fn new(pk: &minisign::PublicKey) -> Key {
         let b = pk.to_bytes(); // algorithm (2) ‖ key id (8) ‖ Ed25519 key (32)
-        if b.len() != 42 {
-            return None;
-        }
-        let raw: [u8; 32] = b[10..42].try_into().ok()?;
-        if !point_ok(&raw) {
-            return None;
-        }
-        let vk = ed25519_dalek::VerifyingKey::from_bytes(&raw).ok()?;
-        if vk.is_weak() {
-            return None;
-        }
-        Some(BatchKey {
-            keynum: b[2..10].try_into().ok()?,
-            vk,
-        })
+        let keynum: [u8; 8] = b[2..10].try_into().expect("minisign key id");
+        let raw: [u8; 32] = b[10..42].try_into().expect("Ed25519 key");
+        Key::from_parts(keynum, raw)
+    }
+
+    fn from_parts(keynum: [u8; 8], raw: [u8; 32]) -> Key {
+        let minus_a = (point_is_canonical(&raw) && !has_small_order(&raw))
+            .then(|| curve25519_dalek::edwards::CompressedEdwardsY(raw).decompress())
+            .flatten()
+            .map(|a| -a);
+        Key { keynum, raw, minus_a }
     }
 }
 
-/// One batch: the items that parse strictly are prehashed and verified together; the rest,
-/// and all of them when the batch fails, are verified one by one with [`verify`].
-fn verify_chunk(items: &[SigCheck<'_>], key_of: &[usize], keys: &[Option<BatchKey>], out: &mut [Result<(), String>]) {
-    use blake2::{Blake2b512, Digest};
-    let mut fast: Vec<usize> = Vec::with_capacity(items.len());
-    let mut hashes: Vec<[u8; 64]> = Vec::with_capacity(items.len());
-    let mut globals: Vec<u8> = Vec::with_capacity(items.len() * 96);
-    let mut global_ends: Vec<usize> = Vec::with_capacity(items.len());
-    let mut sigs: Vec<ed25519_dalek::Signature> = Vec::with_capacity(2 * items.len());
-    let mut gsigs: Vec<ed25519_dalek::Signature> = Vec::with_capacity(items.len());
-    let mut vks: Vec<ed25519_dalek::VerifyingKey> = Vec::with_capacity(2 * items.len());
-    for (i, &(pk, data, sig, comment)) in items.iter().enumerate() {
-        let parsed = keys[key_of[i]]
-            .as_ref()
-            .and_then(|k| parse_strict(sig, &k.keynum, comment).map(|p| (k, p)));
-        let Some((k, (s, g))) = parsed else {
-            out[i] = verify(pk, data, sig, comment);
-            continue;
-        };
-        fast.push(i);
-        hashes.push(Blake2b512::digest(data).into());
-        globals.extend_from_slice(&s);
-        globals.extend_from_slice(comment.as_bytes());
-        global_ends.push(globals.len());
-        sigs.push(ed25519_dalek::Signature::from_bytes(&s));
-        gsigs.push(ed25519_dalek::Signature::from_bytes(&g));
-        vks.push(k.vk);
+/// The signature rule (DESIGN §5) on one Ed25519 signature `R ‖ S` over `msg`: libsodium's
+/// `crypto_sign_verify_detached` (1.0.18, as stock minisign calls it), step for step —
+/// `S` canonical (below ℓ); `R` not the encoding of a point of small order (the sign bit
+/// ignored, non-canonical encodings of 0 and 1 included); the key canonical, not of small
+/// order, on the curve ([`Key`]); then R' = [S]B − [k]A with k = SHA-512(R ‖ A ‖ msg) mod ℓ
+/// (A as encoded), and R' encoded compared byte for byte with `R` — the cofactorless
+/// equation, so a non-canonical `R`, or an `R` or key with a torsion component that does
+/// not cancel, fails. Variable time: only public data goes through it.
+pub fn ed25519_ok(key: &Key, msg: &[u8], sig: &[u8; 64]) -> bool {
+    use curve25519_dalek::{EdwardsPoint, Scalar};
+    use sha2::{Digest, Sha512};
+    let Some(minus_a) = key.minus_a else {
+        return false;
+    };
+    let r: &[u8; 32] = sig[..32].try_into().expect("32 bytes");
+    let s: Option<Scalar> = Scalar::from_canonical_bytes(sig[32..].try_into().expect("32 bytes")).into();
+    let Some(s) = s else {
+        return false;
+    };
+    if has_small_order(r) {
+        return false;
     }
-    if fast.is_empty() {
-        return;
-    }
-    let mut msgs: Vec<&[u8]> = hashes.iter().map(|h| &h[..]).collect();
-    let mut start = 0;
-    for &end in &global_ends {
-        msgs.push(&globals[start..end]);
-        start = end;
-    }
-    sigs.extend(gsigs);
-    vks.extend_from_within(..);
-    if ed25519_dalek::verify_batch(&msgs, &sigs, &vks).is_err() {
-        for &i in &fast {
-            let (pk, data, sig, comment) = items[i];
-            out[i] = verify(pk, data, sig, comment);
-        }
-    }
-    // on success the items of `fast` keep the `Ok(())` they start with
+    let mut h = Sha512::new();
+    h.update(r);
+    h.update(key.raw);
+    h.update(msg);
+    let k = Scalar::from_bytes_mod_order_wide(&h.finalize().into());
+    EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &minus_a, &s)
+        .compress()
+        .0
+        == *r
+}
+
+/// The encodings libsodium's `ge25519_has_small_order` refuses, sign bit cleared: y = 0
+/// (order 4), 1 (order 1), the two y of order 8, p − 1 (order 2), p (0 again) and p + 1
+/// (1 again).
+const SMALL_ORDER: [[u8; 32]; 7] = {
+    let mut one = [0u8; 32];
+    one[0] = 1;
+    let mut p_minus_1 = [0xffu8; 32];
+    p_minus_1[0] = 0xec;
+    p_minus_1[31] = 0x7f;
+    let mut p = p_minus_1;
+    p[0] = 0xed;
+    let mut p_plus_1 = p_minus_1;
+    p_plus_1[0] = 0xee;
+    [
+        [0u8; 32],
+        one,
+        [
+            0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf,
+            0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05,
+        ],
+        [
+            0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20,
+            0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a,
+        ],
+        p_minus_1,
+        p,
+        p_plus_1,
+    ]
+};
+
+/// libsodium's `ge25519_has_small_order`: the encoding, sign bit ignored, is one of
+/// [`SMALL_ORDER`].
+fn has_small_order(enc: &[u8; 32]) -> bool {
+    let mut y = *enc;
+    y[31] &= 0x7f;
+    SMALL_ORDER.contains(&y)
+}
+
+/// libsodium's `ge25519_is_canonical`: y, sign bit ignored, is below p = 2²⁵⁵ − 19.
+fn point_is_canonical(enc: &[u8; 32]) -> bool {
+    let at_least_p = enc[0] >= 0xed && enc[1..31].iter().all(|&b| b == 0xff) && enc[31] & 0x7f == 0x7f;
+    !at_least_p
 }
 
 /// The signature and global signature of a `.minisig` file, when the file is exactly in the
@@ -214,58 +280,7 @@ fn parse_strict(sig: &[u8], keynum: &[u8; 8], comment: &str) -> Option<([u8; 64]
     if sb[..2] != *b"ED" || sb[2..10] != keynum[..] {
         return None;
     }
-    let s: [u8; 64] = sb[10..].try_into().ok()?;
-    (signature_ok(&s) && signature_ok(&global)).then_some((s, global))
-}
-
-/// `S` below the group order (ed25519-dalek checks it too, unless its `legacy_compatibility`
-/// feature is on), `R` canonically encoded and not of small order.
-fn signature_ok(sig: &[u8; 64]) -> bool {
-    // the group order ℓ, little-endian
-    const L: [u8; 32] = [
-        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-    ];
-    let s = &sig[32..];
-    let s_lt_l = s
-        .iter()
-        .rev()
-        .zip(L.iter().rev())
-        .find(|(a, b)| a != b)
-        .is_some_and(|(a, b)| a < b);
-    s_lt_l && point_ok(sig[..32].try_into().expect("32 bytes"))
-}
-
-/// The y coordinates (little-endian) of the 8 points of small order: 0 (order 4), 1 (order 1),
-/// the two of order 8, p − 1 (order 2).
-const SMALL_ORDER_Y: [[u8; 32]; 5] = {
-    let mut one = [0u8; 32];
-    one[0] = 1;
-    let mut p_minus_1 = [0xffu8; 32];
-    p_minus_1[0] = 0xec;
-    p_minus_1[31] = 0x7f;
-    [
-        [0u8; 32],
-        one,
-        [
-            0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf,
-            0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05,
-        ],
-        [
-            0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20,
-            0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a,
-        ],
-        p_minus_1,
-    ]
-};
-
-/// An Edwards point encoding whose y is canonical (below p = 2²⁵⁵ − 19) and not that of a
-/// point of small order. (It may still not decode to a point: ed25519-dalek rejects those.)
-fn point_ok(enc: &[u8; 32]) -> bool {
-    let mut y = *enc;
-    y[31] &= 0x7f;
-    let at_least_p = y[0] >= 0xed && y[1..31].iter().all(|&b| b == 0xff) && y[31] == 0x7f;
-    !at_least_p && !SMALL_ORDER_Y.contains(&y)
+    Some((sb[10..].try_into().ok()?, global))
 }
 
 /// Base64 digit values, 0xff for anything else.
@@ -325,6 +340,12 @@ pub fn is_canonical(sig: &[u8]) -> bool {
 pub fn block_comment(chain: &str, height: u64) -> String {
     format!("secfile block {chain} {height}")
 }
+
+/// The crafted cases of the tests, shared with tests/interop.rs (which checks their
+/// verdicts against stock `minisign -V`).
+#[cfg(test)]
+#[path = "../../tests/common/craft.rs"]
+mod craft;
 
 #[cfg(test)]
 mod tests {
@@ -652,20 +673,24 @@ mod tests {
     }
 
     #[test]
-    fn short_global_signature_is_an_error_not_a_panic() {
+    fn short_or_long_global_signature_is_an_error_not_a_panic() {
         let kp = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
         let good = sign_with(&kp, b"x", "t");
-        for len in [0, 1, 32, 63] {
+        // stock minisign requires exactly 64 bytes (the crate ignored extra ones, and
+        // panicked under 64)
+        for len in [0, 1, 32, 63, 65, 96] {
             let mut l = lines(&good);
-            l[3] = b64(&vec![7u8; len]);
+            let mut g = dec(&l[3]);
+            g.resize(len, 0);
+            l[3] = b64(&g);
             let sig = join(&l);
-            let want = Err("malformed signature: the global signature is too short".to_string());
-            if len > 0 {
-                assert_eq!(verify(&kp.pk, b"x", sig.as_bytes(), "t"), want);
-            }
             let got = verify_many(&[(&kp.pk, b"x", sig.as_bytes(), "t")]);
             assert_eq!(got[0], verify(&kp.pk, b"x", sig.as_bytes(), "t"));
-            assert!(got[0].is_err());
+            assert!(got[0].is_err(), "{len}");
+            if len > 0 {
+                let want = Err("malformed signature: the global signature is not 64 bytes".to_string());
+                assert_eq!(got[0], want);
+            }
         }
     }
 
@@ -683,7 +708,7 @@ mod tests {
             g.extend_from_slice(extra);
             l[3] = b64(&g);
             let sig = join(&l);
-            let want = Err("malformed signature: the global signature is too long".to_string());
+            let want = Err("malformed signature: the global signature is not 64 bytes".to_string());
             assert_eq!(verify(&kp.pk, b"x", sig.as_bytes(), "t"), want);
             assert_eq!(verify_many(&[(&kp.pk, b"x", sig.as_bytes(), "t")]), vec![want]);
         }
@@ -698,7 +723,7 @@ trusted comment: secfile block 9dd1e07a3c19a0c0 1\n\
         let tc = "secfile block 9dd1e07a3c19a0c0 1";
         let fixture = include_bytes!("../../fixtures/homes/hq/chains/9dd1e07a3c19a0c0/0000000001.yaml.minisig");
         assert_eq!(verify(&pk, data, fixture, tc), Ok(()));
-        let want = Err("malformed signature: the global signature is too long".to_string());
+        let want = Err("malformed signature: the global signature is not 64 bytes".to_string());
         assert_eq!(verify(&pk, data, crash, tc), want);
         assert_eq!(verify_many(&[(&pk, data, crash, tc)]), vec![want]);
     }
@@ -717,65 +742,33 @@ trusted comment: secfile block 9dd1e07a3c19a0c0 1\n\
         assert!(!is_canonical(sig.as_bytes()));
     }
 
-    /// A prehashed minisign signature by `kp` whose Ed25519 signature over the prehash has
-    /// R = [r]B + T for T the point of order 2 (r = 0 when `torsion_only`), with S = r + k·a
-    /// as an honest signer would compute it: single verification always refuses it, the
-    /// batch equation accepts it whenever its random coefficient is even.
-    fn torsion_sig(kp: &minisign::KeyPair, data: &[u8], tc: &str, torsion_only: bool) -> String {
-        use blake2::Digest as _;
-        use curve25519_dalek::{constants::ED25519_BASEPOINT_POINT, edwards::CompressedEdwardsY, scalar::Scalar};
-        use ed25519_dalek::Signer;
-        use sha2::Digest as _;
-        let skb = kp.sk.to_bytes();
-        let seed: [u8; 32] = skb[62..94].try_into().unwrap();
-        let mut a: [u8; 32] = sha2::Sha512::digest(seed)[..32].try_into().unwrap();
-        a[0] &= 248;
-        a[31] &= 63;
-        a[31] |= 64;
-        let a = Scalar::from_bytes_mod_order(a);
-        let pk: [u8; 32] = kp.pk.to_bytes()[10..42].try_into().unwrap();
-        assert_eq!((ED25519_BASEPOINT_POINT * a).compress().to_bytes(), pk);
-        let t2 = CompressedEdwardsY(SMALL_ORDER_Y[4]).decompress().unwrap();
-        let mut wide = [0u8; 64];
-        getrandom::fill(&mut wide).unwrap();
-        let r = if torsion_only {
-            Scalar::ZERO
-        } else {
-            Scalar::from_bytes_mod_order_wide(&wide)
-        };
-        let big_r = (ED25519_BASEPOINT_POINT * r + t2).compress().to_bytes();
-        let prehash = blake2::Blake2b512::digest(data);
-        let mut h = sha2::Sha512::new();
-        h.update(big_r);
-        h.update(pk);
-        h.update(&prehash[..]);
-        let k = Scalar::from_bytes_mod_order_wide(&h.finalize()[..].try_into().unwrap());
-        let mut sig = big_r.to_vec();
-        sig.extend_from_slice((r + k * a).as_bytes());
-        let mut sb = b"ED".to_vec();
-        sb.extend_from_slice(kp.pk.keynum());
-        sb.extend_from_slice(&sig);
-        let mut gm = sig.clone();
-        gm.extend_from_slice(tc.as_bytes());
-        let global = ed25519_dalek::SigningKey::from_bytes(&seed).sign(&gm).to_bytes();
-        format!(
-            "untrusted comment: {UNTRUSTED_COMMENT}\n{}\ntrusted comment: {tc}\n{}\n",
-            b64(&sb),
-            b64(&global)
-        )
+    use super::craft;
+
+    fn crafted_case(c: &craft::Crafted) -> Case {
+        Case {
+            name: c.name.clone(),
+            pk: minisign::PublicKey::from_bytes(&c.pk).unwrap(),
+            data: c.data.clone(),
+            sig: c.sig.clone().into_bytes(),
+            comment: c.comment.clone(),
+        }
     }
 
-    /// Whether ed25519-dalek's batch alone accepts the signature file, as verify_chunk calls it.
-    fn raw_batch_accepts(kp: &minisign::KeyPair, data: &[u8], sig: &str, tc: &str) -> bool {
+    /// Whether ed25519-dalek's batch alone accepts both signatures of a file (as the
+    /// batch path of verify_many did before the signature rule).
+    fn raw_batch_accepts(c: &Case) -> bool {
         use blake2::Digest as _;
-        let l = lines(sig);
+        let raw: [u8; 32] = c.pk.to_bytes()[10..42].try_into().unwrap();
+        let Ok(vk) = ed25519_dalek::VerifyingKey::from_bytes(&raw) else {
+            return false;
+        };
+        let l = lines(std::str::from_utf8(&c.sig).unwrap());
         let sb = dec(&l[1]);
         let s: [u8; 64] = sb[10..].try_into().unwrap();
         let g: [u8; 64] = b64_decode(&l[3]).unwrap();
         let mut gm = s.to_vec();
-        gm.extend_from_slice(tc.as_bytes());
-        let hash = blake2::Blake2b512::digest(data);
-        let vk = BatchKey::new(&kp.pk).unwrap().vk;
+        gm.extend_from_slice(c.comment.as_bytes());
+        let hash = blake2::Blake2b512::digest(&c.data);
         ed25519_dalek::verify_batch(
             &[&hash[..], &gm],
             &[
@@ -787,61 +780,218 @@ trusted comment: secfile block 9dd1e07a3c19a0c0 1\n\
         .is_ok()
     }
 
+    /// Issue 10, item 1 (was `known_gap_mixed_order_r_made_by_the_owner_can_pass_a_batch`):
+    /// a mixed-order R made by the key's owner is refused by verify_many every time, in a
+    /// batch of one and among good signatures, though ed25519-dalek's batch takes some.
     #[test]
-    fn small_order_r_is_refused_though_a_batch_would_take_it() {
-        let kp = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
+    fn mixed_order_r_made_by_the_owner_is_refused_by_verify_many_every_time() {
+        let owner = craft::Owner::honest();
+        let pk = minisign::PublicKey::from_bytes(&owner.pk()).unwrap();
+        let good: Vec<(Vec<u8>, String, String)> = (0..6)
+            .map(|i| {
+                let data = format!("good {i}").into_bytes();
+                let tc = block_comment("c", 1000 + i);
+                let sig = craft::file(&owner, &data, &tc, |m| owner.sign_honest(m), |m| owner.sign_honest(m));
+                (data, sig, tc)
+            })
+            .collect();
         let mut batch_took = 0;
-        for i in 0..40 {
+        for i in 0..40u64 {
             let data = format!("block {i}").into_bytes();
             let tc = block_comment("c", i);
-            let sig = torsion_sig(&kp, &data, &tc, true);
-            batch_took += usize::from(raw_batch_accepts(&kp, &data, &sig, &tc));
-            assert!(verify(&kp.pk, &data, sig.as_bytes(), &tc).is_err());
-            let got = verify_many(&[(&kp.pk, &data[..], sig.as_bytes(), &tc[..])]);
-            assert_eq!(got[0], verify(&kp.pk, &data, sig.as_bytes(), &tc));
+            let t = craft::torsion([2, 4, 8][i as usize % 3], i as u8);
+            let sig = craft::file(
+                &owner,
+                &data,
+                &tc,
+                |m| owner.sign_torsion(m, t),
+                |m| owner.sign_honest(m),
+            );
+            let case = Case {
+                name: format!("mixed {i}"),
+                pk: pk.clone(),
+                data: data.clone(),
+                sig: sig.clone().into_bytes(),
+                comment: tc.clone(),
+            };
+            batch_took += usize::from(raw_batch_accepts(&case));
+            assert!(verify_many(&[(&pk, &data[..], sig.as_bytes(), &tc[..])])[0].is_err());
+            let mut items: Vec<SigCheck<'_>> = good
+                .iter()
+                .map(|(d, s, t)| (&pk, &d[..], s.as_bytes(), &t[..]))
+                .collect();
+            items.insert(i as usize % 7, (&pk, &data[..], sig.as_bytes(), &tc[..]));
+            let got = verify_many(&items);
+            for (k, r) in got.iter().enumerate() {
+                assert_eq!(r.is_ok(), k != i as usize % 7, "{k}: {r:?}");
+            }
         }
-        // about half: without the small-order check, those would be accepted
-        assert!(batch_took > 0);
+        assert!(batch_took > 0, "the batch took none: the test no longer shows the gap");
     }
 
-    /// The known difference documented on verify_many: a mixed-order R made by the key's owner
-    /// can pass a batch though verify refuses it. If this starts failing, update that doc.
+    /// Every crafted case, alone, gets libsodium's verdict, every time (fresh nonces each
+    /// round); the old batch path would have taken some mixed-order R ones.
     #[test]
-    fn known_gap_mixed_order_r_made_by_the_owner_can_pass_a_batch() {
-        let kp = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
-        let mut passed = 0;
-        for i in 0..40 {
-            let data = format!("block {i}").into_bytes();
-            let tc = block_comment("c", i);
-            let sig = torsion_sig(&kp, &data, &tc, false);
-            assert!(verify(&kp.pk, &data, sig.as_bytes(), &tc).is_err());
-            passed += usize::from(verify_many(&[(&kp.pk, &data[..], sig.as_bytes(), &tc[..])])[0].is_ok());
-        }
-        assert!(passed > 0 && passed < 40, "{passed}");
-    }
-
-    #[test]
-    fn small_order_encodings_are_refused() {
-        for y in SMALL_ORDER_Y {
-            for sign in [0, 0x80] {
-                let mut e = y;
-                e[31] |= sign;
-                assert!(!point_ok(&e));
-                // every listed y is that of a small-order point (or of none)
-                if let Ok(vk) = ed25519_dalek::VerifyingKey::from_bytes(&e) {
-                    assert!(vk.is_weak(), "{e:?}");
+    fn crafted_signatures_get_libsodiums_verdict() {
+        let (mut tried, mut accepted_wrongly, mut batch_took) = (0, 0, 0);
+        for round in 0..16 {
+            for c in craft::cases(&format!("alone {round}")) {
+                let case = crafted_case(&c);
+                let got = verify(&case.pk, &case.data, &case.sig, &case.comment);
+                assert_eq!(got.is_ok(), c.libsodium, "{}: {got:?}", c.name);
+                tried += 1;
+                accepted_wrongly += usize::from(got.is_ok() && !c.libsodium);
+                if c.name.contains("mixed-order R") {
+                    batch_took += usize::from(raw_batch_accepts(&case));
                 }
             }
         }
+        assert_eq!(accepted_wrongly, 0);
+        // a batch of one takes a mixed-order R about 1 time in 8 (order 2: 1 in 2)
+        assert!(batch_took > 0, "the batch took none of the mixed-order R signatures");
+        println!("{tried} crafted signatures, 0 accepted against libsodium; a batch of one took {batch_took}");
+    }
+
+    /// The same verdicts inside verify_many, whatever the batch around them: sizes 1, 2, 7
+    /// and 513 (past one chunk), crafted among good signatures of another key and of the
+    /// same key, several crafted together, all of them together.
+    #[test]
+    fn crafted_signatures_in_verify_many_of_every_composition() {
+        let kp = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
+        let good: Vec<Case> = (0..520)
+            .map(|i| {
+                let data = format!("good {i}").into_bytes();
+                let comment = block_comment("g", i);
+                Case {
+                    name: format!("good {i}"),
+                    pk: kp.pk.clone(),
+                    sig: sign_with(&kp, &data, &comment).into_bytes(),
+                    data,
+                    comment,
+                }
+            })
+            .collect();
+        let (mut tried, mut batches) = (0usize, 0usize);
+        let mut check = |batch: &[Case], want: &dyn Fn(&str) -> bool| {
+            let items: Vec<SigCheck<'_>> = batch
+                .iter()
+                .map(|c| (&c.pk, &c.data[..], &c.sig[..], &c.comment[..]))
+                .collect();
+            let got = verify_many(&items);
+            assert_eq!(got.len(), batch.len());
+            for (c, g) in batch.iter().zip(&got) {
+                assert_eq!(
+                    g.is_ok(),
+                    want(&c.name),
+                    "{} in a batch of {}: {g:?}",
+                    c.name,
+                    batch.len()
+                );
+                if !c.name.starts_with("good ") {
+                    assert_eq!(g, &verify(&c.pk, &c.data, &c.sig, &c.comment), "{}", c.name);
+                }
+            }
+            batches += 1;
+        };
+        for round in 0..2 {
+            let crafted = craft::cases(&format!("batch {round}"));
+            let verdict: std::collections::HashMap<String, bool> =
+                crafted.iter().map(|c| (c.name.clone(), c.libsodium)).collect();
+            let want = |name: &str| verdict.get(name).copied().unwrap_or(true);
+            let cases: Vec<Case> = crafted.iter().map(crafted_case).collect();
+            tried += cases.len();
+            // a crafted key's signature beside an honest one of the same crafted key
+            for (k, c) in cases.iter().enumerate() {
+                check(std::slice::from_ref(c), &want);
+                check(&[c.clone(), good[k].clone()], &want);
+                check(&[good[k].clone(), c.clone()], &want);
+                let mut seven: Vec<Case> = good[k..k + 6].to_vec();
+                seven.insert(k % 7, c.clone());
+                check(&seven, &want);
+                let mut big: Vec<Case> = good[..512].to_vec();
+                big.insert((k * 97) % 513, c.clone());
+                check(&big, &want);
+            }
+            // crafted ones together: sevens of consecutive cases, then all of them
+            // among good ones to 513, then all of them alone
+            for w in cases.windows(7).step_by(3) {
+                check(w, &want);
+            }
+            let mut all: Vec<Case> = good[..513 - cases.len()].to_vec();
+            for (k, c) in cases.iter().enumerate() {
+                all.insert((k * 13) % all.len(), c.clone());
+            }
+            assert_eq!(all.len(), 513);
+            check(&all, &want);
+            check(&cases, &want);
+        }
+        println!("{tried} crafted signatures in {batches} verify_many calls: every verdict libsodium's");
+    }
+
+    /// Why `verify` no longer goes through the minisign crate: its Ed25519 check takes
+    /// signatures that libsodium refuses (an identity R with S = k·a, keys of small order
+    /// other than the identity's canonical encoding, the identity encoded as y = p + 1).
+    #[test]
+    fn the_minisign_crate_alone_would_accept_what_libsodium_refuses() {
+        let crafted = craft::cases("crate");
+        let crate_took: Vec<&str> = crafted
+            .iter()
+            .filter(|c| !c.libsodium)
+            .filter(|c| {
+                let case = crafted_case(c);
+                let sb = minisign::SignatureBox::from_string(std::str::from_utf8(&case.sig).unwrap()).unwrap();
+                minisign::verify(&case.pk, &sb, Cursor::new(&case.data), true, false, false).is_ok()
+            })
+            .map(|c| &c.name[..])
+            .collect();
+        println!("the minisign crate accepts: {crate_took:#?}");
+        assert!(crate_took.contains(&"data: small-order R of order 1 (0)"));
+        assert!(crate_took.contains(&"non-canonical small-order key (identity as y = p + 1)"));
+        for c in crafted.iter().filter(|c| !c.libsodium) {
+            let case = crafted_case(c);
+            assert!(
+                verify(&case.pk, &case.data, &case.sig, &case.comment).is_err(),
+                "{}",
+                c.name
+            );
+        }
+    }
+
+    #[test]
+    fn small_order_and_noncanonical_encodings_are_refused() {
+        // every listed encoding, either sign bit, is that of a small-order point (or of none)
+        for y in SMALL_ORDER {
+            for sign in [0, 0x80] {
+                let mut e = y;
+                e[31] |= sign;
+                assert!(has_small_order(&e));
+                if let Some(p) = curve25519_dalek::edwards::CompressedEdwardsY(e).decompress() {
+                    assert!(p.is_small_order(), "{e:?}");
+                }
+                assert!(Key::from_parts([0; 8], e).minus_a.is_none());
+            }
+        }
+        // and every point of small order has its encoding listed
+        for j in 0..8u64 {
+            let t = craft::t8() * curve25519_dalek::Scalar::from(j);
+            assert!(has_small_order(&t.compress().0));
+        }
         let kp = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
         let raw: [u8; 32] = kp.pk.to_bytes()[10..42].try_into().unwrap();
-        assert!(point_ok(&raw));
-        assert!(BatchKey::new(&kp.pk).is_some());
-        // y = p + 1 encodes 1 non-canonically
-        let mut e = [0xffu8; 32];
-        e[0] = 0xee;
-        e[31] = 0x7f;
-        assert!(!point_ok(&e));
+        assert!(point_is_canonical(&raw) && !has_small_order(&raw));
+        assert!(Key::new(&kp.pk).minus_a.is_some());
+        // y + p for a point of large order: ed25519-dalek decompresses it (to the same
+        // point), libsodium (ge25519_is_canonical) refuses it, and so does the rule
+        let (p, enc) = craft::noncanonical_point();
+        assert_eq!(ed25519_dalek::VerifyingKey::from_bytes(&enc).unwrap().to_edwards(), p);
+        assert!(!point_is_canonical(&enc));
+        assert!(Key::from_parts([0; 8], enc).minus_a.is_none());
+        for y in 0..19 {
+            assert!(!point_is_canonical(&craft::plus_p(y)));
+        }
+        let mut below = craft::plus_p(0);
+        below[0] -= 1; // p − 1
+        assert!(point_is_canonical(&below));
     }
 
     #[test]

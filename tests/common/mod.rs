@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
+pub mod craft;
 
 /// A `secfile` command with a cleared environment and a fixed clock.
 pub fn secfile() -> Command {
