@@ -4,6 +4,7 @@
 pub mod bodies;
 pub mod global;
 pub mod index;
+pub mod rules;
 pub mod sigcache;
 pub mod validate;
 

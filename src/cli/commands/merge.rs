@@ -45,6 +45,9 @@ pub fn run(ctx: &Context, ui: &Ui, a: MergeArgs) -> Result<i32, Error> {
         None => {}
     }
     let mut text = format!("head {}\nfinal {}\npending {pending}", g.head_hex(), g.final_count);
+    if let Some(m) = g.anchor {
+        text.push_str(&format!("\nanchor {m} (the final chain of the master's block {m})"));
+    }
     if a.include_pending {
         for e in g.tentative() {
             let name = st
@@ -81,6 +84,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: MergeArgs) -> Result<i32, Error> {
         serde_json::json!({
             "head": g.head_hex(), "final": g.final_count, "pending": pending,
             "tentative": tentative, "waiting": waiting, "threshold": g.threshold,
+            "anchor": g.anchor,
             "entries": g.len(), "tentative_entries": tentative_json,
         }),
     );
