@@ -980,3 +980,64 @@ fn settled_index_gives_the_same_merge_and_verify_drops_it_on_damage() {
     assert_eq!(merge(&alice), j_inc);
     assert!(index.exists() && !unclean.exists());
 }
+
+/// `secfile checkpoint` (master only) records the final chain of its own cut; every node
+/// recomputes it; a checkpoint the master signed with a wrong body is a `verify` problem of
+/// kind `checkpoint`.
+#[test]
+fn checkpoint_records_its_cut_and_every_node_recomputes_it() {
+    let net = Net::new(&["alice", "bob"]);
+    let (hq, alice, bob) = (net.home("hq"), net.home("alice"), net.home("bob"));
+    append(&alice, "a1");
+    append(&bob, "b1");
+    net.sync("alice", "hq");
+    net.sync("bob", "hq");
+    let (code, _, err) = run(&alice, &["checkpoint"]);
+    assert_eq!(code, 1, "only the master: {err}");
+    assert!(err.contains("only the master"), "{err}");
+    let cp = ok_json(&hq, &["checkpoint"]);
+    for k in ["final", "head", "threshold", "height"] {
+        assert!(!cp[k].is_null(), "checkpoint --json lacks {k}: {cp}");
+    }
+    // a1 and b1 are in its cut, and both members' latest: everything but the checkpoint
+    // itself is final under it
+    assert_eq!(cp["final"], 4, "two admits, a1, b1: {cp}");
+    net.sync("hq", "alice");
+    net.sync("hq", "bob");
+    for (name, home) in [("hq", &hq), ("alice", &alice), ("bob", &bob)] {
+        let m = merge(home);
+        assert_eq!(m["anchor"], cp["height"], "{name}: {m}");
+        assert_eq!(
+            m["head"], cp["head"],
+            "{name}: the checkpoint's head is the final head: {m}"
+        );
+        assert_eq!(m["final"], cp["final"], "{name}");
+        let (code, out, err) = run(home, &["verify"]);
+        assert_eq!(code, 0, "{name}: the checkpoint recomputes:\n{out}{err}");
+    }
+    // a checkpoint with a wrong body, signed by the master (as a buggy master could)
+    let node = secfile::node::Node::open(secfile::home::Home::new(&hq), Default::default()).unwrap();
+    let st = node.load().unwrap();
+    let keys = node.keys().unwrap();
+    let body = secfile::merge::bodies::CheckpointBody {
+        final_count: 99,
+        head: "ab".repeat(32),
+        threshold: 1,
+        files: None,
+    };
+    node.append(&st, &keys, "checkpoint", secfile::merge::bodies::to_value(&body))
+        .unwrap();
+    net.sync("hq", "bob");
+    for home in [&hq, &bob] {
+        let j = json(&run(home, &["--json", "verify"]).1);
+        assert_eq!(j["ok"], false, "{j}");
+        assert!(
+            j["problems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["kind"] == "checkpoint"),
+            "{j}"
+        );
+    }
+}

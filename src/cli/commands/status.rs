@@ -70,6 +70,21 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
             f.hashes.join(" ")
         ));
     }
+    // finality: the master block it is anchored at, T, and the chains holding it back
+    let g = crate::merge::global::merge(&st.eval, &st.cands);
+    let stalled_by: Vec<&String> = g
+        .bounds
+        .iter()
+        .filter(|(_, b)| Some(**b) == g.threshold)
+        .map(|(id, _)| id)
+        .collect();
+    if let (Some(m), Some(t)) = (g.anchor, g.threshold) {
+        text.push_str(&format!(
+            "finality: anchor {m} threshold {t} (held back by {})\n",
+            stalled_by.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
+        ));
+    }
+    let finality = serde_json::json!({"anchor": g.anchor, "threshold": g.threshold, "stalled_by": stalled_by});
     // requests imported here (master) that no issue block answers yet
     let mut open_requests = Vec::new();
     if node.config.role == crate::home::Role::Master {
@@ -94,7 +109,7 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
         serde_json::json!({
             "id": me, "name": node.config.name, "role": node.config.role.as_str(), "fingerprint": fp,
             "master": node.config.master, "admitted": admitted, "chains": chains,
-            "pending": pending, "forks": forks, "requests": open_requests, "home": node.home.root.display().to_string(),
+            "pending": pending, "forks": forks, "requests": open_requests, "finality": finality, "home": node.home.root.display().to_string(),
         }),
     );
     Ok(0)
