@@ -22,6 +22,9 @@ _secfile() {
             secfile,card)
                 cmd="secfile__subcmd__card"
                 ;;
+            secfile,checkpoint)
+                cmd="secfile__subcmd__checkpoint"
+                ;;
             secfile,completions)
                 cmd="secfile__subcmd__completions"
                 ;;
@@ -102,6 +105,9 @@ _secfile() {
                 ;;
             secfile__subcmd__help,card)
                 cmd="secfile__subcmd__help__subcmd__card"
+                ;;
+            secfile__subcmd__help,checkpoint)
+                cmd="secfile__subcmd__help__subcmd__checkpoint"
                 ;;
             secfile__subcmd__help,completions)
                 cmd="secfile__subcmd__help__subcmd__completions"
@@ -266,7 +272,7 @@ _secfile() {
 
     case "${cmd}" in
         secfile)
-            opts="-q -h -V --home --json --quiet --no-progress --passphrase-file --help --version init card roster append request issue file op import sync xfer merge log status verify completions help"
+            opts="-q -h -V --home --json --quiet --no-progress --passphrase-file --help --version init card roster append request issue file op import sync xfer merge checkpoint log status verify completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -332,6 +338,28 @@ _secfile() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__checkpoint)
+            opts="-q -h --home --json --quiet --no-progress --passphrase-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --home)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -568,7 +596,7 @@ _secfile() {
             return 0
             ;;
         secfile__subcmd__help)
-            opts="init card roster append request issue file op import sync xfer merge log status verify completions help"
+            opts="init card roster append request issue file op import sync xfer merge checkpoint log status verify completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -596,6 +624,20 @@ _secfile() {
             return 0
             ;;
         secfile__subcmd__help__subcmd__card)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secfile__subcmd__help__subcmd__checkpoint)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -30,7 +30,7 @@ struct Actor {
 }
 
 thread_local! {
-    static ACTORS: Vec<Actor> = (0..4).map(|i| actor(i)).collect();
+    static ACTORS: Vec<Actor> = (0..4).map(actor).collect();
 }
 
 fn actor(i: usize) -> Actor {
