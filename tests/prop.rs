@@ -145,7 +145,7 @@ fn scenario() -> impl Strategy<Value = (usize, Vec<Op>)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: std::env::var("SECFILE_PROP_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn every_schedule_converges_on_one_head((members, schedule) in scenario()) {
