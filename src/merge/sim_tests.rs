@@ -268,54 +268,61 @@ impl Sim {
             })
         };
         self.forged.push((bytes.clone(), sig.clone()));
-        self.deliver_blocks(to, vec![(bytes, sig)]);
+        self.deliver_blocks(to, vec![cand(bytes, sig)]);
     }
 
     /// Deliver blocks to node `to` as an import would: keep those valid, pending or kept as
     /// fork evidence in the evaluation with them; refuse the rest.
-    fn deliver_blocks(&mut self, to: usize, blocks: Vec<(Vec<u8>, Vec<u8>)>) {
-        let before = self.nodes[to].cands.len();
-        let mut trial = self.nodes[to].clone();
-        for (b, s) in blocks {
-            let c = cand(b, s.clone());
-            if trial.hashes.insert((c.hash, s)) {
-                trial.cands.push(c);
+    fn deliver_blocks(&mut self, to: usize, blocks: Vec<Cand>) {
+        let node = &mut self.nodes[to];
+        let before = node.cands.len();
+        for c in blocks {
+            let k = (c.hash, c.sig.clone().unwrap_or_default());
+            if !node.hashes.contains(&k)
+                && !node.cands[before..]
+                    .iter()
+                    .any(|x| (x.hash, x.sig.as_ref()) == (k.0, Some(&k.1)))
+            {
+                node.cands.push(c);
             }
+        }
+        if node.cands.len() == before {
+            return;
         }
         let master = ACTORS.with(|a| a[0].card.clone());
-        let eval = evaluate_with(&master, &trial.cands, Some(&self.cache));
-        let mut keep = self.nodes[to].clone();
-        for i in before..trial.cands.len() {
-            if matches!(eval.status[i], Status::Valid | Status::Pending(_) | Status::Cut) {
-                let c = trial.cands[i].clone();
-                keep.hashes.insert((c.hash, c.sig.clone().unwrap_or_default()));
-                keep.cands.push(c);
+        let eval = evaluate_with(&master, &node.cands, Some(&self.cache));
+        let fresh = node.cands.split_off(before);
+        for (k, c) in fresh.into_iter().enumerate() {
+            if matches!(
+                eval.status[before + k],
+                Status::Valid | Status::Pending(_) | Status::Cut
+            ) {
+                node.hashes.insert((c.hash, c.sig.clone().unwrap_or_default()));
+                node.cands.push(c);
             }
         }
-        self.nodes[to] = keep;
     }
 
     /// Node `from` sends `to` a subset of its blocks (`mask` picks, cyclically).
     fn send(&mut self, from: usize, to: usize, mask: &[bool]) {
-        let blocks: Vec<(Vec<u8>, Vec<u8>)> = self.nodes[from]
+        let blocks: Vec<Cand> = self.nodes[from]
             .cands
             .iter()
             .enumerate()
             .filter(|(k, _)| mask.is_empty() || mask[k % mask.len()])
-            .map(|(_, c)| (c.bytes.clone(), c.sig.clone().unwrap_or_default()))
+            .map(|(_, c)| c.clone())
             .collect();
         self.deliver_blocks(to, blocks);
     }
 
     /// A full exchange: every node is offered everything any node holds.
     fn flood(&mut self) {
-        let mut all: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut all: Vec<Cand> = Vec::new();
         let mut seen = HashSet::new();
         for h in &self.nodes {
             for c in &h.cands {
-                let sig = c.sig.clone().unwrap_or_default();
-                if seen.insert((c.hash, sig.clone())) {
-                    all.push((c.bytes.clone(), sig));
+                if seen.insert((c.hash, c.sig.clone().unwrap_or_default())) {
+                    all.push(c.clone());
                 }
             }
         }
