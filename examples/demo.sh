@@ -8,7 +8,9 @@
 # rounds, each after it has seen the others' blocks, so the global chain's final prefix
 # grows; then every node runs `merge` and the script checks that all four print the same
 # non-zero head and write byte-identical `merge --out` files, that `verify --global-head`
-# accepts that head everywhere, and that `verify` is clean.
+# accepts that head everywhere, and that `verify` is clean. Finality is anchored at the
+# master's latest block: hq records a `checkpoint` once it has seen everyone's latest
+# blocks, and the stick carries it to the others.
 #
 #   cargo build && bash examples/demo.sh     # KEEP=1 keeps the temp dir for a look around
 #
@@ -199,8 +201,13 @@ step_exchange_rounds() {
             xfer "$node" # leave the new block on the stick at once
         done
     done
-    say "two quiet rounds (no appends) until every node holds every block"
+    say "a quiet round (no appends): the stick brings hq everyone's latest check-in"
     xfer_round
+    say "hq records a checkpoint: the final chain of its own cut (count, head, threshold),"
+    say "which every node recomputes when it verifies"
+    sf hq checkpoint
+    say "another quiet round carries it to everyone: finality is anchored at the master's"
+    say "latest block, so the others need it to reach the same final chain"
     xfer_round
 }
 
@@ -238,7 +245,7 @@ step_merge_all() {
     done
     say "all four nodes print the same head ${HEAD[hq]}, and their merge --out files are byte-identical:"
     indent <"$WORK/files/global-hq.txt"
-    say "the last check-ins are not final yet: hq has not appended since it saw them"
+    say "the checkpoint itself is not final yet: it waits for a later master block"
     sf hq merge --include-pending
 }
 

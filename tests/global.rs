@@ -87,8 +87,15 @@ fn merge_prints_head_final_pending_and_identical_files() {
     assert_ne!(head, ZERO, "something is final: {ja}");
     assert_eq!(ja["head"], jb["head"]);
     assert_eq!(ja["final"], jb["final"]);
-    assert_eq!(ja["final"], 5, "two admits, a1, b1, h1 are final: {ja}");
-    assert_eq!(ja["pending"], 2, "a2 and b2 are past the master's latest clock: {ja}");
+    // anchored finality: the final chain is that of the cut of hq's latest block h1, whose
+    // threshold is the smallest latest clock in it (a1's and b1's): h1 itself waits for a
+    // later master block
+    assert_eq!(ja["final"], 4, "two admits, a1, b1 are final: {ja}");
+    assert_eq!(ja["anchor"], 3, "the final chain of hq's block 3 (h1): {ja}");
+    assert_eq!(
+        ja["pending"], 3,
+        "h1, and a2 and b2 past the master's latest block: {ja}"
+    );
 
     // --out: byte-identical on two nodes holding the same blocks, with or without the tail
     for (flag, name) in [(None, "g"), (Some("--include-pending"), "gp")] {
@@ -118,7 +125,8 @@ fn merge_prints_head_final_pending_and_identical_files() {
     assert_eq!(ok(&alice, &["merge"]).matches("tentative").count(), 0);
     let j = ok_json(&alice, &["merge", "--include-pending"]);
     let tail = j["tentative_entries"].as_array().unwrap();
-    assert_eq!(tail.len(), 2, "{j}");
+    assert_eq!(tail.len(), 3, "{j}");
+    assert_eq!(tail[0]["chain"], net.id("hq").as_str(), "h1 first: {j}");
     let mut want: Vec<(String, String)> = ["alice", "bob"]
         .into_iter()
         .map(|who| {
@@ -135,7 +143,7 @@ fn merge_prints_head_final_pending_and_identical_files() {
         })
         .collect();
     want.sort(); // same clock: ordered by chain id
-    let got: Vec<(String, String)> = tail
+    let got: Vec<(String, String)> = tail[1..]
         .iter()
         .map(|e| (e["chain"].as_str().unwrap().into(), e["hash"].as_str().unwrap().into()))
         .collect();
@@ -636,59 +644,152 @@ fn an_outsiders_bundle_is_refused_and_the_home_is_unchanged() {
     assert!(snapshot(&alice.join("chains")) == before_chains);
 }
 
-// The two tests below state DESIGN §5's "the final prefix never changes" for the two
-// events that, today, do change it: fork evidence that arrives after the forked block
-// became final, and a removal whose cutoff is below a block another node already held as
-// final. Both are consequences of the rules as written (cut a forked chain before the fork
-// height; blocks past a cutoff are invalid), not of the code; see docs/finality.md.
+// Anchored finality (DESIGN §5, issue 10): the final chain is a function of the master's
+// latest block, so neither fork evidence that arrives after the forked block became final
+// nor a removal whose cutoff is below a block another node held as final rewrites it.
+
+/// No problem about `--global-head` and no rollback in a `verify --json`.
+fn head_still_final(home: &Path, head: &str) {
+    let (_, out, err) = run(home, &["--json", "verify", "--global-head", head]);
+    let j = json(&out);
+    for p in j["problems"].as_array().unwrap() {
+        assert!(
+            !p["input"].as_str().unwrap_or("").contains("global-head") && p["kind"] != "rollback",
+            "the final prefix was rewritten: {p}\n{out}{err}"
+        );
+    }
+}
 
 #[test]
-#[ignore = "DESIGN §5 conflict: fork evidence arriving after the forked block became final cuts the final prefix (verify then reports a rollback)"]
 fn fork_evidence_after_finality_keeps_the_final_prefix() {
     let net = Net::new(&["alice", "bob"]);
     let (hq, alice, bob) = (net.home("hq"), net.home("alice"), net.home("bob"));
     let copy = net.path("alice-copy");
     copy_tree(&alice, &copy, &["lock", "tmp"]);
     std::fs::create_dir_all(copy.join("tmp")).unwrap();
-    append(&alice, "x");
+    let x = append(&alice, "x")["hash"].as_str().unwrap().to_string();
     net.sync("alice", "hq");
     net.sync("hq", "bob");
     append(&bob, "b");
     net.sync("bob", "hq");
-    append(&hq, "h");
+    append(&hq, "h"); // anchors x
     net.sync("hq", "alice");
     append(&alice, "x2");
     net.sync("alice", "hq");
-    let head = merge(&hq)["head"].as_str().unwrap().to_string();
+    append(&hq, "h2");
+    net.sync("hq", "bob");
+    let before = merge(&hq);
+    let head = before["head"].as_str().unwrap().to_string();
     assert_ne!(head, ZERO);
-    append(&copy, "y");
+    let out = ok(&hq, &["merge", "--out", "-"]);
+    assert!(out.contains(&x), "x is final before the fork shows up:\n{out}");
+    assert_eq!(run(&hq, &["verify"]).0, 0, "a checkpoint of the heads before the fork");
+    // the copy's block at x's height: anchored by no master block, it loses to x
+    let y = append(&copy, "y")["hash"].as_str().unwrap().to_string();
     let b = net.path("copy.bundle");
     ok(&copy, &["sync", "export", "--to", "hq", "--out", s(&b)]);
-    ok(&hq, &["sync", "import", s(&b)]);
-    let (code, out, _) = run(&hq, &["verify", "--global-head", &head]);
-    assert!(code == 0 || !out.contains("not-found"), "{out}");
+    let (code, _, err) = run(&hq, &["sync", "import", s(&b)]);
+    assert_eq!(code, 0, "{err}");
+    net.sync("hq", "bob");
+    for (name, home) in [("hq", &hq), ("bob", &bob)] {
+        let st = ok_json(home, &["status"]);
+        assert_eq!(
+            st["forks"].as_array().unwrap().len(),
+            1,
+            "{name}: the fork is reported: {st}"
+        );
+        head_still_final(home, &head);
+        let now = merge(home);
+        assert!(
+            now["final"].as_u64() >= before["final"].as_u64(),
+            "{name}: {before} -> {now}"
+        );
+        let log = ok_json(home, &["log", "--chain", "alice"]);
+        let hashes: Vec<&str> = log
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["hash"].as_str().unwrap())
+            .collect();
+        assert!(hashes.contains(&x.as_str()), "{name}: x stays valid (anchored first)");
+        assert!(!hashes.contains(&y.as_str()), "{name}: y is the losing branch");
+        assert_eq!(hashes.len(), 3, "{name}: genesis, x and x2 stay valid: {log}");
+    }
+    assert_eq!(merge(&hq)["head"], merge(&bob)["head"]);
 }
 
 #[test]
-#[ignore = "DESIGN §5 conflict: a removal whose cutoff is below a block another node already held as final rewrites that node's final prefix"]
 fn removal_below_a_final_block_keeps_the_final_prefix() {
     let net = Net::new(&["alice", "bob"]);
     let (hq, alice, bob) = (net.home("hq"), net.home("alice"), net.home("bob"));
     append(&alice, "a1");
     net.sync("alice", "hq");
     net.sync("alice", "bob");
-    append(&alice, "a2");
+    let a2 = append(&alice, "a2")["hash"].as_str().unwrap().to_string();
     net.sync("alice", "bob"); // only bob holds a2
     for i in 0..4 {
         append(&hq, &format!("h{i}"));
     }
     net.sync("hq", "bob");
     append(&bob, "b");
-    let head = merge(&bob)["head"].as_str().unwrap().to_string();
+    let before = merge(&bob);
+    let head = before["head"].as_str().unwrap().to_string();
+    assert_ne!(head, ZERO, "{before}");
+    // a2 is valid at bob but in no master block's cut: not final, whatever its clock
+    let out = ok(&bob, &["merge", "--out", "-"]);
+    assert!(!out.contains(&a2), "a2 is not final at bob:\n{out}");
+    assert_eq!(run(&bob, &["verify"]).0, 0);
     ok(&hq, &["roster", "remove", "alice"]); // cutoff a1: hq never saw a2
     net.sync("hq", "bob");
     let (code, out, err) = run(&bob, &["verify", "--global-head", &head]);
     assert_eq!(code, 0, "{out}{err}");
+    let after = merge(&bob);
+    assert!(
+        after["final"].as_u64() >= before["final"].as_u64(),
+        "{before} -> {after}"
+    );
+    assert!(!hashes(&bob).contains(&a2), "a2 is past the cutoff");
+}
+
+#[test]
+fn removal_below_blocks_others_saw_leaves_nothing_pending_for_good() {
+    let net = Net::new(&["alice", "bob", "dave"]);
+    let (hq, alice, bob, dave) = (net.home("hq"), net.home("alice"), net.home("bob"), net.home("dave"));
+    append(&dave, "d1");
+    net.sync("dave", "hq");
+    let d2 = append(&dave, "d2")["hash"].as_str().unwrap().to_string();
+    net.sync("dave", "bob"); // only bob holds d2
+    let b1 = append(&bob, "b1")["hash"].as_str().unwrap().to_string(); // has seen d2
+    ok(&hq, &["roster", "remove", "dave"]); // cutoff d1: below d2, which b1 saw
+    // b1 reaches hq (d2 with it is past the cutoff and dropped): its seen entry for d2 is
+    // ignored, so b1 is valid, not pending for a block that never travels
+    net.sync("bob", "hq");
+    assert!(hashes(&hq).contains(&b1), "b1 is valid at hq");
+    assert!(!hashes(&hq).contains(&d2));
+    assert_eq!(ok_json(&hq, &["status"])["pending"], serde_json::json!([]));
+    // alice gets b1 and the removal together, without d2
+    net.sync("hq", "alice");
+    net.sync("hq", "bob");
+    for (name, home) in [("alice", &alice), ("bob", &bob)] {
+        assert!(hashes(home).contains(&b1), "{name}: b1 is valid");
+        assert!(!hashes(home).contains(&d2), "{name}: d2 is past the cutoff");
+        assert_eq!(ok_json(home, &["status"])["pending"], serde_json::json!([]), "{name}");
+    }
+    // one more round: b1 becomes final everywhere, the same final chain on every node
+    append(&alice, "a1");
+    net.sync("alice", "hq");
+    append(&hq, "h");
+    net.sync("hq", "alice");
+    net.sync("hq", "bob");
+    let heads: Vec<_> = [&hq, &alice, &bob].iter().map(|h| merge(h)).collect();
+    for j in &heads[1..] {
+        assert_eq!(j["head"], heads[0]["head"], "{heads:?}");
+        assert_eq!(j["final"], heads[0]["final"]);
+    }
+    for home in [&hq, &alice, &bob] {
+        let out = ok(home, &["merge", "--out", "-"]);
+        assert!(out.contains(&b1), "b1 is final:\n{out}");
+    }
 }
 
 #[test]
@@ -889,6 +990,67 @@ fn settled_index_gives_the_same_merge_and_verify_drops_it_on_damage() {
     std::fs::write(&old, text).unwrap();
     assert_eq!(merge(&alice), j_inc);
     assert!(index.exists() && !unclean.exists());
+}
+
+/// `secfile checkpoint` (master only) records the final chain of its own cut; every node
+/// recomputes it; a checkpoint the master signed with a wrong body is a `verify` problem of
+/// kind `checkpoint`.
+#[test]
+fn checkpoint_records_its_cut_and_every_node_recomputes_it() {
+    let net = Net::new(&["alice", "bob"]);
+    let (hq, alice, bob) = (net.home("hq"), net.home("alice"), net.home("bob"));
+    append(&alice, "a1");
+    append(&bob, "b1");
+    net.sync("alice", "hq");
+    net.sync("bob", "hq");
+    let (code, _, err) = run(&alice, &["checkpoint"]);
+    assert_eq!(code, 1, "only the master: {err}");
+    assert!(err.contains("only the master"), "{err}");
+    let cp = ok_json(&hq, &["checkpoint"]);
+    for k in ["final", "head", "threshold", "height"] {
+        assert!(!cp[k].is_null(), "checkpoint --json lacks {k}: {cp}");
+    }
+    // a1 and b1 are in its cut, and both members' latest: everything but the checkpoint
+    // itself is final under it
+    assert_eq!(cp["final"], 4, "two admits, a1, b1: {cp}");
+    net.sync("hq", "alice");
+    net.sync("hq", "bob");
+    for (name, home) in [("hq", &hq), ("alice", &alice), ("bob", &bob)] {
+        let m = merge(home);
+        assert_eq!(m["anchor"], cp["height"], "{name}: {m}");
+        assert_eq!(
+            m["head"], cp["head"],
+            "{name}: the checkpoint's head is the final head: {m}"
+        );
+        assert_eq!(m["final"], cp["final"], "{name}");
+        let (code, out, err) = run(home, &["verify"]);
+        assert_eq!(code, 0, "{name}: the checkpoint recomputes:\n{out}{err}");
+    }
+    // a checkpoint with a wrong body, signed by the master (as a buggy master could)
+    let node = secfile::node::Node::open(secfile::home::Home::new(&hq), Default::default()).unwrap();
+    let body = secfile::merge::bodies::CheckpointBody {
+        final_count: 99,
+        head: "ab".repeat(32),
+        threshold: 1,
+        files: None,
+    };
+    let mut tx = node.begin(secfile::act::Who::Master("append checkpoints")).unwrap();
+    tx.stage_block("checkpoint", secfile::merge::bodies::to_value(&body))
+        .unwrap();
+    tx.commit().unwrap();
+    net.sync("hq", "bob");
+    for home in [&hq, &bob] {
+        let j = json(&run(home, &["--json", "verify"]).1);
+        assert_eq!(j["ok"], false, "{j}");
+        assert!(
+            j["problems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["kind"] == "checkpoint"),
+            "{j}"
+        );
+    }
 }
 
 #[test]

@@ -10,6 +10,7 @@
 //!
 //! One file per operation core, mirroring `cli/commands/`: the role checks live there.
 pub mod append;
+pub mod checkpoint;
 pub mod issue;
 pub mod journal;
 pub mod op;

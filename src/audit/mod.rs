@@ -464,6 +464,11 @@ pub fn check_rollback(
         }
     };
     for h in &cp.heads {
+        // blocks past a removal's cutoff are invalid by the removal, not rolled back
+        let removed = st.eval.members.get(&h.chain).and_then(|m| m.removed.as_ref());
+        if removed.is_some_and(|(cut, _, _)| h.height > *cut) {
+            continue;
+        }
         let seq = st.eval.chains.get(&h.chain);
         match seq.and_then(|s| s.get(h.height as usize)) {
             None => {
@@ -501,6 +506,40 @@ pub fn check_rollback(
         }
     }
     Ok(())
+}
+
+/// Recompute every valid `checkpoint` block of the master's chain (DESIGN §5
+/// "Checkpoints"): its `final`, `head` and `threshold` must be those of the final chain of
+/// its own cut. Each one that disagrees is a problem of kind `checkpoint`.
+pub fn check_checkpoints(st: &crate::node::State, global: &crate::merge::global::Global, report: &mut Report) {
+    use crate::merge::bodies::CheckpointBody;
+    use crate::merge::global;
+    let Some(seq) = st.eval.chains.get(&st.eval.master) else {
+        return;
+    };
+    let cuts = global::Cuts::of(&st.eval, &st.cands);
+    for &i in seq {
+        let b = st.block(i);
+        if b.kind != "checkpoint" {
+            continue;
+        }
+        let Ok(body) = b.body_as::<CheckpointBody>() else {
+            continue;
+        };
+        let (count, head, threshold) = global::checkpoint_body_at(&st.eval, &st.cands, &cuts, global, i);
+        let want = (count, crate::digest::hex(&head), threshold);
+        let got = (body.final_count, body.head.clone(), body.threshold);
+        if got != want {
+            report.push(
+                st.paths[i].display(),
+                "checkpoint",
+                format!(
+                    "checkpoint at master height {} records final {} head {} threshold {}, but its cut gives final {} head {} threshold {}",
+                    b.height, got.0, got.1, got.2, want.0, want.1, want.2
+                ),
+            );
+        }
+    }
 }
 
 /// Record the current heads as the checkpoint (after a clean verify).

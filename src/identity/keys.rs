@@ -55,6 +55,16 @@ impl Keys {
         self.age.to_public().to_string()
     }
 
+    /// Generate both keys in memory only (for in-memory simulations and tests).
+    pub fn generate() -> Result<Keys> {
+        let kp = minisign::KeyPair::generate_unencrypted_keypair()
+            .map_err(|e| Error::Env(format!("minisign key generation failed: {e}")))?;
+        Ok(Keys {
+            age: age::x25519::Identity::generate(),
+            sign: SigningKey { pk: kp.pk, sk: kp.sk },
+        })
+    }
+
     /// Generate both keys and write them into `keys/` (0600); with a passphrase the age
     /// key is age-encrypted (scrypt) and the minisign key minisign-encrypted.
     pub fn create(home: &Home, created: &str, prot: &Protection) -> Result<Keys> {

@@ -7,9 +7,34 @@ use std::collections::BTreeMap;
 
 /// Kinds with a fixed meaning; `append --kind` may not use them.
 pub const BUILTIN_KINDS: &[&str] = &[
-    "genesis", "admit", "remove", "request", "issue", "accept", "endorse", "annotate", "transfer", "revoke", "return",
+    "genesis",
+    "admit",
+    "remove",
+    "request",
+    "issue",
+    "accept",
+    "endorse",
+    "annotate",
+    "transfer",
+    "revoke",
+    "return",
     "reject",
+    "checkpoint",
 ];
+
+/// `checkpoint` (master chain): the final chain computed at this very block (its own cut,
+/// DESIGN §5 "Checkpoints"): how many entries are final, the running hash of the last one,
+/// and the threshold T. `files` (the Merkle root over the files' states) may be absent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointBody {
+    #[serde(rename = "final")]
+    pub final_count: u64,
+    pub head: String,
+    pub threshold: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<String>,
+}
 
 /// `admit` (master chain): the admitted card's identity and the hash of its genesis block.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -219,6 +244,15 @@ pub fn check_body(b: &Block, author_role: Role) -> Result<(), String> {
     match b.kind.as_str() {
         "genesis" => Err("genesis block above height 0".into()),
         "admit" | "remove" if author_role != Role::Master => Err(format!("only the master may {} members", b.kind)),
+        "checkpoint" if author_role != Role::Master => Err("only the master may append checkpoints".into()),
+        "checkpoint" => {
+            let c: CheckpointBody = b.body_as()?;
+            hex_ok(&c.head, "head")?;
+            if let Some(f) = &c.files {
+                hex_ok(f, "files")?;
+            }
+            Ok(())
+        }
         "admit" => {
             let a: AdmitBody = b.body_as()?;
             a.identity().check()?;

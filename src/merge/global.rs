@@ -1,5 +1,8 @@
 //! The global chain (DESIGN §5): every valid non-genesis block ordered by
-//! (clock, chain id); the final prefix by the finality rule; a running hash per entry.
+//! (clock, chain id); the final prefix by the finality rule, anchored at the master's
+//! latest valid block ([`super::rules::finality`]); a running hash per entry; and the
+//! body a `checkpoint` block records ([`checkpoint_body`]).
+use super::rules::finality;
 use super::validate::{Cand, Evaluation, Member};
 use crate::digest::{self, Hash};
 use std::collections::BTreeMap;
@@ -32,6 +35,8 @@ pub struct Global {
     pub final_count: usize,
     /// The finality threshold: blocks with clock ≤ this are final (`None`: no active chain).
     pub threshold: Option<u64>,
+    /// The master height M whose cut the final chain comes from (its latest valid block).
+    pub anchor: Option<u64>,
     /// Per active chain, the clock that counted for the threshold.
     pub bounds: BTreeMap<String, u64>,
 }
@@ -78,28 +83,109 @@ pub fn chain_hash(prev: &Hash, block: &Hash) -> Hash {
     digest::sha256(&buf)
 }
 
-/// The finality bound of every chain that counts (DESIGN §5), given each chain's valid
-/// head as (height, clock).
-pub fn bounds(members: &BTreeMap<String, Member>, head: impl Fn(&str) -> Option<(u64, u64)>) -> BTreeMap<String, u64> {
-    let mut bounds = BTreeMap::new();
-    for (id, m) in members {
-        let h = head(id);
-        if let (Some((cut_h, _, _)), Some((height, _))) = (&m.removed, h) {
-            // a removed chain stops counting once its blocks up to the cutoff are present
-            if height >= *cut_h {
-                continue;
-            }
-        }
-        let latest = h.map_or(0, |(_, clock)| clock);
-        bounds.insert(id.clone(), latest.max(m.admit_clock));
+/// Per chain, the anchors and clocks of its valid blocks by height (from height 0): what
+/// the cut of any master block needs.
+#[derive(Debug, Clone, Default)]
+pub struct Cuts {
+    chains: BTreeMap<String, (Vec<u64>, Vec<u64>)>,
+}
+
+impl Cuts {
+    /// From a whole evaluation (no base: every chain's valid sequence starts at 0).
+    pub fn of(eval: &Evaluation, cands: &[Cand]) -> Cuts {
+        let chains = eval
+            .chains
+            .iter()
+            .map(|(id, seq)| {
+                let anchors = seq.iter().map(|&i| eval.anchor[i]).collect();
+                let clocks = seq
+                    .iter()
+                    .map(|&i| cands[i].block.as_ref().map_or(0, |b| b.clock))
+                    .collect();
+                (id.clone(), (anchors, clocks))
+            })
+            .collect();
+        Cuts { chains }
     }
-    bounds
+    /// (height, clock) of a chain's latest valid block in the cut of master height `m`.
+    pub fn latest(&self, id: &str, m: u64) -> Option<(u64, u64)> {
+        let (anchors, clocks) = self.chains.get(id)?;
+        finality::latest_in_cut(anchors, m).map(|h| (h, clocks[h as usize]))
+    }
+}
+
+/// The finality bound of every chain that counts at master height `m` (DESIGN §5),
+/// given each chain's latest valid block in the cut of `m` as (height, clock).
+pub fn bounds(
+    members: &BTreeMap<String, Member>,
+    m: u64,
+    latest: impl Fn(&str) -> Option<(u64, u64)>,
+) -> BTreeMap<String, u64> {
+    finality::bounds(members, m, latest)
+}
+
+/// What a `checkpoint` block at master height `m` with clock `clock` records: the final
+/// chain of its own cut (DESIGN §5 "Checkpoints") as (final count, head, threshold T).
+/// `latest(id)` gives each other chain's latest valid block in that cut; `entries` is the
+/// whole global order (nothing skipped). The checkpoint block itself has the highest clock
+/// in its cut and never counts in its own body (it could not name its own hash).
+pub fn checkpoint_body(
+    master: &str,
+    members: &BTreeMap<String, Member>,
+    m: u64,
+    clock: u64,
+    latest: impl Fn(&str) -> Option<(u64, u64)>,
+    entries: &[Entry],
+) -> (u64, Hash, u64) {
+    let b = finality::bounds(members, m, |id| match id == master {
+        true => Some((m, clock)),
+        false => latest(id),
+    });
+    let t = finality::threshold(&b).unwrap_or(0);
+    let limit = t.min(clock.saturating_sub(1));
+    let n = entries.partition_point(|e| e.clock <= limit);
+    let head = n.checked_sub(1).map_or([0u8; 32], |k| entries[k].running);
+    (n as u64, head, t)
+}
+
+/// [`checkpoint_body`] of the valid master block `i` of a whole evaluation, with its merge
+/// `g` (nothing skipped) and its [`Cuts`].
+pub fn checkpoint_body_at(eval: &Evaluation, cands: &[Cand], cuts: &Cuts, g: &Global, i: usize) -> (u64, Hash, u64) {
+    assert_eq!(g.skipped, 0, "a checkpoint needs a complete merge");
+    let b = cands[i].block.as_ref().expect("valid blocks parse");
+    checkpoint_body(
+        &eval.master,
+        &eval.members,
+        b.height,
+        b.clock,
+        |id| cuts.latest(id, b.height),
+        &g.entries,
+    )
+}
+
+/// The master block appended next after a whole evaluation: its height and clock, and
+/// the [`checkpoint_body`] it records as a `checkpoint`. It names every chain's valid head
+/// (or they are in its predecessor's past), so every valid block held is in its cut.
+pub fn next_checkpoint_body(eval: &Evaluation, cands: &[Cand], g: &Global) -> Option<(u64, u64, (u64, Hash, u64))> {
+    assert_eq!(g.skipped, 0, "a checkpoint needs a complete merge");
+    let block = |i: usize| cands[i].block.as_ref().expect("valid blocks parse");
+    let head = |id: &str| eval.head(id).map(|i| (block(i).height, block(i).clock));
+    let (m, _) = head(&eval.master)?;
+    let clock = eval.chains.keys().filter_map(|id| head(id)).map(|(_, c)| c).max()? + 1;
+    let body = checkpoint_body(&eval.master, &eval.members, m + 1, clock, head, &g.entries);
+    Some((m + 1, clock, body))
 }
 
 /// Order tail entries by (clock, chain id) after `skipped` final entries whose last
 /// running hash is `skipped_head`; entries with clock ≤ the threshold are final.
-pub fn extend(skipped: usize, skipped_head: Hash, bounds: BTreeMap<String, u64>, mut tail: Vec<Entry>) -> Global {
-    let threshold = bounds.values().min().copied();
+pub fn extend(
+    skipped: usize,
+    skipped_head: Hash,
+    bounds: BTreeMap<String, u64>,
+    anchor: Option<u64>,
+    mut tail: Vec<Entry>,
+) -> Global {
+    let threshold = finality::threshold(&bounds);
     tail.sort_by(|a, b| (a.clock, &a.chain).cmp(&(b.clock, &b.chain)));
     let mut prev = skipped_head;
     let mut final_count = skipped;
@@ -116,20 +202,22 @@ pub fn extend(skipped: usize, skipped_head: Hash, bounds: BTreeMap<String, u64>,
         entries: tail,
         final_count,
         threshold,
+        anchor,
         bounds,
     }
 }
 
-/// Merge the valid blocks of an evaluation.
+/// Merge the valid blocks of an evaluation: the final chain is that of the cut of the
+/// master's latest valid block M.
 pub fn merge(eval: &Evaluation, cands: &[Cand]) -> Global {
     let block = |i: usize| cands[i].block.as_ref().expect("valid blocks parse");
-    let bounds = bounds(&eval.members, |id| {
-        eval.chains
-            .get(id)
-            .and_then(|s| s.last())
-            .map(|&i| (block(i).height, block(i).clock))
-    });
-    let threshold = bounds.values().min().copied();
+    let anchor = eval.head(&eval.master).map(|i| block(i).height);
+    let cuts = Cuts::of(eval, cands);
+    let bounds = match anchor {
+        Some(m) => bounds(&eval.members, m, |id| cuts.latest(id, m)),
+        None => BTreeMap::new(),
+    };
+    let threshold = finality::threshold(&bounds);
     let mut order: Vec<usize> = eval
         .chains
         .values()
@@ -164,6 +252,7 @@ pub fn merge(eval: &Evaluation, cands: &[Cand]) -> Global {
         entries,
         final_count,
         threshold,
+        anchor,
         bounds,
     }
 }

@@ -2,8 +2,13 @@
 //! the last time it evaluated them all cleanly, so that `merge` and `sync export` cost in
 //! proportion to the new blocks, not to the history.
 //!
-//! Per chain and height it keeps the block hash, clock, master-seen height and kind
-//! (~50 bytes a block); besides, the roster and the merge of the final prefix (its count,
+//! Per chain and height it keeps the block hash, clock, master-seen height, anchor (the
+//! lowest master height whose causal past holds the block) and kind (~58 bytes a block):
+//! the anchors never decrease along a chain, so the cut of any master block M — each
+//! chain's latest block anchored at or below M — is one binary search per chain, and the
+//! finality threshold of M needs nothing else. Blocks not anchored yet (the tail since the
+//! master last saw each chain) are read back from `chains/` by the next merge, which walks
+//! the causal past of the new master blocks through them. Besides, the roster and the merge of the final prefix (its count,
 //! its head, and each chain's last final height). Every block it lists was valid in
 //! `chains/` with no fork evidence, so later blocks can only extend it: validity never
 //! changes for a block whose chain is neither forked nor cut by a removal, and those two
@@ -13,16 +18,18 @@
 //! `verify` never reads it; it rewrites it after a clean run. Pure: encode and decode
 //! here; the node reads and writes it.
 use super::global::{self, Entry, Global};
-use super::validate::{Base, Member};
+use super::rules::{NO_ANCHOR, finality};
+use super::validate::{Base, Member, Settled};
 use crate::digest::{self, Hash};
 use crate::identity::Identity;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// v2: built under the signature rule (DESIGN §5). A v1 index may count as settled a
-/// block whose signature only passed the batch verification used before: it is not read,
-/// and is built again.
-const MAGIC: &[u8] = b"secfile settled index v2\n";
+/// v3: with each block's anchor (the master height whose causal past first holds it), and
+/// built under the signature rule (DESIGN §5): an older index may count as settled a block
+/// whose signature only passed the batch verification used before; it is not read, and is
+/// built again.
+const MAGIC: &[u8] = b"secfile settled index v3\n";
 
 /// One chain's settled blocks, heights 0..len.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,6 +37,8 @@ pub struct ChainIndex {
     pub hashes: Vec<Hash>,
     pub clocks: Vec<u64>,
     pub master_seen: Vec<u64>,
+    /// The anchor of each block ([`NO_ANCHOR`]: none yet); never decreasing.
+    pub anchors: Vec<u64>,
     /// Index into [`Index::kinds`].
     pub kinds: Vec<u16>,
     /// Heights 1..=final_height are in the final prefix.
@@ -46,6 +55,14 @@ impl ChainIndex {
     /// The head's height (chains in the index are never empty).
     pub fn head(&self) -> u64 {
         self.len() - 1
+    }
+    /// The first height not anchored yet (`len` when all are).
+    pub fn unanchored(&self) -> u64 {
+        self.anchors.partition_point(|&a| a != NO_ANCHOR) as u64
+    }
+    /// (height, clock) of the latest block in the cut of master height `m`.
+    pub fn latest_in_cut(&self, m: u64) -> Option<(u64, u64)> {
+        finality::latest_in_cut(&self.anchors, m).map(|h| (h, self.clocks[h as usize]))
     }
 }
 
@@ -122,13 +139,45 @@ impl Index {
     }
 
     /// Append a settled block at the next height of its chain.
-    pub fn push(&mut self, chain: &str, hash: Hash, clock: u64, master_seen: u64, kind: &str) {
+    pub fn push(&mut self, chain: &str, hash: Hash, clock: u64, settled: Settled, kind: &str) {
         let k = self.kind_code(kind);
         let c = self.chains.entry(chain.to_string()).or_default();
         c.hashes.push(hash);
         c.clocks.push(clock);
-        c.master_seen.push(master_seen);
+        c.master_seen.push(settled.master_seen);
+        c.anchors.push(settled.anchor);
         c.kinds.push(k);
+    }
+
+    /// What the index says of a settled block.
+    pub fn settled(&self, chain: &str, h: u64) -> Settled {
+        let c = &self.chains[chain];
+        Settled {
+            master_seen: c.master_seen[h as usize],
+            anchor: c.anchors[h as usize],
+        }
+    }
+
+    /// Record that a settled block is now anchored.
+    pub fn set_anchor(&mut self, chain: &str, h: u64, anchor: u64) {
+        if let Some(a) = self.chains.get_mut(chain).and_then(|c| c.anchors.get_mut(h as usize)) {
+            *a = anchor;
+        }
+    }
+
+    /// The master height M of the final chain: the master's settled head.
+    pub fn anchor(&self) -> Option<u64> {
+        self.chains.get(&self.master).map(ChainIndex::head)
+    }
+
+    /// The finality bounds at M (see [`global::bounds`]).
+    pub fn bounds(&self) -> std::collections::BTreeMap<String, u64> {
+        match self.anchor() {
+            Some(m) => global::bounds(&self.members, m, |id| {
+                self.chains.get(id).and_then(|x| x.latest_in_cut(m))
+            }),
+            None => Default::default(),
+        }
     }
 
     /// Every chain's settled head, as a frontier says it.
@@ -235,7 +284,7 @@ impl Index {
             final_count: self.final_count,
             head: digest::hex(&self.head),
         };
-        let total: usize = self.chains.values().map(|c| c.hashes.len() * 50).sum();
+        let total: usize = self.chains.values().map(|c| c.hashes.len() * 58).sum();
         let mut out = Vec::with_capacity(MAGIC.len() + 4096 + total + 32);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&serde_json::to_vec(&meta).expect("index metadata serialises"));
@@ -248,6 +297,9 @@ impl Index {
                 out.extend_from_slice(&x.to_le_bytes());
             }
             for x in &c.master_seen {
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+            for x in &c.anchors {
                 out.extend_from_slice(&x.to_le_bytes());
             }
             for x in &c.kinds {
@@ -289,6 +341,7 @@ impl Index {
                 .collect();
             let clocks = u64s(take(n * 8)?);
             let master_seen = u64s(take(n * 8)?);
+            let anchors = u64s(take(n * 8)?);
             let kinds: Vec<u16> = take(n * 2)?
                 .chunks_exact(2)
                 .map(|c| u16::from_le_bytes([c[0], c[1]]))
@@ -300,6 +353,7 @@ impl Index {
                 hashes,
                 clocks,
                 master_seen,
+                anchors,
                 kinds,
                 final_height: c.final_height,
             };
@@ -345,9 +399,13 @@ mod tests {
             master: "0123456789abcdef".into(),
             ..Index::default()
         };
-        ix.push("0123456789abcdef", [1; 32], 0, 0, "genesis");
-        ix.push("0123456789abcdef", [2; 32], 1, 1, "admit");
-        ix.push("fedcba9876543210", [3; 32], 0, 0, "genesis");
+        let s = |m, a| Settled {
+            master_seen: m,
+            anchor: a,
+        };
+        ix.push("0123456789abcdef", [1; 32], 0, s(0, 0), "genesis");
+        ix.push("0123456789abcdef", [2; 32], 1, s(1, 1), "admit");
+        ix.push("fedcba9876543210", [3; 32], 0, s(0, NO_ANCHOR), "genesis");
         ix.chains.get_mut("0123456789abcdef").unwrap().final_height = 1;
         ix.final_count = 1;
         ix.head = [9; 32];

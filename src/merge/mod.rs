@@ -4,7 +4,10 @@
 pub mod bodies;
 pub mod global;
 pub mod index;
+pub mod rules;
 pub mod sigcache;
+#[cfg(test)]
+mod sim_tests;
 pub mod validate;
 
 pub use validate::{Base, Cand, Evaluation, Status, evaluate, evaluate_on, evaluate_with};

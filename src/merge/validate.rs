@@ -4,6 +4,7 @@
 //! roles, and forks. Blocks are decided in clock order, so the result does not depend on
 //! the order they arrived in.
 use super::bodies::{self, AdmitBody, RemoveBody};
+use super::rules::{self, seen::Cutoffs};
 use super::sigcache::{self, SigCache};
 use crate::digest::fastmap::{FastMap, Seeded};
 use crate::digest::{self, Hash};
@@ -26,10 +27,21 @@ pub struct Cand {
     pub sig: Option<Vec<u8>>,
     pub hash: Hash,
     pub block: Result<Block, String>,
-    /// A block settled before (from the node's index, see [`super::index`]): valid, with
-    /// this master-seen height; it is not re-checked and carries no bytes or signature.
-    pub settled: Option<u64>,
+    /// A block settled before (from the node's index, see [`super::index`]): valid, not
+    /// re-checked, and carrying no signature (and, for most, no bytes).
+    pub settled: Option<Settled>,
 }
+
+/// What the index says of a settled block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settled {
+    /// The highest master-chain height in its causal past.
+    pub master_seen: u64,
+    /// The master height that anchors it ([`NO_ANCHOR`]: none yet).
+    pub anchor: u64,
+}
+
+pub use super::rules::NO_ANCHOR;
 
 impl Cand {
     pub fn new(
@@ -65,8 +77,8 @@ impl Cand {
         }
     }
     /// A stand-in for a settled block: what later blocks need of it (position, hash,
-    /// clock, kind, master-seen height).
-    pub fn settled(chain: &str, height: u64, hash: Hash, clock: u64, master_seen: u64, kind: &str) -> Cand {
+    /// clock, kind, master-seen height, anchor).
+    pub fn settled(chain: &str, height: u64, hash: Hash, clock: u64, settled: Settled, kind: &str) -> Cand {
         Cand {
             origin: format!("{chain}:{height} (settled)"),
             incoming: false,
@@ -84,8 +96,15 @@ impl Cand {
                 kind: kind.to_string(),
                 body: serde_yaml::Value::Null,
             }),
-            settled: Some(master_seen),
+            settled: Some(settled),
         }
+    }
+    /// A settled block read back in full (its `prev` and `seen` are followed when anchors
+    /// are computed): not re-checked, its signature not needed.
+    pub fn settled_full(mut c: Cand, settled: Settled) -> Cand {
+        c.sig = None;
+        c.settled = Some(settled);
+        c
     }
     pub fn chain(&self) -> &str {
         self.block.as_ref().map(|b| b.chain.as_str()).unwrap_or("")
@@ -143,6 +162,9 @@ pub struct Evaluation {
     pub members: BTreeMap<String, Member>,
     /// Per candidate: the highest master-chain height in its causal past.
     pub master_seen: Vec<u64>,
+    /// Per candidate: the master height that anchors it, the lowest valid master block
+    /// whose causal past holds it ([`NO_ANCHOR`]: none).
+    pub anchor: Vec<u64>,
     /// Cache keys of every good signature (see [`SigCache`]).
     pub sig_keys: Vec<Hash>,
     /// How many of them were verified here rather than taken from the cache.
@@ -380,13 +402,15 @@ fn pass<'scope, 'env>(
     let n = cands.len();
     let mut status = vec![Status::Undecided; n];
     let mut master_seen = vec![0u64; n];
+    let mut anchor = vec![NO_ANCHOR; n];
 
     // 1. locations, duplicates, parse errors, missing signatures
     let mut by_hash: FastMap<Hash, usize> = FastMap::with_capacity_and_hasher(n, Seeded::default());
     for (i, c) in cands.iter().enumerate() {
-        if let Some(ms) = c.settled {
+        if let Some(x) = c.settled {
             by_hash.entry(c.hash).or_insert(i);
-            master_seen[i] = ms;
+            master_seen[i] = x.master_seen;
+            anchor[i] = x.anchor;
             continue;
         }
         if let (Some((dir_chain, name_height)), Ok(b)) = (&c.location, &c.block) {
@@ -504,11 +528,18 @@ fn pass<'scope, 'env>(
     let mut forks = Vec::new();
     let mut cut: Vec<Option<u64>> = vec![None; ids.len()];
     let mut pos: FastMap<(u32, u64), usize> = FastMap::with_capacity_and_hasher(at.len(), Seeded::default());
+    // the branches of member chains are decided on their own, then one is kept by its
+    // anchor (see `rules::fork`); a fork of the master's chain cuts it for good
+    let mut forked: FastMap<(u32, u64), Vec<usize>> = FastMap::default();
+    let master_rank = ids.binary_search(&master.as_str()).map_or(u32::MAX, |r| r as u32);
     for group in at.chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
         let (r, height, first) = group[0];
         if group.len() == 1 {
             pos.insert((r, height), first);
             continue;
+        }
+        if r != master_rank {
+            forked.insert((r, height), group.iter().map(|&(.., i)| i).collect());
         }
         let mut hashes: Vec<String> = group.iter().map(|&(.., i)| digest::hex(&cands[i].hash)).collect();
         hashes.sort();
@@ -517,8 +548,10 @@ fn pass<'scope, 'env>(
             height,
             hashes,
         });
-        let e = cut[r as usize].get_or_insert(height);
-        *e = (*e).min(height);
+        if r == master_rank {
+            let e = cut[r as usize].get_or_insert(height);
+            *e = (*e).min(height);
+        }
     }
     for i in (0..n).filter(|&i| sig_ok[i]) {
         if cut[rank[i] as usize].is_some_and(|h| cands[i].height() >= h) {
@@ -564,6 +597,23 @@ fn pass<'scope, 'env>(
     .into_iter()
     .flatten()
     .collect();
+    // the removals held (validly signed on the master's chain): a `seen` entry naming a
+    // block past one of their cutoffs is ignored, whatever order they arrived in
+    let mut cutoffs: Cutoffs = members
+        .iter()
+        .filter_map(|(id, m)| m.removed.as_ref().map(|(h, x, _)| (id.clone(), (*h, x.clone()))))
+        .collect();
+    let mut held: Vec<(u64, RemoveBody)> = (0..n)
+        .filter(|&i| sig_ok[i] && status[i] == Status::Undecided && rank[i] == master_rank)
+        .filter_map(|i| {
+            let b = cands[i].block.as_ref().ok()?;
+            (b.kind == "remove").then(|| Some((b.height, b.body_as::<RemoveBody>().ok()?)))?
+        })
+        .collect();
+    held.sort_by_key(|(h, _)| *h);
+    for (_, r) in held {
+        cutoffs.entry(r.id).or_insert((r.cutoff.height, r.cutoff.hash));
+    }
     let mut removals: Vec<(String, u64, String, u64)> = members
         .iter()
         .filter_map(|(id, m)| m.removed.clone().map(|(h, x, at)| (id.clone(), h, x, at)))
@@ -578,7 +628,9 @@ fn pass<'scope, 'env>(
             &mut master_seen,
             rank[i],
             &pos,
+            &forked,
             &by_hash,
+            &cutoffs,
             &master,
             &keys,
             &members,
@@ -627,7 +679,85 @@ fn pass<'scope, 'env>(
         }
     }
 
-    // 5. valid sequences, then removal cutoffs (order-independent: applied last)
+    // 5. anchors: the causal past of each valid master block, in height order
+    let named = |k: usize, chain: &str, height: u64| {
+        sig_ok[k]
+            && cands[k]
+                .block
+                .as_ref()
+                .is_ok_and(|x| x.chain == chain && x.height == height)
+    };
+    let lookup = |hash: &str, chain: &str, height: u64| {
+        digest::parse_hash(hash)
+            .and_then(|h| by_hash.get(&h).copied())
+            .filter(|&k| named(k, chain, height))
+    };
+    let mut masters: Vec<(usize, u64)> = (0..n)
+        .filter(|&i| rank[i] == master_rank && status[i] == Status::Valid)
+        .map(|i| (i, cands[i].height()))
+        .collect();
+    masters.sort_unstable_by_key(|&(_, h)| h);
+    let start = base.and_then(|b| b.heads.get(&master)).copied().unwrap_or(0);
+    let contiguous = masters
+        .iter()
+        .skip_while(|(_, h)| *h < start)
+        .enumerate()
+        .take_while(|(k, (_, h))| *h == start + *k as u64)
+        .count();
+    let first = masters.iter().position(|(_, h)| *h >= start).unwrap_or(masters.len());
+    masters = masters[first..first + contiguous].to_vec();
+    rules::anchor::anchors(&mut anchor, &masters, |j, m, out| {
+        let Ok(b) = &cands[j].block else { return };
+        if b.height > 0 {
+            if let Some(k) = b.prev.as_deref().and_then(|p| lookup(p, &b.chain, b.height - 1)) {
+                out.push(k);
+            }
+        }
+        for r in &b.seen {
+            let ignored = removals.iter().any(|(id, h, x, at)| {
+                *id == r.chain && *at <= m && rules::removal::past_cutoff(r.height, &r.hash, *h, x)
+            });
+            if let (false, Some(k)) = (ignored, lookup(&r.hash, &r.chain, r.height)) {
+                out.push(k);
+            }
+        }
+    });
+
+    // 6. forks of members' chains: the branch anchored first stays
+    for group in at.chunk_by(|x, y| x.0 == y.0) {
+        let r = group[0].0;
+        if r == master_rank || !forked.keys().any(|&(fr, _)| fr == r) {
+            continue;
+        }
+        let idx: Vec<usize> = group
+            .iter()
+            .map(|&(.., i)| i)
+            .filter(|&i| !matches!(status[i], Status::Duplicate(_)))
+            .collect();
+        let local: HashMap<usize, usize> = idx.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+        let branches: Vec<rules::fork::Branch> = idx
+            .iter()
+            .map(|&i| {
+                let b = cands[i].block.as_ref().expect("signed blocks parse");
+                let prev = (b.height > 0)
+                    .then(|| b.prev.as_deref().and_then(|p| lookup(p, &b.chain, b.height - 1)))
+                    .flatten()
+                    .and_then(|k| local.get(&k).copied());
+                rules::fork::Branch {
+                    height: b.height,
+                    anchor: anchor[i],
+                    prev,
+                }
+            })
+            .collect();
+        for (k, dead) in rules::fork::cut(&branches).into_iter().enumerate() {
+            if dead {
+                status[idx[k]] = Status::Cut;
+            }
+        }
+    }
+
+    // 7. valid sequences, then removal cutoffs (order-independent: applied last)
     let mut chains: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut by_chain: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for i in (0..n).filter(|&i| status[i] == Status::Valid) {
@@ -668,6 +798,7 @@ fn pass<'scope, 'env>(
         forks,
         members,
         master_seen,
+        anchor,
         sig_keys,
         fresh_sigs,
     }
@@ -682,7 +813,9 @@ fn decide(
     master_seen: &mut [u64],
     rank: u32,
     pos: &FastMap<(u32, u64), usize>,
+    forked: &FastMap<(u32, u64), Vec<usize>>,
     by_hash: &FastMap<Hash, usize>,
+    cutoffs: &Cutoffs,
     master: &str,
     keys: &HashMap<String, (minisign::PublicKey, Identity, String)>,
     members: &BTreeMap<String, Member>,
@@ -710,19 +843,31 @@ fn decide(
         return Status::Valid;
     }
     let mut ms = 0u64;
-    let Some(&p) = pos.get(&(rank, b.height - 1)) else {
-        return Status::Pending(format!("missing {}:{}", b.chain, b.height - 1));
-    };
-    let pb = cands[p].block.as_ref().unwrap();
-    match &status[p] {
-        Status::Valid => {
-            if b.prev.as_deref().and_then(digest::parse_hash) != Some(cands[p].hash) {
+    let prev = b.prev.as_deref().and_then(digest::parse_hash);
+    let p = match (pos.get(&(rank, b.height - 1)), forked.get(&(rank, b.height - 1))) {
+        (Some(&p), _) => p,
+        // below a fork: the branch it builds on
+        (None, Some(v)) => match v.iter().find(|&&j| Some(cands[j].hash) == prev) {
+            Some(&j) => j,
+            None => {
                 return invalid(
                     "broken-link",
                     format!("prev does not match the hash of {}:{}", b.chain, b.height - 1),
                 );
             }
-            if b.clock <= pb.clock {
+        },
+        (None, None) => return Status::Pending(format!("missing {}:{}", b.chain, b.height - 1)),
+    };
+    let pb = cands[p].block.as_ref().unwrap();
+    match &status[p] {
+        Status::Valid => {
+            if prev != Some(cands[p].hash) {
+                return invalid(
+                    "broken-link",
+                    format!("prev does not match the hash of {}:{}", b.chain, b.height - 1),
+                );
+            }
+            if !rules::clock::follows(b.clock, pb.clock) {
                 return invalid(
                     "clock",
                     format!("clock {} is not greater than its predecessor's {}", b.clock, pb.clock),
@@ -745,6 +890,9 @@ fn decide(
         }
     }
     for r in &b.seen {
+        if rules::seen::ignored(cutoffs, &r.chain, r.height, &r.hash) {
+            continue;
+        }
         let found = digest::parse_hash(&r.hash)
             .and_then(|h| by_hash.get(&h))
             .copied()
@@ -771,7 +919,7 @@ fn decide(
             }
             _ => {}
         }
-        if b.clock <= sb.clock {
+        if !rules::clock::follows(b.clock, sb.clock) {
             return invalid(
                 "clock",
                 format!(
@@ -791,7 +939,7 @@ fn decide(
     master_seen[i] = ms;
     if !is_master {
         match members.get(&b.chain) {
-            Some(m) if m.admitted_at <= ms => {}
+            Some(m) if rules::admission::admitted(Some(m.admitted_at), ms) => {}
             _ => {
                 return invalid(
                     "not-admitted",

@@ -16,6 +16,7 @@ use crate::home::write_cache;
 use crate::merge::global::{self, Global};
 use crate::merge::index::Index;
 use crate::merge::sigcache::SigCache;
+use crate::merge::validate::{NO_ANCHOR, Settled};
 use crate::merge::{Cand, Evaluation, Status, evaluate_on};
 use crate::par::par_map;
 use crate::subchain::store::{self, Place};
@@ -154,8 +155,31 @@ impl Node {
             }
         }
         let fresh = cands.len();
+        // the settled blocks not anchored yet, read back in full: the causal past of a new
+        // master block is walked through them (the files are trusted as the index is)
+        let mut tail: Vec<(String, u64)> = Vec::new();
+        for (chain, x) in &ix.chains {
+            tail.extend((x.unanchored()..x.len()).map(|h| (chain.clone(), h)));
+        }
+        let home = &self.home;
+        let read = |(chain, h): (String, u64)| read_block(home, chain, h).ok().flatten();
+        let in_tail: BTreeSet<(String, u64)> = tail.iter().cloned().collect();
+        for c in par_map(tail, read) {
+            let c = c?;
+            let (chain, h) = (c.chain().to_string(), c.height());
+            let x = ix.chains.get(&chain)?;
+            if x.hashes.get(h as usize) != Some(&c.hash) {
+                return None;
+            }
+            paths.push(PathBuf::from(&c.origin));
+            cands.push(Cand::settled_full(c, ix.settled(&chain, h)));
+            places.push(Place::Chains);
+        }
         let heads = ix.chains.iter().map(|(c, x)| (c.clone(), x.head()));
         for (chain, h) in heads.chain(stand) {
+            if in_tail.contains(&(chain.clone(), h)) {
+                continue;
+            }
             let x = &ix.chains[&chain];
             let i = h as usize;
             cands.push(Cand::settled(
@@ -163,7 +187,7 @@ impl Node {
                 h,
                 x.hashes[i],
                 x.clocks[i],
-                x.master_seen[i],
+                ix.settled(&chain, h),
                 ix.kind(x.kinds[i]),
             ));
             places.push(Place::Chains);
@@ -192,6 +216,13 @@ impl Node {
                 }
             }
         }
+        // settled blocks that a new master block anchors
+        for i in fresh..cands.len() {
+            let was = cands[i].settled.map_or(NO_ANCHOR, |x| x.anchor);
+            if eval.anchor[i] != was {
+                ix.set_anchor(cands[i].chain(), cands[i].height(), eval.anchor[i]);
+            }
+        }
         // settle the new blocks: they extend their chains' sequences
         let mut new = Vec::new();
         for (chain, seq) in &eval.chains {
@@ -204,7 +235,7 @@ impl Node {
                 if i >= fresh || places[i] != Place::Chains {
                     return None;
                 }
-                ix.push(chain, cands[i].hash, b.clock, eval.master_seen[i], &b.kind);
+                ix.push(chain, cands[i].hash, b.clock, settled_of(&eval, i), &b.kind);
                 if b.height > 0 {
                     new.push(global::Entry {
                         cand: i,
@@ -292,10 +323,7 @@ impl Node {
         if ix.chains.len() != dirs.len() {
             return Ok(None);
         }
-        let bounds = global::bounds(&ix.members, |id| {
-            ix.chains.get(id).map(|x| (x.head(), x.clocks[x.head() as usize]))
-        });
-        let g = global::extend(ix.final_count as usize, ix.head, bounds, tail);
+        let g = global::extend(ix.final_count as usize, ix.head, ix.bounds(), ix.anchor(), tail);
         let changed = pushed > 0 || g.final_count as u64 != ix.final_count;
         ix.set_final(&g);
         if changed {
@@ -431,10 +459,7 @@ impl Node {
             return Ok(None);
         }
         // the final prefix, walking the chains in global order
-        let bounds = global::bounds(&ix.members, |id| {
-            ix.chains.get(id).map(|x| (x.head(), x.clocks[x.head() as usize]))
-        });
-        let threshold = bounds.values().min().copied();
+        let threshold = crate::merge::rules::finality::threshold(&ix.bounds());
         let (mut count, mut head) = (0u64, [0u8; 32]);
         let mut finals: BTreeMap<String, u64> = BTreeMap::new();
         ix.entries(|e, _| {
@@ -478,7 +503,7 @@ pub fn index_of(master: &str, st: &State, g: &Global) -> Option<Index> {
     for (chain, seq) in &st.eval.chains {
         for &i in seq {
             let b = st.block(i);
-            ix.push(chain, st.cands[i].hash, b.clock, st.eval.master_seen[i], &b.kind);
+            ix.push(chain, st.cands[i].hash, b.clock, settled_of(&st.eval, i), &b.kind);
             settled += 1;
         }
     }
@@ -487,6 +512,14 @@ pub fn index_of(master: &str, st: &State, g: &Global) -> Option<Index> {
     }
     ix.set_final(g);
     Some(ix)
+}
+
+/// What the index keeps of candidate `i` of an evaluation.
+fn settled_of(eval: &Evaluation, i: usize) -> Settled {
+    Settled {
+        master_seen: eval.master_seen[i],
+        anchor: eval.anchor[i],
+    }
 }
 
 /// A block of `chains/` and its signature as a candidate: `Ok(None)` when the block file

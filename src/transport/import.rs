@@ -198,6 +198,8 @@ fn plan_blocks(node: &Node, st: State, blocks: BlockEntries, label: &str, report
                 removes.push(st.paths[i].clone());
             }
             (Place::Chains, Status::Cut) => writes.push((i, Place::Forks)),
+            // fork evidence whose branch is now anchored first: a valid block again
+            (Place::Forks, Status::Valid) => writes.push((i, Place::Chains)),
             _ => {}
         }
     }

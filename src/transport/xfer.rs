@@ -59,6 +59,8 @@ pub struct XferReport {
     pub awaiting: usize,
     /// Leftover `.part` files of an interrupted visit removed.
     pub cleaned: usize,
+    /// The checkpoint the master appended after importing new blocks: (height, final).
+    pub checkpoint: Option<(u64, u64)>,
 }
 
 fn ledger_path(node: &Node) -> PathBuf {
@@ -135,6 +137,12 @@ pub fn xfer(node: &Node, spool: &Path, armor: bool, max_size: Option<u64>) -> Re
     }
     // 2. import everything addressed to this node
     import_inbox(node, &lock, &medium, &me, &mut report)?;
+    // the master records a checkpoint of what it now holds before it leaves bundles, so
+    // finality advances one stick round behind the slowest member (DESIGN §5)
+    if node.config.role == crate::home::Role::Master && report.imported.iter().any(|r| r.added > 0) {
+        let c = crate::act::checkpoint::checkpoint_under(node, &lock)?;
+        report.checkpoint = Some((c.block.height, c.body.final_count));
+    }
     // 3. what the peers confirmed: sync bundles by frontier, outbox bundles by receipt
     // (the imports above dropped those from the outbox)
     let st = node.load()?;

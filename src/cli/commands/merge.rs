@@ -48,6 +48,9 @@ pub fn run(ctx: &Context, ui: &Ui, a: MergeArgs) -> Result<i32, Error> {
     text.line(format!("head {}", g.head_hex()));
     text.line(format!("final {}", g.final_count));
     text.line(format!("pending {pending}"));
+    if let Some(m) = g.anchor {
+        text.line(format!("anchor {m} (the final chain of the master's block {m})"));
+    }
     if a.include_pending {
         for e in g.tentative() {
             let name = st
@@ -87,6 +90,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: MergeArgs) -> Result<i32, Error> {
         serde_json::json!({
             "head": g.head_hex(), "final": g.final_count, "pending": pending,
             "tentative": tentative, "waiting": waiting, "threshold": g.threshold,
+            "anchor": g.anchor,
             "entries": g.len(), "tentative_entries": tentative_json,
         }),
     );

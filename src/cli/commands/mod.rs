@@ -1,6 +1,7 @@
 //! One file per command; each holds its `Args` (doc comment = help text) and `run`.
 pub mod append;
 pub mod card;
+pub mod checkpoint;
 pub mod completions;
 pub mod file;
 pub mod import;

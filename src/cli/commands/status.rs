@@ -182,8 +182,9 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
         })
         .collect();
     text.line(format!(
-        "finality: {} final, threshold {}{}",
+        "finality: {} final, anchor {}, threshold {}{}",
         g.final_count,
+        g.anchor.map_or("none".into(), |m| format!("master block {m}")),
         g.threshold.map_or("none".into(), |t| t.to_string()),
         if words.is_empty() {
             String::new()
@@ -199,7 +200,7 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
             "pending": pending, "forks": forks, "requests": open_requests, "home": node.home.root.display().to_string(),
             "peers": peers, "outbox": outbox_json, "awaiting_receipt": awaiting, "parts": parts_json,
             "finality": {
-                "final": g.final_count, "head": g.head_hex(), "threshold": g.threshold,
+                "final": g.final_count, "head": g.head_hex(), "anchor": g.anchor, "threshold": g.threshold,
                 "stalled_by": stalled, "explained": words,
             },
         }),

@@ -33,6 +33,9 @@ pub fn run(ctx: &Context, ui: &Ui, a: XferArgs) -> Result<i32, Error> {
     for s in &r.skipped {
         ui.warn(&format!("skipped [{}]: {}", s.kind, sanitize(&s.message)));
     }
+    if let Some((h, f)) = r.checkpoint {
+        ui.status(&format!("checkpoint at master height {h}: {f} final"));
+    }
     ui.status(&format!(
         "left {} on {}; {} acknowledged by their recipients and removed; {} awaiting a receipt",
         crate::cli::ui::plural(r.left.len(), "bundle"),
@@ -46,6 +49,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: XferArgs) -> Result<i32, Error> {
             "imported": r.imported.iter().map(super::import::to_json).collect::<Vec<_>>(),
             "skipped": r.skipped,
             "left": r.left, "confirmed": r.confirmed, "awaiting": r.awaiting, "cleaned": r.cleaned,
+            "checkpoint": r.checkpoint.map(|(h, f)| serde_json::json!({"height": h, "final": f})),
             "ok": r.skipped.is_empty(),
         }),
     );
