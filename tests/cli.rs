@@ -760,6 +760,8 @@ fn status_explains_peers_outbox_and_what_holds_finality_back() {
     net.sync("hq", "alice");
     ok(&net.home("alice"), &["append", "--kind", "note"]);
     net.sync("alice", "hq");
+    // finality is anchored at the master's latest block: one that has alice's block
+    ok(&hq, &["checkpoint"]);
     let j = ok_json(&hq, &["status"]);
     let peers = j["peers"].as_array().unwrap();
     let alice = peers.iter().find(|p| p["name"] == "alice").unwrap();

@@ -200,9 +200,15 @@ pub const SCENARIO: &[Example] = &[
         "secfile resend $BUNDLE --out again.bundle",
     ),
     ex(
+        "checkpoint",
+        "hq",
+        "record the final chain as of now (xfer on the master does it when it imported blocks)",
+        "secfile checkpoint",
+    ),
+    ex(
         "merge",
         "hq",
-        "the global chain: head, final and pending counts",
+        "the global chain: head, final and pending counts, and its anchor",
         "secfile merge",
     ),
     ex("log", "hq", "one chain's blocks", "secfile log --chain alice"),
