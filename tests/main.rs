@@ -3,6 +3,7 @@ mod bad_input;
 mod cli;
 mod common;
 mod docs;
+mod faults;
 mod files;
 mod fixtures_gen;
 mod global;
