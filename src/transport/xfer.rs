@@ -90,6 +90,28 @@ fn skipped(input: String, e: &Error) -> Skipped {
     }
 }
 
+/// A bundle that could not be left on the medium: a symlinked (or not a folder) component
+/// of its path is refused as `unsafe` — never followed — anything else is the medium's
+/// I/O trouble.
+fn put_skipped(input: String, e: &Error) -> Skipped {
+    use rustix::io::Errno;
+    if let Error::Io { source, .. } = e {
+        if [Errno::NOTDIR, Errno::LOOP]
+            .iter()
+            .any(|x| source.raw_os_error() == Some(x.raw_os_error()))
+        {
+            return Skipped {
+                input,
+                kind: "unsafe".into(),
+                message: format!(
+                    "{e} (a symlink or a file where a folder belongs: symlinks on the medium are not followed)"
+                ),
+            };
+        }
+    }
+    skipped(input, e)
+}
+
 /// Run one exchange with the spool (takes the home's lock).
 pub fn xfer(node: &Node, spool: &Path, armor: bool) -> Result<XferReport> {
     let lock = node.lock()?;
@@ -176,7 +198,7 @@ pub fn xfer(node: &Node, spool: &Path, armor: bool) -> Result<XferReport> {
         }
         match medium.put(&[&m.recipient, &me], &name, &e.path) {
             Ok(()) => report.left.push(rel),
-            Err(err) => report.skipped.push(skipped(rel, &err)),
+            Err(err) => report.skipped.push(put_skipped(rel, &err)),
         }
     }
     // 5. a fresh incremental sync bundle for every peer (superseding older ones)
@@ -204,7 +226,7 @@ pub fn xfer(node: &Node, spool: &Path, armor: bool) -> Result<XferReport> {
                     height: my_height,
                 });
             }
-            Err(err) => report.skipped.push(skipped(rel, &err)),
+            Err(err) => report.skipped.push(put_skipped(rel, &err)),
         }
     }
     // 6. what this node left before and no longer needs to (receipted, confirmed)
