@@ -149,6 +149,21 @@ fn diff(a: &[(PathBuf, Vec<u8>)], b: &[(PathBuf, Vec<u8>)]) -> String {
     out
 }
 
+/// Files under the home's `tmp/` and `.tmp-*` files anywhere in it: what a failed command
+/// must not leave behind.
+fn temp_files(home: &Path) -> Vec<String> {
+    walkdir::WalkDir::new(home)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .filter(|e| {
+            let rel = e.path().strip_prefix(home).unwrap();
+            rel.starts_with("tmp") || e.file_name().to_string_lossy().starts_with(".tmp-")
+        })
+        .map(|e| e.path().display().to_string())
+        .collect()
+}
+
 /// Where a disk-full error struck, from the path it names: a staged file, the journal
 /// (the commit point), a temp file of the home, a cache, …
 fn where_(err: &str) -> String {
@@ -206,6 +221,8 @@ fn disk_full(net: &Net, name: &str, what: &str, args: &[String], prep: &dyn Fn(&
             err.contains("No space left") || err.contains("space"),
             "{what}: the error says the disk is full: {err}"
         );
+        let left = temp_files(&home);
+        assert!(left.is_empty(), "{what} ({leave} free) left temp files: {left:?}");
         // the next command (disk still full) recovers; the home is as it was
         let (c, _, e) = run(&home, &["status"]);
         assert_eq!(c, 0, "{what} ({leave} free): status after the failure: {e}");
@@ -374,6 +391,8 @@ fn disk_full_xfer(net: &Net, args: &[String], prep: &dyn Fn(&Path), file: &str) 
         wheres.insert(where_(&err));
         assert_eq!(code, 3, "xfer with {leave} bytes free: want exit 3 (I/O)\n{out}{err}");
         assert_one_error_line(&err, &["space"]);
+        let left = temp_files(&home);
+        assert!(left.is_empty(), "xfer ({leave} free) left temp files: {left:?}");
         let (c, _, e) = run(&home, &["status"]);
         assert_eq!(c, 0, "xfer ({leave} free): status after the failure: {e}");
         let after = home_snap(&home);

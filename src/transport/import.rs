@@ -297,9 +297,11 @@ pub fn authenticate_sender<'a>(
     Ok(sender)
 }
 
-/// Authenticate and decrypt a bundle addressed to this node. The caller holds the lock.
-pub fn open(node: &Node, st: &State, input: &Path, label: &str) -> Result<(bundle::Header, Payload)> {
-    let (path, _guard) = bundle::materialise(input, label, &node.home.tmp_dir())?;
+/// Authenticate and decrypt a bundle addressed to this node, its temp files in `tmp` (a
+/// transaction's staging directory, which recovery clears after a kill). The caller holds
+/// the lock.
+pub fn open(node: &Node, st: &State, input: &Path, label: &str, tmp: &Path) -> Result<(bundle::Header, Payload)> {
+    let (path, _guard) = bundle::materialise(input, label, tmp)?;
     let parsed = bundle::parse(&path, label)?;
     let h = &parsed.header;
     let me = node.id();
@@ -323,7 +325,7 @@ pub fn open(node: &Node, st: &State, input: &Path, label: &str) -> Result<(bundl
     }
     let keys = node.keys()?;
     let reader = bundle::decrypt_stream(&path, label, &parsed, &keys.age)?;
-    let payload = read_payload(reader, label, &parsed.header, &node.home.tmp_dir())?;
+    let payload = read_payload(reader, label, &parsed.header, tmp)?;
     Ok((parsed.header, payload))
 }
 
@@ -338,8 +340,9 @@ pub fn import(node: &Node, input: &Path, label: &str) -> Result<ImportReport> {
 /// Import one bundle into a transaction: nothing is visible until it commits.
 pub fn import_in(tx: &mut Tx<'_>, input: &Path, label: &str) -> Result<ImportReport> {
     let node = tx.node;
+    let tmp = tx.stage_dir()?.to_path_buf();
     let st = std::mem::take(&mut tx.st);
-    let (header, mut payload) = match open(node, &st, input, label) {
+    let (header, mut payload) = match open(node, &st, input, label, &tmp) {
         Ok(x) => x,
         Err(e) => {
             tx.st = st;

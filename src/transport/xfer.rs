@@ -208,7 +208,8 @@ pub fn xfer(node: &Node, spool: &Path, armor: bool) -> Result<XferReport> {
         .map(|m| m.identity.id.clone())
         .filter(|id| *id != me)
         .collect();
-    let tmp_dir = node.home.tmp_dir();
+    // made in the staging directory: a kill -9 leaves nothing there past the next command
+    let tmp_dir = tx.stage_dir()?.to_path_buf();
     for peer in &peers {
         let (tmp, ex) = sync::export(node, &st, None, Some(peer), false, armor, &tmp_dir)?;
         let name = format!("{}.{}", ex.header.id, if armor { "bundle.asc" } else { "bundle" });
