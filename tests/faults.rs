@@ -457,6 +457,7 @@ fn out_on_a_full_disk_fails_with_exit_3_and_leaves_no_temp_file() {
                 .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
                 .collect();
             assert_eq!(left, vec!["filler".to_string()], "{a:?}: nothing beside the target");
+            assert!(temp_files(home).is_empty(), "{a:?}: {:?}", temp_files(home));
             ok(home, &["status"]);
             let after = home_snap(home);
             assert!(after == before, "{a:?}: the home changed:\n{}", diff(&before, &after));
