@@ -39,17 +39,24 @@ fn may_mount(what: &str) -> bool {
 /// A mount point, unmounted when dropped (also on panic).
 struct Mount {
     dir: PathBuf,
-    fuse: bool,
+    /// The FUSE daemon (fusefat in the foreground), waited for after the unmount: it
+    /// writes the image until it exits.
+    fuse: Option<std::process::Child>,
 }
 
 impl Drop for Mount {
     fn drop(&mut self) {
-        if self.fuse {
-            let _ = tool_cmd("fusermount")
+        if let Some(mut child) = self.fuse.take() {
+            let ok = tool_cmd("fusermount")
                 .arg("-u")
                 .arg(&self.dir)
                 .stderr(Stdio::null())
-                .status();
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                let _ = child.kill();
+            }
+            let _ = child.wait();
         }
         let _ = tool_cmd("umount")
             .arg("-l")
@@ -77,7 +84,7 @@ fn tmpfs(dir: &Path, kib: u64) -> Mount {
     );
     Mount {
         dir: dir.to_path_buf(),
-        fuse: false,
+        fuse: None,
     }
 }
 
@@ -779,21 +786,33 @@ fn fat_image(img: &Path) {
     assert!(o.status.success(), "mkfs.vfat: {}", String::from_utf8_lossy(&o.stderr));
 }
 
-/// Mount a FAT image read-write through fusefat.
+/// Mount a FAT image read-write through fusefat (in the foreground, so that the unmount
+/// can wait until it has written everything to the image).
 fn fat_mount(img: &Path, dir: &Path) -> Mount {
     std::fs::create_dir_all(dir).unwrap();
-    let o = sh(tool_cmd("fusefat")
-        .args(["-o", "rw+"])
+    let child = tool_cmd("fusefat")
+        .args(["-f", "-o", "rw+"])
         .arg(img)
         .arg(dir)
-        .stdout(Stdio::null()));
-    assert!(o.status.success(), "fusefat: {}", String::from_utf8_lossy(&o.stderr));
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    assert!(info.contains(s(dir)), "fusefat mounted {}", dir.display());
-    Mount {
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run fusefat");
+    let m = Mount {
         dir: dir.to_path_buf(),
-        fuse: true,
+        fuse: Some(child),
+    };
+    let needle = format!(" {} ", s(dir));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .contains(&needle)
+    {
+        assert!(Instant::now() < deadline, "fusefat did not mount {}", dir.display());
+        std::thread::sleep(Duration::from_millis(20));
     }
+    m
 }
 
 fn outbox_len(home: &Path) -> usize {
