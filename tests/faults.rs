@@ -186,13 +186,13 @@ fn where_(err: &str) -> String {
     }
 }
 
-/// Free space left for the command, in bytes: every page up to 8, then growing by half,
+/// Free space left for the command, in bytes: every page up to 32, then growing by half,
 /// so the failure hits staging, the journal and the commit in turn.
 fn levels() -> impl Iterator<Item = u64> {
     let mut pages = 0u64;
     std::iter::from_fn(move || {
         let cur = pages;
-        pages = if pages < 8 { pages + 1 } else { pages + pages / 2 };
+        pages = if pages < 32 { pages + 1 } else { pages + pages / 2 };
         (cur <= 256).then_some(cur * 4096)
     })
 }
@@ -349,6 +349,8 @@ fn disk_full_in_the_home_fails_with_exit_3_and_leaves_it_unchanged() {
         ("issue", "hq", strs(&["issue", "--to", "alice", "--attach", s(&doc)])),
         ("op transfer", "alice", strs(&["op", "transfer", f, "--to", "bob"])),
         ("op endorse", "alice", strs(&["op", "endorse", f])),
+        ("op annotate", "alice", strs(&["op", "annotate", f, "--note", "seen"])),
+        ("op revoke", "hq", strs(&["op", "revoke", f])),
         ("roster admit", "hq", strs(&["roster", "admit", s(&carol_card)])),
         ("roster remove", "hq", strs(&["roster", "remove", "bob"])),
         ("import", "alice", strs(&["import", s(&fb2)])),
