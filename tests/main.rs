@@ -4,6 +4,7 @@ mod cli;
 mod common;
 mod crash;
 mod docs;
+mod faults;
 mod files;
 mod fixtures_gen;
 mod global;

@@ -390,8 +390,8 @@ impl<'n> Tx<'n> {
             let p = crate::transport::receipts::path(&self.node.home);
             self.put(&p, &r.encode())?;
         }
-        self.committed = true;
         if self.ops.is_empty() {
+            self.committed = true;
             let _ = std::fs::remove_dir_all(&self.stage);
             return Ok(());
         }
@@ -399,7 +399,10 @@ impl<'n> Tx<'n> {
         let j = Journal {
             ops: std::mem::take(&mut self.ops),
         };
+        // a journal that could not be written (a full disk) is no commit: dropped, the
+        // transaction removes its staging directory now, not the next command
         crate::home::atomic_write(&self.stage.join(journal::JOURNAL), &j.encode())?;
+        self.committed = true;
         journal::apply(&self.node.home, &j)?;
         std::fs::remove_dir_all(&self.stage).at(&self.stage)?;
         self.node.keep_sig_cache(&self.st);

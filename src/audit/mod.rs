@@ -358,7 +358,7 @@ pub fn verify_path(node: Option<&Node>, path: &Path, report: &mut Report) -> Res
             ));
             return Ok(());
         }
-        let (header, payload) = crate::transport::import::open(node, &st, path, &label)?;
+        let (header, payload) = crate::transport::import::open(node, &st, path, &label, &node.home.tmp_dir())?;
         report.steps.push(Step {
             input: label.clone(),
             step: "bundle-signature".into(),

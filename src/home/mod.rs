@@ -193,6 +193,30 @@ pub fn set_mode(path: &Path, mode: u32) -> Result<()> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).at(path)
 }
 
+/// Set the mode of a file outside the home (an `--out` target, its temp file). A
+/// filesystem without Unix modes may refuse: FAT through FUSE (fusefat) answers ENOSYS,
+/// others EOPNOTSUPP or EPERM. That is no failure: the file keeps the filesystem's mode.
+#[cfg(unix)]
+pub fn set_mode_outside(path: &Path, mode: u32) -> Result<()> {
+    use rustix::io::Errno;
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)) {
+        Err(e)
+            if [Errno::NOSYS, Errno::OPNOTSUPP, Errno::PERM]
+                .iter()
+                .any(|x| e.raw_os_error() == Some(x.raw_os_error())) =>
+        {
+            Ok(())
+        }
+        r => r.at(path),
+    }
+}
+
+#[cfg(not(unix))]
+pub fn set_mode_outside(_path: &Path, _mode: u32) -> Result<()> {
+    Ok(())
+}
+
 #[cfg(not(unix))]
 pub fn set_mode(_path: &Path, _mode: u32) -> Result<()> {
     Ok(())

@@ -312,14 +312,23 @@ fn sender_key<'a>(
     Ok((sender, pk))
 }
 
-/// Authenticate and decrypt a bundle addressed to this node. The caller holds the lock.
-pub fn open(node: &Node, st: &State, input: &Path, label: &str) -> Result<(bundle::Header, Payload)> {
-    open_nth(node, st, input, label, 0)
+/// Authenticate and decrypt a bundle addressed to this node, its temp files in `tmp` (a
+/// transaction's staging directory, which recovery clears after a kill). The caller holds
+/// the lock.
+pub fn open(node: &Node, st: &State, input: &Path, label: &str, tmp: &Path) -> Result<(bundle::Header, Payload)> {
+    open_nth(node, st, input, label, tmp, 0)
 }
 
 /// [`open`] of the armored bundle number `nth` of a text (a mail may carry several).
-pub fn open_nth(node: &Node, st: &State, input: &Path, label: &str, nth: usize) -> Result<(bundle::Header, Payload)> {
-    let (path, _guard) = bundle::materialise_nth(input, label, &node.home.tmp_dir(), nth)?;
+pub fn open_nth(
+    node: &Node,
+    st: &State,
+    input: &Path,
+    label: &str,
+    tmp: &Path,
+    nth: usize,
+) -> Result<(bundle::Header, Payload)> {
+    let (path, _guard) = bundle::materialise_nth(input, label, tmp, nth)?;
     let parsed = bundle::parse(&path, label)?;
     let h = &parsed.header;
     let me = node.id();
@@ -349,7 +358,7 @@ pub fn open_nth(node: &Node, st: &State, input: &Path, label: &str, nth: usize) 
         crate::progress::Unit::Bytes,
     );
     let reader = std::io::BufReader::new(crate::progress::Reader::new(reader, &bar));
-    let payload = read_payload(reader, label, &parsed.header, &node.home.tmp_dir())?;
+    let payload = read_payload(reader, label, &parsed.header, tmp)?;
     Ok((parsed.header, payload))
 }
 
@@ -373,8 +382,9 @@ pub fn import_nth(tx: &mut Tx<'_>, input: &Path, label: &str, nth: usize) -> Res
         return import_part(tx, input, label);
     }
     let node = tx.node;
+    let tmp = tx.stage_dir()?.to_path_buf();
     let st = std::mem::take(&mut tx.st);
-    let (header, mut payload) = match open_nth(node, &st, input, label, nth) {
+    let (header, mut payload) = match open_nth(node, &st, input, label, &tmp, nth) {
         Ok(x) => x,
         Err(e) => {
             tx.st = st;

@@ -204,7 +204,9 @@ impl Medium {
     }
 
     /// True when the medium is a FAT filesystem (files at most 4 GiB - 1): the kernel's
-    /// vfat/msdos, or FAT through FUSE (e.g. fusefat), as `/proc/self/mountinfo` says.
+    /// vfat/msdos, or FAT through FUSE, as `/proc/self/mountinfo` says (fusefat mounts as
+    /// `fuse.fusefat`; its statfs type is FUSE's, so the fstype string decides;
+    /// `tests/faults.rs` checks it on a real fusefat mount).
     pub fn is_fat(&self) -> bool {
         if rustix::fs::fstatfs(&self.root).is_ok_and(|s| s.f_type == 0x4d44) {
             return true;

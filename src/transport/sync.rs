@@ -402,6 +402,9 @@ pub fn deliver(tmp: NamedTempFile, out: &Path, stdout: &mut dyn std::io::Write) 
         )));
     }
     // a rename when the temp file is on the same filesystem, else a copy
+    // the mode before the rename: a failure after it would report an error for a
+    // bundle already delivered
+    crate::home::set_mode_outside(tmp.path(), 0o644)?;
     match tmp.persist(out) {
         Ok(_) => crate::home::fsync_dir(dir),
         Err(e) => {

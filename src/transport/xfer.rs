@@ -96,6 +96,28 @@ fn skipped(input: String, e: &Error) -> Skipped {
     }
 }
 
+/// A bundle that could not be left on the medium: a symlinked (or not a folder) component
+/// of its path is refused as `unsafe` — never followed — anything else is the medium's
+/// I/O trouble.
+fn put_skipped(input: String, e: &Error) -> Skipped {
+    use rustix::io::Errno;
+    if let Error::Io { source, .. } = e {
+        if [Errno::NOTDIR, Errno::LOOP]
+            .iter()
+            .any(|x| source.raw_os_error() == Some(x.raw_os_error()))
+        {
+            return Skipped {
+                input,
+                kind: "unsafe".into(),
+                message: format!(
+                    "{e} (a symlink or a file where a folder belongs: symlinks on the medium are not followed)"
+                ),
+            };
+        }
+    }
+    skipped(input, e)
+}
+
 /// Run one exchange with the spool (takes the home's lock).
 pub fn xfer(node: &Node, spool: &Path, armor: bool, max_size: Option<u64>) -> Result<XferReport> {
     let lock = node.lock()?;
@@ -194,7 +216,7 @@ pub fn xfer(node: &Node, spool: &Path, armor: bool, max_size: Option<u64>) -> Re
             };
             let dir = tempfile::Builder::new()
                 .prefix(".tmp-")
-                .tempdir_in(node.home.tmp_dir())
+                .tempdir_in(tx.stage_dir()?)
                 .map_err(|er| Error::io(node.home.tmp_dir(), er))?;
             let made =
                 crate::bundle::parts::split(&e.path, &whose, &keys.sign, max_size.unwrap_or(0), None, |i, n| {
@@ -224,7 +246,7 @@ pub fn xfer(node: &Node, spool: &Path, armor: bool, max_size: Option<u64>) -> Re
             }
             match medium.put(&[&m.recipient, &me], fname, src) {
                 Ok(()) => report.left.push(rel),
-                Err(err) => report.skipped.push(skipped(rel, &err)),
+                Err(err) => report.skipped.push(put_skipped(rel, &err)),
             }
         }
         drop(parts_dir);
@@ -236,7 +258,8 @@ pub fn xfer(node: &Node, spool: &Path, armor: bool, max_size: Option<u64>) -> Re
         .map(|m| m.identity.id.clone())
         .filter(|id| *id != me)
         .collect();
-    let tmp_dir = node.home.tmp_dir();
+    // made in the staging directory: a kill -9 leaves nothing there past the next command
+    let tmp_dir = tx.stage_dir()?.to_path_buf();
     let frontier = crate::digest::hex(&crate::digest::sha256(
         &sync::Frontier {
             node: me.clone(),
@@ -266,7 +289,7 @@ pub fn xfer(node: &Node, spool: &Path, armor: bool, max_size: Option<u64>) -> Re
                 });
                 ledger.frontiers.insert(peer.clone(), frontier.clone());
             }
-            Err(err) => report.skipped.push(skipped(rel, &err)),
+            Err(err) => report.skipped.push(put_skipped(rel, &err)),
         }
     }
     // 6. what this node left before and no longer needs to (receipted, confirmed)

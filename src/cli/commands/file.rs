@@ -147,8 +147,10 @@ pub fn run(ctx: &Context, ui: &Ui, c: FileCommand) -> Result<i32, Error> {
                     .map_err(|e| Error::io(dir, e))?;
                 let info = files::extract_to_file(&node, &id, tmp.as_file_mut())?;
                 // outside the home: atomic by rename, no fsync (as `age -o`)
+                // the mode before the rename (a failure after it would report an error
+                // for a file written); FAT has none to set
+                crate::home::set_mode_outside(tmp.path(), 0o600)?;
                 tmp.persist(&out).map_err(|e| Error::io(&out, e.error))?;
-                crate::home::set_mode(&out, 0o600)?;
                 ui.status(&format!(
                     "extracted {} ({} bytes, sha256 checked) to {}",
                     id,
