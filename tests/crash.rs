@@ -142,6 +142,7 @@ fn kill_9_anywhere_loses_nothing() {
                 net.home(member),
                 vec!["op".into(), "endorse".into(), held[0].clone()],
             ),
+            5 if who == "hq" && rng.below(2) == 0 => ("checkpoint", home, vec!["checkpoint".into()]),
             5 => (
                 "sync-export",
                 home,

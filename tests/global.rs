@@ -1077,3 +1077,28 @@ fn xfer_leaves_a_bundle_only_when_the_peer_lacks_something_and_explains_the_medi
         assert!(readme.contains(&format!("{}  {n}", net.id(n))), "{readme}");
     }
 }
+
+/// DESIGN §5: `xfer` on the master appends a checkpoint whenever it imported new blocks,
+/// before it leaves bundles; a visit that imports nothing appends none.
+#[test]
+fn xfer_on_the_master_checkpoints_what_it_imported() {
+    let net = Net::new(&["alice"]);
+    let (hq, alice) = (net.home("hq"), net.home("alice"));
+    let usb = net.path("usb");
+    std::fs::create_dir(&usb).unwrap();
+    ok_json(&hq, &["xfer", s(&usb)]);
+    append(&alice, "a1");
+    ok_json(&alice, &["xfer", s(&usb)]);
+    let j = ok_json(&hq, &["xfer", s(&usb)]);
+    let cp = &j["checkpoint"];
+    assert!(cp["height"].is_u64(), "a checkpoint after importing a1: {j}");
+    let log = ok_json(&hq, &["log", "--chain", "hq", "--limit", "1"]);
+    assert_eq!(log[0]["kind"], "checkpoint");
+    assert_eq!(log[0]["height"], cp["height"]);
+    let j = ok_json(&hq, &["xfer", s(&usb)]);
+    assert!(j["checkpoint"].is_null(), "nothing imported, no checkpoint: {j}");
+    // the checkpoint travels to alice in the bundle left after it, and recomputes there
+    ok_json(&alice, &["xfer", s(&usb)]);
+    assert_eq!(run(&alice, &["verify"]).0, 0);
+    assert_eq!(merge(&alice)["anchor"], cp["height"]);
+}
