@@ -16,11 +16,6 @@ pub fn atomic_write_with(path: &Path, f: impl FnOnce(&mut std::fs::File) -> std:
     f(tmp.as_file_mut()).at(path)?;
     tmp.as_file_mut().flush().at(path)?;
     tmp.as_file().sync_all().at(path)?;
-    let secret = path.components().any(|c| c.as_os_str() == "keys");
-    if !secret {
-        // also an --out target outside the home, maybe on a filesystem without modes
-        super::set_mode_outside(tmp.path(), 0o644)?;
-    }
     tmp.persist(path).map_err(|e| crate::Error::io(path, e.error))?;
     fsync_dir(dir)
 }
