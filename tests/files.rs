@@ -1512,3 +1512,30 @@ fn xfer_leaves_big_bundles_as_parts_and_the_recipient_joins_them() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn resend_writes_the_kept_bundle_again_plain_or_armored() {
+    let net = Net::new(&["alice"]);
+    let doc = write(&net, "d", b"kept\n");
+    let j = ok_json(&net.home("hq"), &["issue", "--to", "alice", "--attach", s(&doc)]);
+    let kept = PathBuf::from(j["outbox"].as_str().unwrap());
+    let bundle = j["bundle"].as_str().unwrap().to_string();
+    let again = net.path("again.bundle");
+    ok(&net.home("hq"), &["resend", &bundle, "--out", s(&again)]);
+    assert_eq!(
+        std::fs::read(&again).unwrap(),
+        std::fs::read(&kept).unwrap(),
+        "byte for byte"
+    );
+    let asc = net.path("again.asc");
+    ok(&net.home("hq"), &["resend", &bundle, "--out", s(&asc), "--armor"]);
+    let text = std::fs::read_to_string(&asc).unwrap();
+    assert!(text.starts_with("-----BEGIN SECFILE BUNDLE-----"));
+    let j = ok_json(&net.home("alice"), &["import", s(&asc)]);
+    assert_eq!(j["kind"], "file", "{j}");
+    // an id the outbox does not hold
+    let (code, out, _) = run(&net.home("hq"), &["--json", "resend", &"0".repeat(32)]);
+    assert_eq!(code, 1);
+    assert_eq!(json(&out)["error"]["kind"], "not-found");
+    assert_eq!(run(&net.home("hq"), &["resend", "nonsense"]).0, 2);
+}
