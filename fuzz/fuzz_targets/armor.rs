@@ -1,7 +1,8 @@
 //! ASCII armor. The input is decoded as an armored text (mail body, surrounding text and
 //! all) with a small limit; then, as a property, the input's bytes are armored, wrapped as a
 //! mail client might (leading blank lines, CRLF line ends, trailing blanks, blank lines
-//! after) and must decode back to exactly those bytes.
+//! after, a greeting and a signature around it, a `> ` quoted reply) and must decode back
+//! to exactly those bytes.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use secfile::bundle::armor;
@@ -17,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     let mut arm = Vec::new();
     armor::encode(data, &mut arm).expect("armor to memory");
     let mut back = Vec::new();
-    assert_eq!(armor::decode(&arm[..], &mut back, u64::MAX), Ok(data.len() as u64));
+    assert_eq!(armor::decode(&arm[..], &mut back, u64::MAX).ok(), Some(data.len() as u64));
     assert_eq!(back, data, "armor round trip");
     // the same, mangled by a mail client (choice taken from the data)
     let flags = data.first().copied().unwrap_or(0);
@@ -36,10 +37,17 @@ fuzz_target!(|data: &[u8]| {
     if flags & 8 != 0 {
         mail.push_str("\r\n  \n");
     }
+    // text around it, and a quoted reply (mail bodies, issue 12)
+    if flags & 16 != 0 {
+        mail = format!("Hello,\n\nthe bundle:\n{mail}\n-- \nsender\n");
+    }
+    if flags & 32 != 0 {
+        mail = mail.lines().map(|l| format!("> {l}\n")).collect();
+    }
     let mut back = Vec::new();
     assert_eq!(
-        armor::decode(mail.as_bytes(), &mut back, u64::MAX),
-        Ok(data.len() as u64)
+        armor::decode(mail.as_bytes(), &mut back, u64::MAX).ok(),
+        Some(data.len() as u64)
     );
     assert_eq!(back, data, "armor round trip through a mail client");
     // a limit below the size is refused

@@ -20,11 +20,13 @@ fuzz_target!(|data: &[u8]| {
                     r.read_small(&e, 1024)
                 } else {
                     let mut sink = Vec::new();
-                    r.copy_to(&e, &mut sink).map(|n| {
-                        assert_eq!(n, e.size);
-                        assert_eq!(sink.len() as u64, n);
-                        sink
-                    })
+                    r.copy_to(&e, &mut sink)
+                        .map(|n| {
+                            assert_eq!(n, e.size);
+                            assert_eq!(sink.len() as u64, n);
+                            sink
+                        })
+                        .map_err(|er| er.to_string())
                 };
                 match bytes {
                     Ok(b) => entries.push((e.name, b)),
