@@ -23,10 +23,7 @@ fn home() -> Option<crate::home::Home> {
         Some(d) => PathBuf::from(d),
         None => match std::env::var_os("SECFILE_HOME").filter(|v| !v.is_empty()) {
             Some(h) => PathBuf::from(h),
-            None => match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
-                Some(x) => PathBuf::from(x).join("secfile"),
-                None => PathBuf::from(std::env::var_os("HOME")?).join(".local/share/secfile"),
-            },
+            None => super::default_home()?,
         },
     };
     Some(crate::home::Home::new(dir))

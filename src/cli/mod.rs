@@ -194,17 +194,8 @@ impl Context {
     fn from_cli(cli: &Cli) -> Result<Context, Error> {
         let home = match &cli.home {
             Some(h) => h.clone(),
-            None => match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
-                Some(x) => PathBuf::from(x).join("secfile"),
-                None => match std::env::var_os("HOME") {
-                    Some(h) => PathBuf::from(h).join(".local/share/secfile"),
-                    None => {
-                        return Err(Error::Env(
-                            "no home: set --home, SECFILE_HOME, XDG_DATA_HOME or HOME".into(),
-                        ));
-                    }
-                },
-            },
+            None => default_home()
+                .ok_or_else(|| Error::Env("no home: set --home, SECFILE_HOME, XDG_DATA_HOME or HOME".into()))?,
         };
         let passphrase = match &cli.passphrase_file {
             None => None,
@@ -330,6 +321,15 @@ pub fn check_out(out: Option<&std::path::Path>, kind: OutKind) -> Result<(), Err
 /// [`OutKind::Binary`] unless `--armor`.
 pub fn bundle_out(armor: bool) -> OutKind {
     if armor { OutKind::Text } else { OutKind::Binary }
+}
+
+/// The home when no `--home` is given (clap reads `SECFILE_HOME` into `--home`):
+/// `$XDG_DATA_HOME/secfile`, else `$HOME/.local/share/secfile`.
+pub fn default_home() -> Option<PathBuf> {
+    match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        Some(x) => Some(PathBuf::from(x).join("secfile")),
+        None => Some(PathBuf::from(std::env::var_os("HOME")?).join(".local/share/secfile")),
+    }
 }
 
 /// `--max-size SIZE`: bytes, or with a suffix k, M, G.

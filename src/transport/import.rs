@@ -417,7 +417,9 @@ pub fn import_nth(tx: &mut Tx<'_>, input: &Path, label: &str, nth: usize) -> Res
             for id in report.receipted.clone() {
                 let home = node.home.clone();
                 let m = super::outbox::meta_path(&home, &header.sender, &id);
-                let meta = std::fs::read(&m).ok().and_then(|b| super::outbox::Meta::decode(&b));
+                let meta = crate::input::read_bounded(&m, 64 << 10, "outbox entry")
+                    .ok()
+                    .and_then(|b| super::outbox::Meta::decode(&b));
                 if let Some(meta) = meta.filter(|x| x.wants_receipt()) {
                     tx.remove(&super::outbox::bundle_path(&home, &header.sender, &id, meta.armor));
                     tx.remove(&m);

@@ -92,7 +92,10 @@ pub fn list(home: &Home) -> Result<Vec<Entry>> {
             if !crate::dossier::docs::is_doc_id(id) {
                 continue;
             }
-            let Some(meta) = std::fs::read(f.path()).ok().and_then(|b| Meta::decode(&b)) else {
+            let Some(meta) = crate::input::read_bounded(&f.path(), 64 << 10, "outbox entry")
+                .ok()
+                .and_then(|b| Meta::decode(&b))
+            else {
                 continue;
             };
             if meta.bundle != id || meta.recipient != rname {

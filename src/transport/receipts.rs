@@ -72,9 +72,8 @@ impl Receipts {
     /// The ledger of a home; a missing or unreadable one is empty (what it loses comes
     /// back: a sender resends until it has a receipt, and a re-import owes it again).
     pub fn load(home: &Home) -> Receipts {
-        std::fs::read(path(home))
+        crate::input::read_bounded(&path(home), 64 << 20, "receipts")
             .ok()
-            .filter(|b| b.len() <= 64 << 20)
             .and_then(|b| serde_yaml::from_slice::<Receipts>(&b).ok())
             .filter(|r| r.owed.iter().chain(&r.acks).all(|i| good(&i.node, &i.bundle)))
             .unwrap_or_default()

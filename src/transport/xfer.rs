@@ -69,9 +69,8 @@ fn ledger_path(node: &Node) -> PathBuf {
 
 /// The ledger; a missing or unreadable one is empty (its bundles are left again).
 fn load_ledger(node: &Node) -> Ledger {
-    std::fs::read(ledger_path(node))
+    crate::input::read_bounded(&ledger_path(node), 16 << 20, "xfer ledger")
         .ok()
-        .filter(|b| b.len() <= 16 << 20)
         .and_then(|b| serde_yaml::from_slice(&b).ok())
         .unwrap_or_default()
 }

@@ -97,18 +97,9 @@ pub fn run(ctx: &Context, ui: &Ui, a: ResendArgs) -> Result<i32, Error> {
                 Ok(m) if !m.is_file() => crate::act::write_copy(&from, out)?,
                 _ if out == std::path::Path::new("-") => crate::act::write_copy(&from, out)?,
                 _ => {
-                    let dir = out
-                        .parent()
-                        .filter(|p| !p.as_os_str().is_empty())
-                        .unwrap_or(std::path::Path::new("."));
-                    if !dir.is_dir() {
-                        return Err(Error::Env(format!(
-                            "{}: directory does not exist (--out never creates one)",
-                            dir.display()
-                        )));
-                    }
+                    // never makes the directory (checked first by check_out)
                     let mut f = std::fs::File::open(&from).map_err(|er| Error::io(&from, er))?;
-                    crate::home::atomic_write_with(out, |w| std::io::copy(&mut f, w).map(|_| ()))?;
+                    crate::home::write_out_with(out, |w| std::io::copy(&mut f, w).map(|_| ()))?;
                 }
             }
             out.display().to_string()
