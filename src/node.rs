@@ -45,6 +45,17 @@ pub struct State {
     pub eval: Evaluation,
     /// Entries of the signature cache this load trusted (`usize::MAX`: none read).
     pub cache_len: usize,
+    /// When loaded through the settled index ([`Node::load_view`]): the index and the
+    /// global chain beyond its final prefix. The candidates then hold only the blocks
+    /// beyond the index plus stand-ins for the settled ones they refer to (every chain's
+    /// head among them); `None` when the candidates are the whole store.
+    pub view: Option<Box<View>>,
+}
+
+/// The settled part of a [`State`] loaded through the index.
+pub struct View {
+    pub index: crate::merge::index::Index,
+    pub global: crate::merge::global::Global,
 }
 
 impl State {
@@ -207,6 +218,7 @@ impl Node {
             layout: scan.problems,
             eval,
             cache_len: if trust_cache { cache.len() } else { usize::MAX },
+            view: None,
         })
     }
 
@@ -285,13 +297,20 @@ impl Node {
         let (pi, pred) = st
             .head(me)
             .ok_or_else(|| Error::rejected(me, "malformed", "own chain has no valid head"))?;
-        // what this chain has already seen, per other chain
-        let mut already: BTreeMap<&str, u64> = BTreeMap::new();
-        for &i in &st.eval.chains[me] {
-            for r in &st.block(i).seen {
-                let e = already.entry(r.chain.as_str()).or_insert(0);
-                *e = (*e).max(r.height);
+        // what this chain has already seen, per other chain: its latest blocks name every
+        // chain whose head moved, so walking back a bounded number of them finds it; a
+        // chain not found there is named again (harmless, and the same on every path)
+        let others = st.eval.chains.len().saturating_sub(1);
+        let mut already: BTreeMap<String, u64> = BTreeMap::new();
+        let mut h = pred.height;
+        for _ in 0..SEEN_LOOKBACK {
+            if h == 0 || already.len() >= others {
+                break;
             }
+            for r in self.own_block(st, h)?.seen {
+                already.entry(r.chain).or_insert(r.height);
+            }
+            h -= 1;
         }
         let mut seen = Vec::new();
         let mut clock = pred.clock;
@@ -301,7 +320,7 @@ impl Node {
             }
             let Some(&hi) = seq.last() else { continue };
             let hb = st.block(hi);
-            if already.get(chain.as_str()).is_some_and(|&h| h >= hb.height) {
+            if already.get(chain).is_some_and(|&h| h >= hb.height) {
                 continue;
             }
             clock = clock.max(hb.clock);
@@ -321,6 +340,31 @@ impl Node {
             kind: kind.to_string(),
             body,
         })
+    }
+}
+
+/// How many of its own latest blocks [`Node::next_block`] reads to learn what its chain
+/// has already named in `seen`.
+const SEEN_LOOKBACK: usize = 256;
+
+impl Node {
+    /// This node's own valid block at height `h`: from the loaded state when it holds it
+    /// in full, else read from `chains/` (a settled block, trusted as the index is).
+    fn own_block(&self, st: &State, h: u64) -> Result<Block> {
+        let me = self.id();
+        if let Some(seq) = st.eval.chains.get(me) {
+            if let Some(&first) = seq.first() {
+                let base = st.cands[first].height();
+                if let Some(&i) = h.checked_sub(base).and_then(|k| seq.get(k as usize)) {
+                    if st.cands[i].settled.is_none() {
+                        return Ok(st.block(i).clone());
+                    }
+                }
+            }
+        }
+        let p = store::chain_path(&self.home, me, h);
+        let bytes = crate::input::read_bounded(&p, crate::subchain::MAX_BLOCK as u64, "block")?;
+        Block::decode(&bytes).map_err(|e| Error::rejected(p.display(), "malformed", e))
     }
 }
 

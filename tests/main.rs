@@ -12,6 +12,7 @@ mod hostile;
 mod interop;
 mod prop;
 mod tamper;
+mod view;
 
 #[test]
 fn three_node_consortium_verifies() {

@@ -26,7 +26,7 @@ pub fn append(
         .iter()
         .map(|p| crate::ops::attachment(p))
         .collect::<Result<Vec<_>>>()?;
-    let mut tx = node.begin(Who::Acting)?;
+    let mut tx = node.begin_view(Who::Acting)?;
     let (b, hash) = tx.stage_block(kind, GenericBody { fields, attachments }.to_value())?;
     tx.commit()?;
     Ok((b, crate::digest::hex(&hash)))

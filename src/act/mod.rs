@@ -113,6 +113,18 @@ impl Node {
         self.begin_inner(Some(lock), who)
     }
 
+    /// [`Node::begin`] for an operation that needs no file state: the store is loaded
+    /// through the settled index ([`Node::load_view`]), so its cost is that of what is new.
+    pub fn begin_view(&self, who: Who) -> Result<Tx<'_>> {
+        let lock = self.lock()?;
+        self.check_role(who)?;
+        let st = self.load_view()?;
+        if who != Who::Anyone {
+            self.check_can_act(&st)?;
+        }
+        Ok(self.tx(Some(lock), st))
+    }
+
     /// [`Node::begin`] under a lock the caller already holds (several transactions in
     /// one command, as `xfer` makes one per bundle).
     pub fn begin_under(&self, _held: &Lock, who: Who) -> Result<Tx<'_>> {
@@ -141,6 +153,15 @@ impl Node {
     }
 
     fn begin_inner(&self, lock: Option<Lock>, who: Who) -> Result<Tx<'_>> {
+        self.check_role(who)?;
+        let st = self.load()?;
+        if who != Who::Anyone {
+            self.check_can_act(&st)?;
+        }
+        Ok(self.tx(lock, st))
+    }
+
+    fn check_role(&self, who: Who) -> Result<()> {
         match who {
             Who::Master(what) if self.config.role != Role::Master => {
                 return Err(Error::rejected(
@@ -158,11 +179,7 @@ impl Node {
             }
             _ => {}
         }
-        let st = self.load()?;
-        if who != Who::Anyone {
-            self.check_can_act(&st)?;
-        }
-        Ok(self.tx(lock, st))
+        Ok(())
     }
 }
 

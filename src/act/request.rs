@@ -42,7 +42,7 @@ pub fn request(node: &Node, r: Request<'_>) -> Result<Made> {
         )));
     }
     let attachment = r.attach.map(crate::ops::attachment).transpose()?;
-    let mut tx = node.begin(Who::Member("request security files"))?;
+    let mut tx = node.begin_view(Who::Member("request security files"))?;
     let for_id = match r.for_member {
         Some(w) => files::member(&tx.st, w, "--for")?.identity.id.clone(),
         None => node.id().to_string(),

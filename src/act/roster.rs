@@ -22,7 +22,7 @@ pub fn admit(node: &Node, card_bytes: &[u8], label: &str) -> Result<(Block, Card
             ),
         ));
     }
-    let mut tx = node.begin(Who::Master("admit members"))?;
+    let mut tx = node.begin_view(Who::Master("admit members"))?;
     if tx.st.eval.members.contains_key(&card.identity.id) {
         return Err(Error::rejected(
             label,
@@ -64,7 +64,7 @@ pub fn admit(node: &Node, card_bytes: &[u8], label: &str) -> Result<(Block, Card
 /// `roster remove NAME|ID`: a `remove` block whose cutoff is the member's latest block
 /// held here. Returns the block, the member's id and name.
 pub fn remove(node: &Node, who: &str) -> Result<(Block, String, String)> {
-    let mut tx = node.begin(Who::Master("remove members"))?;
+    let mut tx = node.begin_view(Who::Master("remove members"))?;
     let m = tx
         .st
         .eval

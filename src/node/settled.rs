@@ -83,6 +83,83 @@ impl Node {
         Ok(Loaded { st, index, global })
     }
 
+    /// The store for a command that reads it: through the settled index when it can be
+    /// trusted to extend ([`State::view`] set: only what is new is evaluated), else the
+    /// whole store. Either way the command must give the same result (tests/view.rs
+    /// compares them).
+    pub fn load_view(&self) -> Result<State> {
+        let l = self.load_settled()?;
+        let mut st = l.st;
+        if let Some(index) = l.index {
+            if st.cands.iter().any(|c| c.settled.is_some()) {
+                st.view = Some(Box::new(super::View {
+                    index,
+                    global: l.global,
+                }));
+            }
+        }
+        Ok(st)
+    }
+
+    /// Settled blocks read back from `chains/`, in the order asked, each checked against
+    /// the hash the index holds; `None` when any is missing or differs (the caller then
+    /// evaluates the whole store, which says what is wrong).
+    pub fn settled_blocks(
+        &self,
+        ix: &Index,
+        at: &[(String, u64)],
+    ) -> Option<Vec<(crate::subchain::Block, crate::digest::Hash)>> {
+        let home = &self.home;
+        let read = |(chain, h): (String, u64)| read_block(home, chain, h).ok().flatten();
+        let mut out = Vec::with_capacity(at.len());
+        for c in par_map(at.to_vec(), read) {
+            let c = c?;
+            let want = ix.chains.get(c.chain())?.hashes.get(c.height() as usize)?;
+            if *want != c.hash {
+                return None;
+            }
+            let hash = c.hash;
+            out.push((c.block.ok()?, hash));
+        }
+        Some(out)
+    }
+
+    /// The valid blocks of one chain of a given kind, in height order: from the state when
+    /// it is whole, else the index says which heights to read back.
+    pub fn blocks_of_kind(&self, st: &State, chain: &str, kind: &str) -> Result<Vec<crate::subchain::Block>> {
+        let Some(v) = st.view.as_deref() else {
+            let seq = st.eval.chains.get(chain).map_or(&[][..], Vec::as_slice);
+            return Ok(seq
+                .iter()
+                .map(|&i| st.block(i))
+                .filter(|b| b.kind == kind)
+                .cloned()
+                .collect());
+        };
+        let mut at = Vec::new();
+        let mut settled_len = 0;
+        if let Some(x) = v.index.chains.get(chain) {
+            settled_len = x.len();
+            at = (0..x.len())
+                .filter(|&h| v.index.kind(x.kinds[h as usize]) == kind)
+                .map(|h| (chain.to_string(), h))
+                .collect();
+        }
+        let mut out: Vec<crate::subchain::Block> = match self.settled_blocks(&v.index, &at) {
+            Some(b) => b.into_iter().map(|(b, _)| b).collect(),
+            None => return self.blocks_of_kind(&self.load()?, chain, kind),
+        };
+        // blocks made since the load (a transaction's own)
+        let seq = st.eval.chains.get(chain).map_or(&[][..], Vec::as_slice);
+        out.extend(
+            seq.iter()
+                .map(|&i| st.block(i))
+                .filter(|b| b.height >= settled_len && b.kind == kind)
+                .cloned(),
+        );
+        Ok(out)
+    }
+
     /// Where a whole evaluation records that the store is not clean (forks, invalid
     /// blocks…): the next loads evaluate the whole store at once instead of first trying,
     /// and failing, to build an index batch by batch.
@@ -343,6 +420,7 @@ impl Node {
             // saved above: keep_sig_cache has nothing to add
             cache_len: eval.sig_keys.len(),
             eval,
+            view: None,
         };
         Ok(Some(Loaded {
             st,

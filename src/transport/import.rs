@@ -236,6 +236,7 @@ pub fn check_blocks(
         eval: plan.eval,
         // a hypothetical state: never written back to the signature cache
         cache_len: usize::MAX,
+        view: None,
     })
 }
 
@@ -278,6 +279,7 @@ fn state_after(plan: Plan, mut places: Vec<Place>, mut paths: Vec<std::path::Pat
         layout: Vec::new(),
         eval: plan.eval,
         cache_len: usize::MAX,
+        view: None,
     }
 }
 

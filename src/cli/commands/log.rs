@@ -1,6 +1,10 @@
 //! `secfile log`
 use crate::cli::{Context, Ui, ui::Lines};
+use crate::digest::Hash;
 use crate::error::Error;
+use crate::merge::index::Index;
+use crate::node::State;
+use crate::subchain::Block;
 use crate::text::UntrustedExt;
 use clap::Args;
 
@@ -20,7 +24,7 @@ pub struct LogArgs {
 
 pub fn run(ctx: &Context, ui: &Ui, a: LogArgs) -> Result<i32, Error> {
     let node = ctx.node()?;
-    let st = node.load()?;
+    let st = node.load_view()?;
     let name_of = |id: &str| {
         st.eval
             .members
@@ -28,41 +32,32 @@ pub fn run(ctx: &Context, ui: &Ui, a: LogArgs) -> Result<i32, Error> {
             .map(|m| m.identity.name.clone())
             .unwrap_or_else(|| "?".into())
     };
-    let mut idx: Vec<usize> = match &a.chain {
+    let chain = match &a.chain {
         Some(c) => {
             let id = st
                 .eval
                 .find_member(c)
                 .map(|m| m.identity.id.clone())
                 .unwrap_or_else(|| c.clone());
-            st.eval
-                .chains
-                .get(&id)
-                .cloned()
-                .ok_or_else(|| Error::usage(format!("--chain {c}: no such chain here")))?
+            if !st.eval.chains.contains_key(&id) {
+                return Err(Error::usage(format!("--chain {c}: no such chain here")));
+            }
+            Some(id)
         }
-        None => st.eval.chains.values().flatten().copied().collect(),
+        None => None,
     };
-    if a.global {
-        idx.retain(|&i| st.block(i).height > 0);
-        idx.sort_by(|&x, &y| (st.block(x).clock, &st.block(x).chain).cmp(&(st.block(y).clock, &st.block(y).chain)));
-    }
-    if let Some(n) = a.limit {
-        if !a.global && a.chain.is_none() {
-            // every chain: the newest by clock, shown in chain order as without --limit
-            let mut by_clock = idx.clone();
-            by_clock.sort_by_key(|&i| std::cmp::Reverse((st.block(i).clock, st.block(i).chain.clone())));
-            let keep: std::collections::BTreeSet<usize> = by_clock.into_iter().take(n).collect();
-            idx.retain(|i| keep.contains(i));
-        } else {
-            idx.drain(..idx.len().saturating_sub(n));
-        }
-    }
+    let shown = match st.view.as_deref() {
+        // through the index: only the blocks shown are read
+        Some(v) => match node.settled_blocks(&v.index, &picked(&v.index, chain.as_deref(), a.global, a.limit)) {
+            Some(blocks) => blocks,
+            None => whole(&node.load()?, chain.as_deref(), a.global, a.limit),
+        },
+        None => whole(&st, chain.as_deref(), a.global, a.limit),
+    };
     let mut text = Lines::new();
     let mut rows = Vec::new();
-    for i in idx {
-        let b = st.block(i);
-        let hash = crate::digest::hex(&st.cands[i].hash);
+    for (b, hash) in shown {
+        let hash = crate::digest::hex(&hash);
         let body = serde_json::to_value(&b.body).unwrap_or_default();
         // the body as one line of JSON, whose strings (another node's text) are then escaped
         text.line(format!(
@@ -82,4 +77,84 @@ pub fn run(ctx: &Context, ui: &Ui, a: LogArgs) -> Result<i32, Error> {
     }
     ui.lines(&text, serde_json::Value::Array(rows));
     Ok(0)
+}
+
+/// The blocks shown, in order, from a whole evaluation.
+fn whole(st: &State, chain: Option<&str>, global: bool, limit: Option<usize>) -> Vec<(Block, Hash)> {
+    let mut idx: Vec<usize> = match chain {
+        Some(id) => st.eval.chains[id].clone(),
+        None => st.eval.chains.values().flatten().copied().collect(),
+    };
+    if global {
+        idx.retain(|&i| st.block(i).height > 0);
+        idx.sort_by(|&x, &y| (st.block(x).clock, &st.block(x).chain).cmp(&(st.block(y).clock, &st.block(y).chain)));
+    }
+    if let Some(n) = limit {
+        if !global && chain.is_none() {
+            // every chain: the newest by clock, shown in chain order as without --limit
+            let mut by_clock = idx.clone();
+            by_clock.sort_by_key(|&i| std::cmp::Reverse((st.block(i).clock, st.block(i).chain.clone())));
+            let keep: std::collections::BTreeSet<usize> = by_clock.into_iter().take(n).collect();
+            idx.retain(|i| keep.contains(i));
+        } else {
+            idx.drain(..idx.len().saturating_sub(n));
+        }
+    }
+    idx.into_iter()
+        .map(|i| (st.block(i).clone(), st.cands[i].hash))
+        .collect()
+}
+
+/// The (chain, height) of the blocks shown, in order, from the settled index (which holds
+/// every valid block when a load went through it): the same choice as [`whole`].
+fn picked(ix: &Index, chain: Option<&str>, global: bool, limit: Option<usize>) -> Vec<(String, u64)> {
+    let n = limit.unwrap_or(usize::MAX);
+    if global {
+        // the newest n entries of the global order
+        let total = ix.len().saturating_sub(ix.chains.len() as u64) as usize;
+        let skip = total.saturating_sub(n);
+        let mut out = Vec::new();
+        let mut k = 0;
+        ix.entries(|e, _| {
+            if k >= skip && chain.is_none_or(|c| c == e.chain) {
+                out.push((e.chain.clone(), e.height));
+            }
+            k += 1;
+        });
+        return out;
+    }
+    match chain {
+        Some(c) => {
+            let len = ix.chains[c].len();
+            (len.saturating_sub(n as u64)..len)
+                .map(|h| (c.to_string(), h))
+                .collect()
+        }
+        None => {
+            // every chain in chain order; with a limit, the newest n by (clock, chain)
+            let keep: Option<std::collections::BTreeSet<(String, u64)>> = limit.map(|n| {
+                let mut heap = std::collections::BinaryHeap::new();
+                for (c, x) in &ix.chains {
+                    for h in 0..x.len() {
+                        heap.push(std::cmp::Reverse((x.clocks[h as usize], c.as_str(), h)));
+                        if heap.len() > n {
+                            heap.pop();
+                        }
+                    }
+                }
+                heap.into_iter()
+                    .map(|std::cmp::Reverse((_, c, h))| (c.to_string(), h))
+                    .collect()
+            });
+            let mut out = Vec::new();
+            for (c, x) in &ix.chains {
+                for h in 0..x.len() {
+                    if keep.as_ref().is_none_or(|k| k.contains(&(c.clone(), h))) {
+                        out.push((c.clone(), h));
+                    }
+                }
+            }
+            out
+        }
+    }
 }

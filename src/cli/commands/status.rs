@@ -15,7 +15,7 @@ pub struct StatusArgs {}
 
 pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
     let node = ctx.node()?;
-    let st = node.load()?;
+    let st = node.load_view()?;
     let me = node.id();
     let admitted = st.eval.members.contains_key(me);
     let fp = node.card()?.identity.fingerprint();
@@ -84,9 +84,10 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
     // requests imported here (master) that no issue block answers yet
     let mut open_requests = Vec::new();
     if node.config.role == crate::home::Role::Master {
-        let answered: std::collections::BTreeSet<String> = st.eval.chains[me]
+        let answered: std::collections::BTreeSet<String> = node
+            .blocks_of_kind(&st, me, "issue")?
             .iter()
-            .filter_map(|&i| st.block(i).body_as::<crate::merge::bodies::IssueBody>().ok())
+            .filter_map(|b| b.body_as::<crate::merge::bodies::IssueBody>().ok())
             .filter_map(|b| b.request)
             .collect();
         if let Ok(rd) = std::fs::read_dir(node.home.path("requests")) {
@@ -155,7 +156,14 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
         );
     }
     // finality: the threshold and the chains at it
-    let g = crate::merge::global::merge(&st.eval, &st.cands);
+    let whole;
+    let g = match st.view.as_deref() {
+        Some(v) => &v.global,
+        None => {
+            whole = crate::merge::global::merge(&st.eval, &st.cands);
+            &whole
+        }
+    };
     let stalled: Vec<&String> = g
         .bounds
         .iter()
