@@ -33,6 +33,19 @@ pub struct Node {
     pub config: NodeConfig,
     pub master_card: Card,
     pub opts: Options,
+    /// Cache writes (the settled index, the signature cache, the files cache) held back
+    /// until the command succeeds ([`Node::flush_caches`]): a refused command leaves the
+    /// home byte for byte as it was. `None`: written at once.
+    pub(crate) deferred: std::sync::Mutex<Option<Vec<Deferred>>>,
+}
+
+/// A cache write held back (see [`Node::flush_caches`]).
+pub(crate) enum Deferred {
+    Index(Vec<u8>),
+    DropIndex,
+    SigKeys(Vec<crate::digest::Hash>),
+    SigCache(Vec<u8>),
+    Files(Vec<u8>),
 }
 
 /// Everything the store holds, evaluated.
@@ -108,6 +121,7 @@ impl Node {
             config,
             master_card,
             opts,
+            deferred: Default::default(),
         })
     }
 
@@ -175,6 +189,7 @@ impl Node {
     /// Keep the signatures a load verified for the next command. Called by commands that
     /// succeeded (a failed or refused command leaves the home unchanged).
     pub fn keep_sig_cache(&self, st: &State) {
+        self.flush_caches();
         self.save_sig_cache(&st.eval, st.cache_len);
     }
 

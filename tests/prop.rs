@@ -361,7 +361,7 @@ fn the_first_of_two_transfers_in_global_order_wins_everywhere() {
     sim.flood();
     for i in 0..sim.nodes.len() {
         let st = sim.nodes[i].load().unwrap();
-        let (g, states) = files::states(&st);
+        let (g, states) = files::states_whole(&st);
         assert!(g.final_count > 0);
         let f = &states[&made.id];
         assert_eq!(f.holder, m2, "node {i}: the first transfer in global order wins");

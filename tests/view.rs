@@ -11,6 +11,7 @@ use std::path::Path;
 /// Commands whose output must not depend on the index.
 const READS: &[&[&str]] = &[
     &["--json", "status"],
+    &["--json", "file", "list", "--all"],
     &["--json", "log"],
     &["--json", "log", "--global"],
     &["--json", "log", "--global", "--limit", "3"],
@@ -53,13 +54,29 @@ fn compare(net: &Net, name: &str, step: &str) -> bool {
         let _ = std::fs::remove_dir_all(d);
         copy_tree(&home, d, &[]);
     }
-    // the fast copy's index brought up to date (or built) as any command would
-    ok(&fast, &["status"]);
+    // the fast copy's index brought up to date (or built), as a command that succeeds does
+    ok(&fast, &["merge"]);
     let indexed = fast.join("state/index").exists();
-    for args in READS {
-        let a = read(&fast, args);
+    let files = read(&fast, &["--json", "file", "list", "--all"]);
+    let ids: Vec<String> = files["out"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["id"].as_str().map(str::to_string))
+        .collect();
+    let mut reads: Vec<Vec<String>> = READS
+        .iter()
+        .map(|a| a.iter().map(|x| x.to_string()).collect())
+        .collect();
+    for id in &ids {
+        reads.push(vec!["--json".into(), "file".into(), "show".into(), id.clone()]);
+        reads.push(vec!["--json".into(), "file".into(), "history".into(), id.clone()]);
+    }
+    for args in &reads {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let a = read(&fast, &args);
         force_whole(&slow);
-        let b = read(&slow, args);
+        let b = read(&slow, &args);
         assert_eq!(a, b, "{step}: {name} `{}` differs through the index", args.join(" "));
     }
     // the block an append makes (clock, seen, prev) is the same
@@ -71,6 +88,37 @@ fn compare(net: &Net, name: &str, step: &str) -> bool {
         std::fs::remove_dir_all(d).unwrap();
     }
     indexed
+}
+
+/// Import a bundle into `name` with and without the index: the same report, the same
+/// store after (every reading command); then into the home itself.
+fn import_both(net: &Net, name: &str, bundle: &Path, step: &str) {
+    let home = net.home(name);
+    let fast = net.path(&format!("{name}-fast"));
+    let slow = net.path(&format!("{name}-slow"));
+    for d in [&fast, &slow] {
+        let _ = std::fs::remove_dir_all(d);
+        copy_tree(&home, d, &[]);
+    }
+    ok(&fast, &["merge"]);
+    let args = ["--json", "import", s(bundle)];
+    let a = read(&fast, &args);
+    force_whole(&slow);
+    let b = read(&slow, &args);
+    assert_eq!(a, b, "{step}: importing into {name} differs through the index");
+    for args in READS {
+        force_whole(&slow);
+        assert_eq!(
+            read(&fast, args),
+            read(&slow, args),
+            "{step}: {name} `{}` after the import",
+            args.join(" ")
+        );
+    }
+    for d in [&fast, &slow] {
+        std::fs::remove_dir_all(d).unwrap();
+    }
+    let _ = run(&home, &["sync", "import", s(bundle)]);
 }
 
 /// A small deterministic generator (the schedule is reproducible from the seed).
@@ -98,7 +146,7 @@ fn every_reading_command_gives_what_the_whole_evaluation_gives() {
         let mut removed = false;
         let mut file: Option<String> = None;
         let mut n = 0;
-        for step in 0..12 {
+        for step in 0..14 {
             let what = match rng.next(9) {
                 0 | 1 => {
                     let who = names[1 + rng.next(3)];
@@ -118,7 +166,7 @@ fn every_reading_command_gives_what_the_whole_evaluation_gives() {
                     let (code, _, _) = run(&net.home(a), &["sync", "export", "--to", b, "--out", s(&out)]);
                     // a dropped bundle: the next one carries blocks that wait pending
                     if code == 0 && rng.next(4) != 0 {
-                        let _ = run(&net.home(b), &["sync", "import", s(&out)]);
+                        import_both(&net, b, &out, &format!("seed {seed} step {step}"));
                     }
                     format!("{a} -> {b}")
                 }
@@ -134,6 +182,23 @@ fn every_reading_command_gives_what_the_whole_evaluation_gives() {
                     let v = crate::common::ok_json(&net.home("hq"), &["file", "list", "--all"]);
                     file = v[0]["id"].as_str().map(str::to_string);
                     "hq issues to alice".into()
+                }
+                5 if file.is_some() => {
+                    // the holder passes it on, or endorses it (refused when it is not
+                    // the holder: the same either way)
+                    let id = file.clone().unwrap();
+                    let who = names[1 + rng.next(3)];
+                    let out = net.path("t.bundle");
+                    let (code, _, _) = run(
+                        &net.home(who),
+                        &["op", "transfer", &id, "--to", "bob", "--out", s(&out)],
+                    );
+                    if code == 0 {
+                        let _ = run(&net.home("bob"), &["import", s(&out)]);
+                    } else {
+                        let _ = run(&net.home(who), &["op", "endorse", &id]);
+                    }
+                    format!("{who} transfers or endorses")
                 }
                 6 if !removed && step > 4 => {
                     removed = true;
@@ -166,7 +231,7 @@ fn every_reading_command_gives_what_the_whole_evaluation_gives() {
             n += 1;
             let out = net.path(&format!("x{n}.bundle"));
             ok(&from, &["sync", "export", "--to", "hq", "--out", s(&out)]);
-            let _ = run(&net.home("hq"), &["sync", "import", s(&out)]);
+            import_both(&net, "hq", &out, &format!("seed {seed} fork"));
         }
         compare(&net, "hq", &format!("seed {seed} after a fork"));
     }
@@ -193,6 +258,8 @@ fn a_damaged_or_missing_index_is_rebuilt_silently() {
         std::fs::write(&ix, &damage).unwrap();
         let got: Vec<_> = READS.iter().map(|a| read(&home, a)).collect();
         assert_eq!(got, want);
+        // reading commands write nothing; a command that succeeds rebuilds it
+        ok(&home, &["merge"]);
         assert!(
             secfile::merge::index::Index::decode(&std::fs::read(&ix).unwrap()).is_some(),
             "the index is rebuilt"
@@ -202,4 +269,82 @@ fn a_damaged_or_missing_index_is_rebuilt_silently() {
     let got: Vec<_> = READS.iter().map(|a| read(&home, a)).collect();
     assert_eq!(got, want);
     ok(&home, &["verify"]);
+}
+
+#[test]
+fn a_big_export_is_split_into_bundles_imported_in_any_order() {
+    let net = Net::new(&["alice", "bob"]);
+    for k in 0..12 {
+        ok(
+            &net.home("alice"),
+            &["append", "--kind", "note", "--field", &format!("k={k}")],
+        );
+    }
+    net.sync("alice", "hq");
+    let hq = net.home("hq");
+    let out = net.path("all.bundle");
+    let v = crate::common::ok_json(
+        &hq,
+        &[
+            "sync",
+            "export",
+            "--to",
+            "bob",
+            "--all",
+            "--max-blocks",
+            "5",
+            "--out",
+            s(&out),
+        ],
+    );
+    let files: Vec<String> = v["out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap().to_string())
+        .collect();
+    let n = files.len();
+    assert!(n >= 3, "{v}");
+    assert_eq!(v["bundles"].as_array().unwrap().len(), n);
+    for (k, f) in files.iter().enumerate() {
+        assert!(f.ends_with(&format!(".{:03}-of-{n:03}", k + 1)), "{f}");
+    }
+    // bob, a new peer, imports them last first: blocks wait pending, then all are valid
+    let bob = net.home("bob");
+    for f in files.iter().rev() {
+        ok(&bob, &["sync", "import", f]);
+    }
+    let want = crate::common::ok_json(&hq, &["merge"]);
+    let got = crate::common::ok_json(&bob, &["merge"]);
+    assert_eq!(got["head"], want["head"]);
+    assert_eq!(
+        (got["final"].clone(), got["pending"].clone()),
+        (want["final"].clone(), want["pending"].clone())
+    );
+    let st = crate::common::ok_json(&bob, &["status"]);
+    assert_eq!(st["pending"].as_array().unwrap().len(), 0, "{st}");
+    ok(&bob, &["verify"]);
+    // several bundles cannot go to stdout: refused before anything is written
+    let before = crate::common::snapshot(&hq);
+    let (code, stdout, err) = run(
+        &hq,
+        &[
+            "sync",
+            "export",
+            "--to",
+            "bob",
+            "--all",
+            "--max-blocks",
+            "5",
+            "--out",
+            "-",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(stdout.is_empty());
+    assert!(err.contains("--max-blocks"), "{err}");
+    assert_eq!(crate::common::snapshot(&hq), before);
+    // to the outbox: one entry per bundle
+    let v = crate::common::ok_json(&hq, &["sync", "export", "--to", "bob", "--all", "--max-blocks", "5"]);
+    assert_eq!(v["out"].as_array().unwrap().len(), n);
 }

@@ -56,7 +56,7 @@ pub fn issue(
     armor: bool,
     out: Option<&Path>,
 ) -> Result<Made> {
-    let tx = node.begin(Who::Master("issue security files"))?;
+    let tx = node.begin_view(Who::Master("issue security files"))?;
     issue_in(tx, source, expires, armor, out)
 }
 
@@ -95,11 +95,11 @@ fn issue_in(
             };
             let req: RequestDoc =
                 dossier::docs::decode(&raw, "request").map_err(|e| Error::rejected(id, "malformed", e))?;
-            let (_, files) = files::states(st);
-            let issued = st.eval.chains[node.id()].iter().any(|&i| {
-                let b = st.block(i);
-                b.kind == "issue" && b.body_as::<IssueBody>().is_ok_and(|x| x.request.as_deref() == Some(id))
-            });
+            let files = files::states(node, st)?;
+            let issued = node
+                .blocks_of_kind(st, node.id(), "issue")?
+                .iter()
+                .any(|b| b.body_as::<IssueBody>().is_ok_and(|x| x.request.as_deref() == Some(id)));
             if issued || files.values().any(|f| f.request.as_deref() == Some(id)) {
                 return Err(Error::rejected(
                     id,
@@ -157,10 +157,7 @@ fn issue_in(
             )
         }
     };
-    let serial = 1 + st.eval.chains[node.id()]
-        .iter()
-        .filter(|&&i| st.block(i).kind == "issue")
-        .count() as u64;
+    let serial = 1 + node.count_of_kind(st, node.id(), "issue") as u64;
     let to = files::member(st, &holder, "holder")?.clone();
     let file_id = bundle::random_id();
     let content_name = match &content_path {
@@ -178,7 +175,7 @@ fn issue_in(
         (None, Some(g)) => (g.len() as u64, Box::new(std::io::Cursor::new(g))),
         _ => unreachable!("one content source"),
     };
-    let send = sync::select(node, st, std::slice::from_ref(&to.identity.id), false)?;
+    let send = sync::select_for(node, st, std::slice::from_ref(&to.identity.id))?;
     let dir = tx.stage_dir()?.to_path_buf();
     tx.keys()?;
     let keys = tx.keys.as_ref().expect("loaded");
@@ -252,7 +249,7 @@ fn issue_in(
             .map_err(std::io::Error::other)?;
         pw.entry("manifest.yaml", &raw)?;
         pw.entry("manifest.yaml.minisig", sig.as_bytes())?;
-        sync::write_blocks_and(pw, node, st, None, &send, Some(&block))?;
+        sync::write_blocks_and(pw, node, st, st.view.as_deref().map(|v| &v.index), &send, Some(&block))?;
         made = Some((m, raw, sig, block));
         Ok(())
     })?;

@@ -125,6 +125,16 @@ impl Node {
         Ok(self.tx(Some(lock), st))
     }
 
+    /// [`Node::begin_view`] under a lock the caller already holds.
+    pub fn begin_view_under(&self, _held: &Lock, who: Who) -> Result<Tx<'_>> {
+        self.check_role(who)?;
+        let st = self.load_view()?;
+        if who != Who::Anyone {
+            self.check_can_act(&st)?;
+        }
+        Ok(self.tx(None, st))
+    }
+
     /// [`Node::begin`] under a lock the caller already holds (several transactions in
     /// one command, as `xfer` makes one per bundle).
     pub fn begin_under(&self, _held: &Lock, who: Who) -> Result<Tx<'_>> {
@@ -378,7 +388,7 @@ impl<'n> Tx<'n> {
         entries: impl FnOnce(&mut crate::bundle::PayloadWriter<&mut dyn std::io::Write>) -> std::io::Result<()>,
     ) -> Result<(tempfile::NamedTempFile, crate::bundle::Header)> {
         use crate::transport::sync;
-        let send = sync::select(self.node, &self.st, std::slice::from_ref(&to.identity.id), false)?;
+        let send = sync::select_for(self.node, &self.st, std::slice::from_ref(&to.identity.id))?;
         let recipient = to.identity.recipient().map_err(Error::Env)?;
         let dir = self.stage_dir()?.to_path_buf();
         self.keys()?;
@@ -395,7 +405,7 @@ impl<'n> Tx<'n> {
         let st = &self.st;
         crate::bundle::create(nb, &dir, |pw| {
             entries(pw)?;
-            sync::write_blocks(pw, node, st, None, &send)
+            sync::write_blocks(pw, node, st, st.view.as_deref().map(|v| &v.index), &send)
         })
     }
 

@@ -20,8 +20,8 @@ pub struct Transferred {
 /// `op transfer ID --to MEMBER`: the holder passes the file on, re-encrypted to the new
 /// holder.
 pub fn transfer(node: &Node, id: &str, to: &str, armor: bool, out: Option<&Path>) -> Result<Transferred> {
-    let mut tx = node.begin(Who::Acting)?;
-    let (_, all) = files::states(&tx.st);
+    let mut tx = node.begin_view(Who::Acting)?;
+    let all = files::states(node, &tx.st)?;
     let f = files::find_file(&all, id)?;
     files::holder_checks(node, f, "transfer")?;
     if f.expires
@@ -102,8 +102,8 @@ pub fn note(node: &Node, kind: &str, id: &str, note: &str) -> Result<Block> {
         "reject" => Who::Member("reject transfers"),
         _ => Who::Acting,
     };
-    let mut tx = node.begin(who)?;
-    let (_, all) = files::states(&tx.st);
+    let mut tx = node.begin_view(who)?;
+    let all = files::states(node, &tx.st)?;
     let f = files::find_file(&all, id)?;
     match kind {
         "endorse" | "return" | "reject" => files::holder_checks(node, f, kind)?,

@@ -221,7 +221,7 @@ fn check_security_file(
         None => Ok("no expiry".into()),
     };
     step(report, label, "expiry", exp);
-    let (g, files) = crate::transport::files::states(st);
+    let (g, files) = crate::transport::files::states_whole(st);
     let final_only = {
         let mut g2 = g.clone();
         g2.entries.truncate(g2.final_count);

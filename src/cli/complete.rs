@@ -65,10 +65,12 @@ pub fn nodes(current: &OsStr) -> Vec<CompletionCandidate> {
 
 /// Ids of the security files this node's chain knows.
 pub fn files(current: &OsStr) -> Vec<CompletionCandidate> {
-    let Some(st) = node().and_then(|n| n.load().ok()) else {
+    let Some((node, st)) = node().and_then(|n| n.load_view().ok().map(|st| (n, st))) else {
         return Vec::new();
     };
-    let (_, all) = crate::transport::files::states(&st);
+    let Ok(all) = crate::transport::files::states(&node, &st) else {
+        return Vec::new();
+    };
     let name = |id: &str| {
         st.eval
             .members

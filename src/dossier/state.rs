@@ -4,14 +4,16 @@
 //! A `return` makes the master holder and the file surrendered (nothing but `revoke`
 //! after it); a `reject` by a transfer's new holder, before it endorses, transfers or
 //! returns the file, makes the sender holder again.
-use crate::merge::bodies::{AcceptBody, IssueBody, NoteBody, TransferBody};
+use crate::merge::bodies::{AcceptBody, IssueBody, NoteBody, RemoveBody, TransferBody};
 use crate::merge::global::Global;
+use crate::merge::validate::Member;
 use crate::merge::{Cand, Evaluation};
-use serde::Serialize;
-use std::collections::BTreeMap;
+use crate::subchain::Block;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One operation on a file, as the chain tells it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Event {
     pub kind: String,
     pub by: String,
@@ -21,13 +23,13 @@ pub struct Event {
     pub time: String,
     pub detail: String,
     /// `final` or `tentative`.
-    pub status: &'static str,
+    pub status: String,
     /// `None` when applied; the reason when rejected.
     pub rejected: Option<String>,
 }
 
 /// A file's state.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FileState {
     pub id: String,
     pub serial: u64,
@@ -50,12 +52,61 @@ pub struct FileState {
 
 /// Derive every file's state from the merged global chain.
 pub fn derive(global: &Global, eval: &Evaluation, cands: &[Cand]) -> BTreeMap<String, FileState> {
-    let mut files: BTreeMap<String, FileState> = BTreeMap::new();
-    let mut orphans: Vec<(String, Event)> = Vec::new();
-    let member_ok = |id: &str| eval.members.get(id).is_some_and(|m| m.removed.is_none());
+    let mut d = Deriver::default();
     for (n, e) in global.entries.iter().enumerate() {
         let b = cands[e.cand].block.as_ref().expect("valid blocks parse");
         let status = if n < global.final_count { "final" } else { "tentative" };
+        d.apply(&eval.members, &eval.master, b, status);
+    }
+    d.finish()
+}
+
+/// The state of every file as a fold over the global chain, one entry at a time in
+/// global order: what [`derive`] computes, kept between entries (the settled view keeps
+/// it for the final prefix, `state/files`, and applies only what is new).
+///
+/// A member counts as active for an operation when its admission precedes the operation
+/// in global order and no removal of it does: the state after an entry is a function of
+/// the chain up to that entry, so the final prefix's state never changes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Deriver {
+    pub files: BTreeMap<String, FileState>,
+    /// Operations on files not issued (yet): attached if the file is issued later.
+    orphans: Vec<(String, Event)>,
+    /// Members removed so far, in global order.
+    removed: BTreeSet<String>,
+}
+
+impl Deriver {
+    /// The states, with the operations on files issued after them attached.
+    pub fn finish(self) -> BTreeMap<String, FileState> {
+        let mut files = self.files;
+        for (file, ev) in self.orphans {
+            if let Some(f) = files.get_mut(&file) {
+                f.events.push(ev);
+            }
+        }
+        files
+    }
+
+    /// Apply the next entry of the global chain (`status`: `final` or `tentative`).
+    pub fn apply(&mut self, members: &BTreeMap<String, Member>, master: &str, b: &Block, status: &'static str) {
+        let Deriver {
+            files,
+            orphans,
+            removed,
+        } = self;
+        let member_ok = |id: &str| {
+            members
+                .get(id)
+                .is_some_and(|m| (m.admit_clock, master) < (b.clock, b.chain.as_str()) && !removed.contains(id))
+        };
+        if b.kind == "remove" && b.chain == master {
+            if let Ok(r) = b.body_as::<RemoveBody>() {
+                removed.insert(r.id);
+            }
+            return;
+        }
         let mut ev = Event {
             kind: b.kind.clone(),
             by: b.chain.clone(),
@@ -64,13 +115,13 @@ pub fn derive(global: &Global, eval: &Evaluation, cands: &[Cand]) -> BTreeMap<St
             clock: b.clock,
             time: b.time.clone(),
             detail: String::new(),
-            status,
+            status: status.to_string(),
             rejected: None,
         };
         let block_time = crate::timefmt::parse_rfc3339(&b.time).unwrap_or(0);
         let (file, outcome): (String, Result<(), String>) = match b.kind.as_str() {
             "issue" => {
-                let Ok(i) = b.body_as::<IssueBody>() else { continue };
+                let Ok(i) = b.body_as::<IssueBody>() else { return };
                 ev.detail = format!("serial {} to {}", i.serial, i.holder);
                 if files.contains_key(&i.file) {
                     orphans.push((
@@ -80,7 +131,7 @@ pub fn derive(global: &Global, eval: &Evaluation, cands: &[Cand]) -> BTreeMap<St
                             ..ev
                         },
                     ));
-                    continue;
+                    return;
                 }
                 if !member_ok(&i.holder) {
                     orphans.push((
@@ -90,7 +141,7 @@ pub fn derive(global: &Global, eval: &Evaluation, cands: &[Cand]) -> BTreeMap<St
                             ..ev
                         },
                     ));
-                    continue;
+                    return;
                 }
                 files.insert(
                     i.file.clone(),
@@ -113,7 +164,7 @@ pub fn derive(global: &Global, eval: &Evaluation, cands: &[Cand]) -> BTreeMap<St
                 (i.file, Ok(()))
             }
             "transfer" => {
-                let Ok(t) = b.body_as::<TransferBody>() else { continue };
+                let Ok(t) = b.body_as::<TransferBody>() else { return };
                 ev.detail = format!("to {}", t.to);
                 let r = match files.get_mut(&t.file) {
                     None => Err("no such file issued".to_string()),
@@ -140,7 +191,7 @@ pub fn derive(global: &Global, eval: &Evaluation, cands: &[Cand]) -> BTreeMap<St
                 (t.file, r)
             }
             "accept" => {
-                let Ok(a) = b.body_as::<AcceptBody>() else { continue };
+                let Ok(a) = b.body_as::<AcceptBody>() else { return };
                 ev.detail = format!("from {}", a.from);
                 let r = match files.get(&a.file) {
                     None => Err("no such file issued".to_string()),
@@ -150,7 +201,7 @@ pub fn derive(global: &Global, eval: &Evaluation, cands: &[Cand]) -> BTreeMap<St
                 (a.file, r)
             }
             "endorse" | "annotate" | "revoke" | "return" | "reject" => {
-                let Ok(nb) = b.body_as::<NoteBody>() else { continue };
+                let Ok(nb) = b.body_as::<NoteBody>() else { return };
                 ev.detail = nb.note.clone();
                 let kind = b.kind.as_str();
                 let r = match files.get_mut(&nb.file) {
@@ -165,7 +216,7 @@ pub fn derive(global: &Global, eval: &Evaluation, cands: &[Cand]) -> BTreeMap<St
                         Err(format!("{} is not the holder ({} is)", b.chain, f.holder))
                     }
                     Some(f) if kind == "return" => {
-                        f.holder = eval.master.clone();
+                        f.holder = master.to_string();
                         f.surrendered = true;
                         f.rejectable_to = None;
                         Ok(())
@@ -194,7 +245,7 @@ pub fn derive(global: &Global, eval: &Evaluation, cands: &[Cand]) -> BTreeMap<St
                 };
                 (nb.file, r)
             }
-            _ => continue,
+            _ => return,
         };
         ev.rejected = outcome.err();
         match files.get_mut(&file) {
@@ -207,10 +258,4 @@ pub fn derive(global: &Global, eval: &Evaluation, cands: &[Cand]) -> BTreeMap<St
             None => orphans.push((file, ev)),
         }
     }
-    for (file, ev) in orphans {
-        if let Some(f) = files.get_mut(&file) {
-            f.events.push(ev);
-        }
-    }
-    files
 }

@@ -9,7 +9,7 @@
 //!
 //! Without an index, it is built from `chains/` a batch at a time in clock order
 //! ([`Node::build_index`]), so memory does not grow with the history.
-use super::{Node, State};
+use super::{Deferred, Node, State};
 use crate::digest;
 use crate::error::Result;
 use crate::home::write_cache;
@@ -60,15 +60,17 @@ impl Node {
     /// The store, through the settled index when it can be trusted to extend; the index
     /// is refreshed (best effort) when it changed.
     pub fn load_settled(&self) -> Result<Loaded> {
-        if let Some(l) = self.load_incremental()? {
-            return Ok(l);
-        }
-        if !self.index_path().exists() && !self.unclean_path().exists() {
+        let stored = std::fs::read(self.index_path()).ok().and_then(|b| Index::decode(&b));
+        if let Some(ix) = stored {
+            if let Some(l) = self.load_incremental(ix)? {
+                return Ok(l);
+            }
+        } else if !self.index_path().exists() && !self.unclean_path().exists() {
             // first time: build the index in clock order, a batch at a time, so memory
             // does not grow with the history
             if let Some(ix) = self.build_index()? {
                 self.save_index(&ix);
-                if let Some(l) = self.load_incremental()? {
+                if let Some(l) = self.load_incremental(ix)? {
                     return Ok(l);
                 }
             }
@@ -88,6 +90,7 @@ impl Node {
     /// whole store. Either way the command must give the same result (tests/view.rs
     /// compares them).
     pub fn load_view(&self) -> Result<State> {
+        self.defer_caches();
         let l = self.load_settled()?;
         let mut st = l.st;
         if let Some(index) = l.index {
@@ -160,6 +163,24 @@ impl Node {
         Ok(out)
     }
 
+    /// How many valid blocks of one chain are of a given kind (from the index's kinds when
+    /// the state is a view: nothing is read).
+    pub fn count_of_kind(&self, st: &State, chain: &str, kind: &str) -> usize {
+        let seq = st.eval.chains.get(chain).map_or(&[][..], Vec::as_slice);
+        let Some(v) = st.view.as_deref() else {
+            return seq.iter().filter(|&&i| st.block(i).kind == kind).count();
+        };
+        let x = v.index.chains.get(chain);
+        let settled = x.map_or(0, |x| x.kinds.iter().filter(|&&k| v.index.kind(k) == kind).count());
+        let len = x.map_or(0, |x| x.len());
+        settled
+            + seq
+                .iter()
+                .map(|&i| st.block(i))
+                .filter(|b| b.height >= len && b.kind == kind)
+                .count()
+    }
+
     /// Where a whole evaluation records that the store is not clean (forks, invalid
     /// blocks…): the next loads evaluate the whole store at once instead of first trying,
     /// and failing, to build an index batch by batch.
@@ -169,8 +190,65 @@ impl Node {
 
     /// Keep an index (best effort: a read-only home only costs the next command time).
     pub fn save_index(&self, ix: &Index) {
-        if write_cache(&self.index_path(), &ix.encode()).is_ok() {
-            let _ = std::fs::remove_file(self.unclean_path());
+        self.cache_write(Deferred::Index(ix.encode()));
+    }
+
+    /// Hold cache writes back until [`Node::flush_caches`] (a command that may still be
+    /// refused after it loaded the store: [`Node::load_view`] sets it).
+    pub fn defer_caches(&self) {
+        let mut d = self.deferred.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if d.is_none() {
+            *d = Some(Vec::new());
+        }
+    }
+
+    /// Write a cache now, or queue it when writes are held back.
+    pub(crate) fn cache_write(&self, w: Deferred) {
+        if let Some(q) = self
+            .deferred
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_mut()
+        {
+            q.push(w);
+            return;
+        }
+        self.write_now(w);
+    }
+
+    /// Write the caches held back: the command succeeded (a Tx committed, or a reading
+    /// command is done). Best effort, as every cache write.
+    pub fn flush_caches(&self) {
+        let q = self
+            .deferred
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_mut()
+            .map(std::mem::take);
+        for w in q.into_iter().flatten() {
+            self.write_now(w);
+        }
+    }
+
+    fn write_now(&self, w: Deferred) {
+        match w {
+            Deferred::Index(bytes) => {
+                if write_cache(&self.index_path(), &bytes).is_ok() {
+                    let _ = std::fs::remove_file(self.unclean_path());
+                }
+            }
+            Deferred::DropIndex => {
+                let _ = write_cache(&self.unclean_path(), b"");
+                let _ = std::fs::remove_file(self.index_path());
+                let _ = std::fs::remove_file(self.home.state_dir().join("files"));
+            }
+            Deferred::SigKeys(keys) => self.add_to_sig_cache_now(&keys),
+            Deferred::SigCache(bytes) => {
+                let _ = write_cache(&self.sig_cache_file(), &bytes);
+            }
+            Deferred::Files(bytes) => {
+                let _ = write_cache(&self.home.state_dir().join("files"), &bytes);
+            }
         }
     }
 
@@ -180,6 +258,10 @@ impl Node {
 
     /// Add keys to the stored signature cache by appending (best effort).
     fn add_to_sig_cache(&self, keys: &[crate::digest::Hash]) {
+        self.cache_write(Deferred::SigKeys(keys.to_vec()));
+    }
+
+    fn add_to_sig_cache_now(&self, keys: &[crate::digest::Hash]) {
         use std::io::{Read, Write};
         let p = self.sig_cache_file();
         let appendable = std::fs::File::open(&p).ok().is_some_and(|mut f| {
@@ -200,8 +282,7 @@ impl Node {
     /// or `verify`, found a problem), so that no command trusts or rebuilds it until a
     /// whole evaluation finds the store clean again.
     pub fn drop_index(&self) {
-        let _ = write_cache(&self.unclean_path(), b"");
-        let _ = std::fs::remove_file(self.index_path());
+        self.cache_write(Deferred::DropIndex);
     }
 
     /// Evaluate fresh candidates (new files of `chains/`, blocks of `pending/`) against the
@@ -336,10 +417,7 @@ impl Node {
         Some((cands, places, paths, eval, new))
     }
 
-    fn load_incremental(&self) -> Result<Option<Loaded>> {
-        let Some(mut ix) = std::fs::read(self.index_path()).ok().and_then(|b| Index::decode(&b)) else {
-            return Ok(None);
-        };
+    fn load_incremental(&self, mut ix: Index) -> Result<Option<Loaded>> {
         if ix.master != self.master_card.identity.id || !dir_is_empty(&self.home.forks_dir()) {
             return Ok(None);
         }
@@ -552,7 +630,7 @@ impl Node {
         for (c, h) in finals {
             ix.chains.get_mut(&c).expect("indexed").final_height = h;
         }
-        let _ = write_cache(&self.sig_cache_file(), &SigCache::encode_keys(&mut keys));
+        self.cache_write(Deferred::SigCache(SigCache::encode_keys(&mut keys)));
         Ok(Some(ix))
     }
 }

@@ -19,11 +19,103 @@ pub fn member<'a>(st: &'a State, who: &str, flag: &str) -> Result<&'a crate::mer
     Ok(m)
 }
 
-/// File state from this node's global chain (final and tentative).
-pub fn states(st: &State) -> (global::Global, BTreeMap<String, FileState>) {
+/// File state from the global chain of a whole evaluation (final and tentative).
+pub fn states_whole(st: &State) -> (global::Global, BTreeMap<String, FileState>) {
     let g = global::merge(&st.eval, &st.cands);
     let f = dossier::state::derive(&g, &st.eval, &st.cands);
     (g, f)
+}
+
+/// File state from this node's global chain (final and tentative). Through the settled
+/// index ([`State::view`]), the state of the final prefix comes from `state/files` and only
+/// the entries after it are read and applied; the same result as [`states_whole`]
+/// (tests/view.rs compares them).
+pub fn states(node: &Node, st: &State) -> Result<BTreeMap<String, FileState>> {
+    if let Some(v) = st.view.as_deref() {
+        if let Some(f) = through_view(node, st, v) {
+            return Ok(f);
+        }
+        return Ok(states_whole(&node.load()?).1);
+    }
+    Ok(states_whole(st).1)
+}
+
+/// `state/files`: the file states of the final prefix the index last held (derived, like
+/// the index: deleting it costs time, never data).
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FilesCache {
+    version: u32,
+    master: String,
+    /// How many global entries are folded in, each chain's last final height among them,
+    /// and the running hash of the last.
+    final_count: u64,
+    final_heights: BTreeMap<String, u64>,
+    head: String,
+    deriver: dossier::state::Deriver,
+}
+
+const FILES_CACHE_VERSION: u32 = 1;
+
+fn through_view(node: &Node, st: &State, v: &crate::node::View) -> Option<BTreeMap<String, FileState>> {
+    let ix = &v.index;
+    let path = node.home.state_dir().join("files");
+    let fresh = || FilesCache {
+        version: FILES_CACHE_VERSION,
+        master: ix.master.clone(),
+        ..FilesCache::default()
+    };
+    let mut cache = crate::input::read_bounded(&path, 1 << 30, "files cache")
+        .ok()
+        .and_then(|b| serde_json::from_slice::<FilesCache>(&b).ok())
+        .filter(|c| {
+            c.version == FILES_CACHE_VERSION
+                && c.master == ix.master
+                && c.final_count <= ix.final_count
+                && (c.final_count < ix.final_count || c.head == digest::hex(&ix.head))
+                && c.final_heights
+                    .iter()
+                    .all(|(ch, h)| ix.chains.get(ch).is_some_and(|x| *h <= x.final_height))
+        })
+        .unwrap_or_else(fresh);
+    // the entries after the folded prefix, in global order
+    let mut tail: Vec<(u64, &str, u64)> = Vec::new();
+    for (chain, x) in &ix.chains {
+        let from = cache.final_heights.get(chain).map_or(1, |h| h + 1);
+        tail.extend((from..x.len()).map(|h| (x.clocks[h as usize], chain.as_str(), h)));
+    }
+    tail.sort_unstable();
+    let finals = tail
+        .iter()
+        .take_while(|(_, c, h)| *h <= ix.chains[*c].final_height)
+        .count();
+    if cache.final_count + finals as u64 != ix.final_count {
+        return None;
+    }
+    let at: Vec<(String, u64)> = tail.iter().map(|(_, c, h)| (c.to_string(), *h)).collect();
+    let blocks = node.settled_blocks(ix, &at)?;
+    let master = st.eval.master.as_str();
+    for (b, _) in &blocks[..finals] {
+        cache.deriver.apply(&st.eval.members, master, b, "final");
+    }
+    if finals > 0 {
+        cache.final_count = ix.final_count;
+        cache.head = digest::hex(&ix.head);
+        cache.final_heights = ix
+            .chains
+            .iter()
+            .filter(|(_, x)| x.final_height > 0)
+            .map(|(c, x)| (c.clone(), x.final_height))
+            .collect();
+        if let Ok(bytes) = serde_json::to_vec(&cache) {
+            node.cache_write(crate::node::Deferred::Files(bytes));
+        }
+    }
+    let mut d = cache.deriver;
+    for (b, _) in &blocks[finals..] {
+        d.apply(&st.eval.members, master, b, "tentative");
+    }
+    Some(d.finish())
 }
 
 /// Load a stored manifest and check the master's signature on it.

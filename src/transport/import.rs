@@ -9,7 +9,7 @@ use crate::bundle::{self, PayloadReader};
 use crate::digest::{self, Hash, HashingWriter};
 use crate::dossier::{self, Manifest, RequestDoc};
 use crate::error::{Error, IoContext, Result};
-use crate::merge::{Cand, Evaluation, Status, evaluate_with};
+use crate::merge::{Cand, Evaluation, Status, evaluate_on, evaluate_with};
 use crate::node::{Node, State};
 use crate::subchain::store::{self, Place};
 use std::collections::BTreeMap;
@@ -142,30 +142,191 @@ pub struct Plan {
     pub eval: Evaluation,
     writes: Vec<(usize, Place)>,
     removes: Vec<std::path::PathBuf>,
+    /// Where the store's candidates (those before the incoming ones) are.
+    places: Vec<Place>,
+    paths: Vec<std::path::PathBuf>,
+    /// The index the store was loaded through, when it was (the candidates then lack the
+    /// settled blocks).
+    view: Option<Box<crate::node::View>>,
 }
 
 fn plan_blocks(node: &Node, st: State, blocks: BlockEntries, label: &str, report: &mut ImportReport) -> Result<Plan> {
+    if st.view.is_some() {
+        let before = report.clone();
+        if let Some(plan) = plan_through_view(node, st, &blocks, label, report)? {
+            return Ok(plan);
+        }
+        // something out of the ordinary (fork evidence, an invalid block, a removal below a
+        // settled block): judged on the whole store, as without the index
+        *report = before;
+        return plan_whole(node, node.load()?, blocks, label, report);
+    }
+    plan_whole(node, st, blocks, label, report)
+}
+
+/// The incoming blocks as candidates, each checked against its entry name and hash.
+fn incoming(blocks: &BlockEntries, label: &str) -> Result<Vec<Cand>> {
     let bad = |e: String| Error::rejected(label, "malformed", e);
-    let base = st.cands.len();
-    let mut cands = st.cands;
+    let mut out = Vec::with_capacity(blocks.len());
     for ((chain, height, hash), (bytes, sig)) in blocks {
-        let name = sync::entry_name(&chain, height, &hash);
-        let bytes = bytes.ok_or_else(|| bad(format!("{name}: signature without block")))?;
-        if digest::hex(&digest::sha256(&bytes)) != hash {
+        let name = sync::entry_name(chain, *height, hash);
+        let bytes = bytes
+            .clone()
+            .ok_or_else(|| bad(format!("{name}: signature without block")))?;
+        if digest::hex(&digest::sha256(&bytes)) != *hash {
             return Err(Error::rejected(
                 label,
                 "tampered",
                 format!("{name}: content does not match its hash"),
             ));
         }
-        let c = Cand::new(format!("{label}: {name}"), true, None, bytes, sig);
-        if c.block.as_ref().is_ok_and(|b| b.chain != chain || b.height != height) {
+        let c = Cand::new(format!("{label}: {name}"), true, None, bytes, sig.clone());
+        if c.block.as_ref().is_ok_and(|b| b.chain != *chain || b.height != *height) {
             return Err(bad(format!("{name}: entry name does not match the block")));
         }
-        cands.push(c);
+        out.push(c);
     }
+    Ok(out)
+}
+
+/// [`plan_whole`] through the settled index of a state loaded with a view: the incoming
+/// blocks already settled are counted as known, the others are evaluated with the blocks
+/// beyond the index and stand-ins for the settled ones they name. `None` when the whole
+/// store must judge: an incoming block that differs from a settled one, a block that is
+/// not valid or pending, a removal whose cutoff lies below a settled block.
+fn plan_through_view(
+    node: &Node,
+    mut st: State,
+    blocks: &BlockEntries,
+    label: &str,
+    report: &mut ImportReport,
+) -> Result<Option<Plan>> {
+    let view = st.view.take().expect("a view");
+    let ix = &view.index;
+    // the blocks of chains/ the load found beyond the index are in it now: settled blocks
+    // read in full, as the evaluation against the index's heads expects
+    for (c, place) in st.cands.iter_mut().zip(&st.places) {
+        if *place == Place::Chains && c.settled.is_none() {
+            let (chain, h) = (c.chain().to_string(), c.height());
+            if ix.chains.get(&chain).is_none_or(|x| h >= x.len()) {
+                return Ok(None);
+            }
+            // what Cand::settled_full does, in place
+            c.sig = None;
+            c.settled = Some(ix.settled(&chain, h));
+        }
+    }
+    let mut news = Vec::new();
+    let mut known = 0;
+    for c in incoming(blocks, label)? {
+        let Ok(b) = &c.block else { return Ok(None) };
+        match ix.chains.get(&b.chain).and_then(|x| x.hashes.get(b.height as usize)) {
+            Some(h) if *h == c.hash => known += 1,
+            Some(_) => return Ok(None),
+            None => news.push(c),
+        }
+    }
+    // stand-ins for the settled blocks the new ones name that the state lacks
+    let held: std::collections::BTreeSet<(String, u64)> = st
+        .cands
+        .iter()
+        .zip(&st.places)
+        .filter(|(_, p)| **p == Place::Chains)
+        .map(|(c, _)| (c.chain().to_string(), c.height()))
+        .collect();
+    let mut stand = std::collections::BTreeSet::new();
+    for c in &news {
+        for r in &c.block.as_ref().expect("checked").seen {
+            if let Some(x) = ix.chains.get(&r.chain) {
+                if r.height < x.len() {
+                    if digest::parse_hash(&r.hash) != Some(x.hashes[r.height as usize]) {
+                        return Ok(None);
+                    }
+                    if !held.contains(&(r.chain.clone(), r.height)) {
+                        stand.insert((r.chain.clone(), r.height));
+                    }
+                }
+            }
+        }
+    }
+    for (chain, h) in stand {
+        let x = &ix.chains[&chain];
+        let i = h as usize;
+        st.cands.push(Cand::settled(
+            &chain,
+            h,
+            x.hashes[i],
+            x.clocks[i],
+            ix.settled(&chain, h),
+            ix.kind(x.kinds[i]),
+        ));
+        st.places.push(Place::Chains);
+        st.paths.push(store::chain_path(&node.home, &chain, h));
+    }
+    let base = st.cands.len();
+    let mut cands = std::mem::take(&mut st.cands);
+    cands.extend(news);
+    // fresh blocks: their signatures are verified here (the whole cache is not read)
+    let eval = evaluate_on(
+        &node.master_card,
+        &cands,
+        Some(&crate::merge::sigcache::SigCache::default()),
+        Some(&ix.base()),
+    );
+    for (i, s) in eval.status.iter().enumerate() {
+        let fine = if i < base {
+            match st.places[i] {
+                Place::Chains => *s == Status::Valid,
+                _ => matches!(s, Status::Valid | Status::Pending(_)),
+            }
+        } else {
+            matches!(
+                s,
+                Status::Valid | Status::Pending(_) | Status::Duplicate(_) | Status::Invalid("removed", _)
+            )
+        };
+        if !fine {
+            return Ok(None);
+        }
+    }
+    for (id, m) in &eval.members {
+        if let (Some((cut_h, cut_hash, _)), Some(x)) = (&m.removed, ix.chains.get(id)) {
+            let was = ix.members.get(id).and_then(|m| m.removed.as_ref());
+            if was.is_none()
+                && (*cut_h < x.head()
+                    || (*cut_h == x.head() && digest::parse_hash(cut_hash) != Some(x.hashes[x.head() as usize])))
+            {
+                return Ok(None);
+            }
+        }
+    }
+    report.known += known;
+    let mut plan = decide_writes(cands, eval, base, st.places, st.paths, label, report)?;
+    // the state after the import still lacks the settled blocks: keep saying so
+    plan.view = Some(view);
+    Ok(Some(plan))
+}
+
+fn plan_whole(node: &Node, st: State, blocks: BlockEntries, label: &str, report: &mut ImportReport) -> Result<Plan> {
+    let base = st.cands.len();
+    let mut cands = st.cands;
+    cands.extend(incoming(&blocks, label)?);
     let cache = node.sig_cache();
     let eval = evaluate_with(&node.master_card, &cands, Some(&cache));
+    decide_writes(cands, eval, base, st.places, st.paths, label, report)
+}
+
+/// The writes an evaluation of the store (`cands[..base]`, placed as `st` says) and the
+/// incoming blocks (`cands[base..]`) needs; an invalid incoming block refuses the bundle.
+fn decide_writes(
+    cands: Vec<Cand>,
+    eval: Evaluation,
+    base: usize,
+    places: Vec<Place>,
+    paths: Vec<std::path::PathBuf>,
+    label: &str,
+    report: &mut ImportReport,
+) -> Result<Plan> {
     let mut writes: Vec<(usize, Place)> = Vec::new();
     let mut removes = Vec::new();
     for i in base..cands.len() {
@@ -192,10 +353,10 @@ fn plan_blocks(node: &Node, st: State, blocks: BlockEntries, label: &str, report
         }
     }
     for (i, s) in eval.status.iter().enumerate().take(base) {
-        match (st.places[i], s) {
+        match (places[i], s) {
             (Place::Pending, Status::Valid) => {
                 writes.push((i, Place::Chains));
-                removes.push(st.paths[i].clone());
+                removes.push(paths[i].clone());
             }
             (Place::Chains, Status::Cut) => writes.push((i, Place::Forks)),
             // fork evidence whose branch is now anchored first: a valid block again
@@ -209,6 +370,9 @@ fn plan_blocks(node: &Node, st: State, blocks: BlockEntries, label: &str, report
         eval,
         writes,
         removes,
+        places,
+        paths,
+        view: None,
     })
 }
 
@@ -222,22 +386,13 @@ pub fn check_blocks(
     label: &str,
     report: &mut ImportReport,
 ) -> Result<State> {
-    let (mut places, mut paths, layout) = (st.places.clone(), st.paths.clone(), st.layout.clone());
+    let layout = st.layout.clone();
     let plan = plan_blocks(node, st, blocks, label, report)?;
     report.added_planned = plan.writes.iter().filter(|(_, p)| *p == Place::Chains).count();
-    let extra = plan.cands.len() - places.len();
-    places.extend(std::iter::repeat_n(Place::Pending, extra));
-    paths.extend(std::iter::repeat_n(std::path::PathBuf::from(label), extra));
-    Ok(State {
-        cands: plan.cands,
-        places,
-        paths,
-        layout,
-        eval: plan.eval,
-        // a hypothetical state: never written back to the signature cache
-        cache_len: usize::MAX,
-        view: None,
-    })
+    let mut st = state_after(plan, label);
+    st.layout = layout;
+    // a hypothetical state: never written back to the signature cache
+    Ok(st)
 }
 
 fn stage_blocks(tx: &mut Tx<'_>, plan: &Plan, report: &mut ImportReport) -> Result<()> {
@@ -265,7 +420,8 @@ fn stage_blocks(tx: &mut Tx<'_>, plan: &Plan, report: &mut ImportReport) -> Resu
 }
 
 /// The store as it is once a plan is committed (for blocks staged after it).
-fn state_after(plan: Plan, mut places: Vec<Place>, mut paths: Vec<std::path::PathBuf>, label: &str) -> State {
+fn state_after(plan: Plan, label: &str) -> State {
+    let (mut places, mut paths) = (plan.places, plan.paths);
     let extra = plan.cands.len() - places.len();
     places.extend(std::iter::repeat_n(Place::Pending, extra));
     paths.extend(std::iter::repeat_n(std::path::PathBuf::from(label), extra));
@@ -279,7 +435,7 @@ fn state_after(plan: Plan, mut places: Vec<Place>, mut paths: Vec<std::path::Pat
         layout: Vec::new(),
         eval: plan.eval,
         cache_len: usize::MAX,
-        view: None,
+        view: plan.view,
     }
 }
 
@@ -366,7 +522,7 @@ pub fn open_nth(
 
 /// Import one bundle in a transaction of its own.
 pub fn import(node: &Node, input: &Path, label: &str) -> Result<ImportReport> {
-    let mut tx = node.begin(Who::Anyone)?;
+    let mut tx = node.begin_view(Who::Anyone)?;
     let r = import_in(&mut tx, input, label)?;
     tx.commit()?;
     Ok(r)
@@ -407,12 +563,17 @@ pub fn import_nth(tx: &mut Tx<'_>, input: &Path, label: &str, nth: usize) -> Res
     };
     let frontier = payload.frontier.take().expect("checked");
     let blocks = std::mem::take(&mut payload.blocks);
+    // a file, transfer or request is judged against blocks the index does not hold in full
+    let st = if header.kind != "sync" && st.view.is_some() {
+        node.load()?
+    } else {
+        st
+    };
     match header.kind.as_str() {
         "sync" => {
-            let (places, paths) = (st.places.clone(), st.paths.clone());
             let plan = plan_blocks(node, st, blocks, label, &mut report)?;
             stage_blocks(tx, &plan, &mut report)?;
-            tx.st = state_after(plan, places, paths, label);
+            tx.st = state_after(plan, label);
             let carried = payload.receipts.take().unwrap_or_default();
             let me = node.id().to_string();
             report.receipted = tx.receipts().receive(&me, &header.sender, &carried);
@@ -516,7 +677,6 @@ fn import_request(
     }
     let digest_hex = digest::hex(&digest::sha256(raw));
     let node = tx.node;
-    let (places, paths) = (st.places.clone(), st.paths.clone());
     let plan = plan_blocks(node, st, blocks, label, report)?;
     if find_block(&plan, &req.member, "request", |b| {
         body_str(b, "request") == Some(req.id.as_str()) && body_str(b, "digest") == Some(digest_hex.as_str())
@@ -530,7 +690,7 @@ fn import_request(
         ));
     }
     stage_blocks(tx, &plan, report)?;
-    tx.st = state_after(plan, places, paths, label);
+    tx.st = state_after(plan, label);
     let d = node.home.path("requests").join(&req.id);
     report.file = Some(req.id.clone());
     if !d.join("request.yaml").exists() {
@@ -576,7 +736,6 @@ fn import_file(
     let mhash = digest::hex(&digest::sha256(&raw));
     let me = node.id().to_string();
     node.check_can_act(&st)?;
-    let (places, paths) = (st.places.clone(), st.paths.clone());
     let plan = plan_blocks(node, st, blocks, label, report)?;
     let found = if header.kind == "file" {
         if m.holder != me {
@@ -614,7 +773,7 @@ fn import_file(
         })
         .is_some();
     stage_blocks(tx, &plan, report)?;
-    tx.st = state_after(plan, places, paths, label);
+    tx.st = state_after(plan, label);
     if already {
         return Ok(());
     }

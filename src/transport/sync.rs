@@ -156,6 +156,72 @@ pub fn export(
     armor: bool,
     dir: &Path,
 ) -> Result<(NamedTempFile, Exported)> {
+    let recipients = recipients_of(node, st, to)?;
+    let ids: Vec<String> = recipients.iter().map(|m| m.identity.id.clone()).collect();
+    let send = match ix {
+        Some(ix) => select_settled(node, ix, &ids, all)?,
+        None => select(node, st, &ids, all)?,
+    };
+    check_entry_limit(send.len())?;
+    let mut made = make_bundles(node, st, ix, &recipients, &ids, armor, dir, vec![send])?;
+    Ok(made.pop().expect("one bundle"))
+}
+
+/// Blocks per sync bundle by default when an export is split ([`export_split`]): about
+/// 80 MB of blocks, so that neither side holds more than that at once.
+pub const BLOCKS_PER_BUNDLE: usize = 100_000;
+
+/// [`export`], split into several bundles of at most `per` blocks each when there are more:
+/// the blocks in global order (clock, chain id), so that each bundle's blocks name only
+/// blocks of the same or earlier bundles (their predecessors and `seen` have smaller
+/// clocks), fork evidence in the last. Imported in order, every block is valid on arrival;
+/// in any other order, blocks wait pending until the earlier bundles arrive. Every bundle
+/// carries the frontier and the receipts.
+#[allow(clippy::too_many_arguments)]
+pub fn export_split(
+    node: &Node,
+    st: &State,
+    ix: Option<&Index>,
+    to: Option<&str>,
+    all: bool,
+    armor: bool,
+    dir: &Path,
+    per: usize,
+) -> Result<Vec<(NamedTempFile, Exported)>> {
+    let per = per.clamp(1, (bundle::payload::MAX_ENTRIES as usize - 1) / 2);
+    let recipients = recipients_of(node, st, to)?;
+    let ids: Vec<String> = recipients.iter().map(|m| m.identity.id.clone()).collect();
+    let mut send = match ix {
+        Some(ix) => select_settled(node, ix, &ids, all)?,
+        None => select(node, st, &ids, all)?,
+    };
+    if send.len() <= per {
+        return make_bundles(node, st, ix, &recipients, &ids, armor, dir, vec![send]);
+    }
+    let key = |o: &Outgoing| -> (bool, u64) {
+        match (o.cand, ix) {
+            // fork evidence last
+            (Some(i), _)
+                if st.places[i] != crate::subchain::store::Place::Chains || st.eval.status[i] != Status::Valid =>
+            {
+                (true, 0)
+            }
+            (Some(i), _) => (false, st.block(i).clock),
+            (None, Some(ix)) => (false, ix.chains[&o.chain].clocks[o.height as usize]),
+            (None, None) => (true, 0),
+        }
+    };
+    send.sort_by_cached_key(|o| (key(o), o.chain.clone(), o.height));
+    let mut chunks = Vec::new();
+    while send.len() > per {
+        let rest = send.split_off(per);
+        chunks.push(std::mem::replace(&mut send, rest));
+    }
+    chunks.push(send);
+    make_bundles(node, st, ix, &recipients, &ids, armor, dir, chunks)
+}
+
+fn recipients_of<'a>(node: &Node, st: &'a State, to: Option<&str>) -> Result<Vec<&'a crate::merge::validate::Member>> {
     let me = node.id();
     let recipients: Vec<&crate::merge::validate::Member> = match to {
         Some(who) => {
@@ -176,47 +242,61 @@ pub fn export(
     if recipients.is_empty() {
         return Err(Error::usage("no recipients: the roster has no other active node yet"));
     }
-    let ids: Vec<String> = recipients.iter().map(|m| m.identity.id.clone()).collect();
-    let send = match ix {
-        Some(ix) => select_settled(node, ix, &ids, all)?,
-        None => select(node, st, &ids, all)?,
-    };
-    check_entry_limit(send.len())?;
+    Ok(recipients)
+}
+
+/// One sync bundle per list of blocks.
+#[allow(clippy::too_many_arguments)]
+fn make_bundles(
+    node: &Node,
+    st: &State,
+    ix: Option<&Index>,
+    recipients: &[&crate::merge::validate::Member],
+    ids: &[String],
+    armor: bool,
+    dir: &Path,
+    chunks: Vec<Vec<Outgoing>>,
+) -> Result<Vec<(NamedTempFile, Exported)>> {
+    let me = node.id();
     let keys = node.keys()?;
     let recips = recipients
         .iter()
         .map(|m| Ok((m.identity.id.clone(), m.identity.recipient().map_err(Error::Env)?)))
         .collect::<Result<Vec<_>>>()?;
-    let nb = NewBundle {
-        kind: "sync",
-        sender: me,
-        key: &keys.sign,
-        recipients: recips,
-        created: node.time(),
-        armor,
-    };
-    let carried = super::receipts::Receipts::load(&node.home).carried_for(&ids);
-    let (tmp, header) = bundle::create(nb, dir, |pw| {
-        write_blocks(pw, node, st, ix, &send)?;
-        if let Some(c) = &carried {
-            pw.entry("receipts.yaml", &c.encode())?;
-        }
-        Ok(())
-    })?;
+    let carried = super::receipts::Receipts::load(&node.home).carried_for(ids);
     let height = match ix {
         Some(ix) => ix.chains.get(me).map_or(0, |x| x.head()),
         None => st.head(me).map_or(0, |(_, b)| b.height),
     };
-    Ok((
-        tmp,
-        Exported {
-            header,
-            blocks: send.len(),
-            recipients: ids,
-            height,
-            receipts: carried.map_or(0, |c| c.receipts.len() + c.acks.len()),
-        },
-    ))
+    let mut out = Vec::with_capacity(chunks.len());
+    for send in chunks {
+        let nb = NewBundle {
+            kind: "sync",
+            sender: me,
+            key: &keys.sign,
+            recipients: recips.clone(),
+            created: node.time(),
+            armor,
+        };
+        let (tmp, header) = bundle::create(nb, dir, |pw| {
+            write_blocks(pw, node, st, ix, &send)?;
+            if let Some(c) = &carried {
+                pw.entry("receipts.yaml", &c.encode())?;
+            }
+            Ok(())
+        })?;
+        out.push((
+            tmp,
+            Exported {
+                header,
+                blocks: send.len(),
+                recipients: ids.to_vec(),
+                height,
+                receipts: carried.as_ref().map_or(0, |c| c.receipts.len() + c.acks.len()),
+            },
+        ));
+    }
+    Ok(out)
 }
 
 fn frontiers(node: &Node, recipients: &[String], all: bool) -> Result<Vec<Option<Frontier>>> {
@@ -241,6 +321,31 @@ pub fn check_entry_limit(blocks: usize) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// What a bundle to `recipients` carries besides its documents: [`select`] on a whole
+/// state; through the index for a state loaded with a view, plus the blocks held in full
+/// beyond it (those a transaction staged).
+pub fn select_for(node: &Node, st: &State, recipients: &[String]) -> Result<Vec<Outgoing>> {
+    let Some(v) = st.view.as_deref() else {
+        return select(node, st, recipients, false);
+    };
+    let mut send = select_settled(node, &v.index, recipients, false)?;
+    for (chain, seq) in &st.eval.chains {
+        let len = v.index.chains.get(chain).map_or(0, |x| x.len());
+        for &i in seq {
+            let c = &st.cands[i];
+            if c.settled.is_none() && c.height() >= len && st.places[i] == Place::Chains {
+                send.push(Outgoing {
+                    chain: chain.clone(),
+                    height: c.height(),
+                    hash: c.hash,
+                    cand: Some(i),
+                });
+            }
+        }
+    }
+    Ok(send)
 }
 
 /// [`select`] from the settled index alone (which holds no fork evidence).
@@ -331,9 +436,10 @@ pub fn write_blocks_and(
     send: &[Outgoing],
     own: Option<&crate::act::SignedBlock>,
 ) -> std::io::Result<()> {
+    // the state's heads: the index's, and blocks staged since (a transaction's own)
     let mut heads = match ix {
-        Some(ix) => ix.frontier(),
-        None => st.frontier(),
+        Some(ix) if st.eval.chains.is_empty() => ix.frontier(),
+        _ => st.frontier(),
     };
     if let Some(b) = own {
         heads.retain(|h| h.chain != b.block.chain);

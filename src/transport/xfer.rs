@@ -166,7 +166,9 @@ pub fn xfer(node: &Node, spool: &Path, armor: bool, max_size: Option<u64>) -> Re
     }
     // 3. what the peers confirmed: sync bundles by frontier, outbox bundles by receipt
     // (the imports above dropped those from the outbox)
-    let st = node.load()?;
+    // through the settled index, as `sync export` loads it
+    let loaded = node.load_settled()?;
+    let st = &loaded.st;
     let my_height = st.head(&me).map(|(_, b)| b.height).unwrap_or(0);
     let covered = |recipient: &str, height: u64| -> bool {
         sync::peer_frontier(&node.home, recipient)
@@ -267,7 +269,7 @@ pub fn xfer(node: &Node, spool: &Path, armor: bool, max_size: Option<u64>) -> Re
         .encode(),
     ));
     for peer in &peers {
-        let (tmp, ex) = sync::export(node, &st, None, Some(peer), false, armor, &tmp_dir)?;
+        let (tmp, ex) = sync::export(node, st, loaded.index.as_ref(), Some(peer), false, armor, &tmp_dir)?;
         if ex.blocks == 0 && ex.receipts == 0 && ledger.frontiers.get(peer) == Some(&frontier) {
             // nothing the peer lacks: leave nothing new
             continue;
@@ -306,7 +308,7 @@ pub fn xfer(node: &Node, spool: &Path, armor: bool, max_size: Option<u64>) -> Re
             }
         }
     }
-    write_readme(&medium, &st);
+    write_readme(&medium, st);
     let text = serde_yaml::to_string(&Ledger {
         sent: keep_left,
         frontiers: ledger.frontiers,
@@ -466,7 +468,7 @@ fn import_one(
         .map_err(|e| Error::rejected(&label, "unsafe", format!("cannot open it safely: {e}")))?;
     let path = Medium::fd_path(&f);
     let home = node.home.root.display().to_string();
-    let mut tx = node.begin_under(lock, Who::Anyone)?;
+    let mut tx = node.begin_view_under(lock, Who::Anyone)?;
     let r = crate::transport::import::import_in(&mut tx, &path, &label).and_then(|r| tx.commit().map(|()| r));
     match r {
         // a full or failing disk in the home is this node's trouble, not the bundle's

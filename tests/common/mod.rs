@@ -171,9 +171,16 @@ pub fn assert_refused(
     let (c, _out, err) = r;
     assert_eq!(c, code, "want exit {code} for {needles:?}, got {c}; stderr:\n{err}");
     assert_one_error_line(&err, needles);
+    let after = snapshot(home);
+    let changed: Vec<_> = after
+        .iter()
+        .filter(|x| !before.contains(x))
+        .chain(before.iter().filter(|x| !after.contains(x)))
+        .map(|(p, _)| p.display().to_string())
+        .collect();
     assert!(
-        snapshot(home) == before,
-        "home {} changed ({needles:?})",
+        changed.is_empty(),
+        "home {} changed ({needles:?}): {changed:?}",
         home.display()
     );
 }

@@ -52,8 +52,8 @@ pub fn run(ctx: &Context, ui: &Ui, c: FileCommand) -> Result<i32, Error> {
         crate::cli::check_out(Some(out), crate::cli::OutKind::Binary)?;
     }
     let node = ctx.node()?;
-    let st = node.load()?;
-    let (_, all_files) = files::states(&st);
+    let st = node.load_view()?;
+    let all_files = files::states(&node, &st)?;
     let names = |id: &str| {
         st.eval
             .members
@@ -190,7 +190,7 @@ pub fn run(ctx: &Context, ui: &Ui, c: FileCommand) -> Result<i32, Error> {
                 ));
                 rows.push(serde_json::json!({
                     "kind": e.kind, "by": e.by, "by_name": names(&e.by), "height": e.height, "clock": e.clock,
-                    "time": e.time, "detail": e.detail, "status": if e.rejected.is_some() { "rejected" } else { e.status },
+                    "time": e.time, "detail": e.detail, "status": if e.rejected.is_some() { "rejected" } else { &e.status },
                     "final": e.status == "final", "reason": e.rejected,
                 }));
             }

@@ -39,14 +39,16 @@ pub fn import_all(ctx: &Context, ui: &Ui, bundles: &[PathBuf], dry_run: bool) ->
     }
     let several = inputs.len() > 1;
     for (b, nth, l) in inputs {
-        let r = node.begin_under(&lock, crate::act::Who::Anyone).and_then(|mut tx| {
-            let r = crate::transport::import::import_nth(&mut tx, b, &l, nth)?;
-            if !dry_run {
-                tx.commit()?;
-            }
-            // a dry run drops the transaction: nothing it staged becomes visible
-            Ok(r)
-        });
+        let r = node
+            .begin_view_under(&lock, crate::act::Who::Anyone)
+            .and_then(|mut tx| {
+                let r = crate::transport::import::import_nth(&mut tx, b, &l, nth)?;
+                if !dry_run {
+                    tx.commit()?;
+                }
+                // a dry run drops the transaction: nothing it staged becomes visible
+                Ok(r)
+            });
         match r {
             Ok(r) => {
                 let said = describe(&l, &r);

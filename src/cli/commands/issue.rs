@@ -77,7 +77,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: IssueArgs) -> Result<i32, Error> {
             // import the request, then issue it: two transactions under one lock
             let lock = node.lock()?;
             let rep = {
-                let mut tx = node.begin_under(&lock, crate::act::Who::Master("issue security files"))?;
+                let mut tx = node.begin_view_under(&lock, crate::act::Who::Master("issue security files"))?;
                 let rep = crate::transport::import::import_in(&mut tx, r, &label(r))?;
                 if rep.kind != "request" {
                     return Err(Error::rejected(

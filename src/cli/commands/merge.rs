@@ -22,6 +22,7 @@ pub struct MergeArgs {
 pub fn run(ctx: &Context, ui: &Ui, a: MergeArgs) -> Result<i32, Error> {
     crate::cli::check_out(a.out.as_deref(), crate::cli::OutKind::Text)?;
     let node = ctx.node()?;
+    node.defer_caches();
     let loaded = node.load_settled()?;
     let (st, g) = (&loaded.st, &loaded.global);
     node.keep_sig_cache(st);

@@ -28,6 +28,10 @@ pub enum SyncCommand {
         /// Write signed parts of at most SIZE bytes (FILE.p001-of-NNN…) instead of one file
         #[arg(long, value_name = "SIZE", requires = "out", conflicts_with = "armor", value_parser = crate::cli::parse_max_size)]
         max_size: Option<u64>,
+        /// At most N blocks per bundle: more make several bundles (FILE.001-of-NNN…, in
+        /// global order; the peer imports them in any order)
+        #[arg(long, value_name = "N", default_value_t = crate::transport::sync::BLOCKS_PER_BUNDLE as u64, value_parser = clap::value_parser!(u64).range(1..))]
+        max_blocks: u64,
     },
     /// Import a sync bundle (idempotent; nothing is written unless every block checks)
     Import {
@@ -44,10 +48,12 @@ pub fn run(ctx: &Context, ui: &Ui, c: SyncCommand) -> Result<i32, Error> {
             out,
             armor,
             max_size,
+            max_blocks,
         } => {
             crate::cli::check_out(out.as_deref(), crate::cli::bundle_out(armor))?;
             let node = ctx.node()?;
             let lock = node.lock()?;
+            node.defer_caches();
             let loaded = node.load_settled()?;
             let st = &loaded.st;
             let mut written = Vec::new();
@@ -59,52 +65,90 @@ pub fn run(ctx: &Context, ui: &Ui, c: SyncCommand) -> Result<i32, Error> {
                 Some(tx) => tx.stage_dir()?.to_path_buf(),
                 None => super::bundle_dir(&node, out.as_deref()),
             };
-            let (tmp, ex) =
-                crate::transport::sync::export(&node, st, loaded.index.as_ref(), to.as_deref(), all, armor, &dir)?;
-            match (&out, max_size, tx) {
-                (Some(p), Some(max), _) => {
-                    let parts = super::write_parts(&node, tmp.path(), &ex.header, p, max, None)?;
-                    written.extend(parts.iter().map(|x| x.display().to_string()));
+            let made = crate::transport::sync::export_split(
+                &node,
+                st,
+                loaded.index.as_ref(),
+                to.as_deref(),
+                all,
+                armor,
+                &dir,
+                usize::try_from(max_blocks).unwrap_or(usize::MAX),
+            )?;
+            let n = made.len();
+            if n > 1 && out.as_deref() == Some(std::path::Path::new("-")) {
+                return Err(Error::usage(format!(
+                    "--out -: the export makes {n} bundles (over --max-blocks {max_blocks} blocks each); give --out FILE or no --out (the outbox)"
+                )));
+            }
+            // several bundles to --out FILE: FILE.001-of-NNN…
+            let name = |p: &std::path::Path, k: usize| -> PathBuf {
+                if n == 1 {
+                    return p.to_path_buf();
                 }
-                (Some(p), None, _) => {
-                    crate::transport::sync::deliver(tmp, p, &mut std::io::stdout().lock())?;
-                    written.push(p.display().to_string());
-                }
-                (None, _, Some(mut tx)) => {
-                    for r in &ex.recipients {
-                        let meta = crate::transport::outbox::Meta {
-                            bundle: ex.header.id.clone(),
-                            kind: "sync".into(),
-                            recipient: r.clone(),
-                            created: ex.header.created.clone(),
-                            file: None,
-                            request: None,
-                            height: Some(ex.height),
-                            armor,
-                        };
-                        let copy = tempfile::Builder::new()
-                            .prefix(".tmp-")
-                            .tempfile_in(&dir)
-                            .map_err(|e| Error::io(&dir, e))?;
-                        std::fs::copy(tmp.path(), copy.path()).map_err(|e| Error::io(copy.path(), e))?;
-                        let sent = tx.stage_bundle(copy, ex.header.clone(), meta, None)?;
-                        written.push(sent.outbox.display().to_string());
+                let mut s = p.as_os_str().to_owned();
+                s.push(format!(".{:03}-of-{n:03}", k + 1));
+                PathBuf::from(s)
+            };
+            let (mut ids, mut blocks) = (Vec::new(), 0);
+            let recipients = made[0].1.recipients.clone();
+            let receipts = made[0].1.receipts;
+            for (k, (tmp, ex)) in made.into_iter().enumerate() {
+                ids.push(ex.header.id.clone());
+                blocks += ex.blocks;
+                match (&out, max_size, tx.as_mut()) {
+                    (Some(p), Some(max), _) => {
+                        let parts = super::write_parts(&node, tmp.path(), &ex.header, &name(p, k), max, None)?;
+                        written.extend(parts.iter().map(|x| x.display().to_string()));
                     }
-                    tx.commit()?;
+                    (Some(p), None, _) => {
+                        let to = name(p, k);
+                        crate::transport::sync::deliver(tmp, &to, &mut std::io::stdout().lock())?;
+                        written.push(to.display().to_string());
+                    }
+                    (None, _, Some(tx)) => {
+                        for r in &ex.recipients {
+                            let meta = crate::transport::outbox::Meta {
+                                bundle: ex.header.id.clone(),
+                                kind: "sync".into(),
+                                recipient: r.clone(),
+                                created: ex.header.created.clone(),
+                                file: None,
+                                request: None,
+                                height: Some(ex.height),
+                                armor,
+                            };
+                            let copy = tempfile::Builder::new()
+                                .prefix(".tmp-")
+                                .tempfile_in(&dir)
+                                .map_err(|e| Error::io(&dir, e))?;
+                            std::fs::copy(tmp.path(), copy.path()).map_err(|e| Error::io(copy.path(), e))?;
+                            let sent = tx.stage_bundle(copy, ex.header.clone(), meta, None)?;
+                            written.push(sent.outbox.display().to_string());
+                        }
+                    }
+                    (None, _, None) => unreachable!("a transaction without --out"),
                 }
-                (None, _, None) => unreachable!("a transaction without --out"),
+            }
+            if let Some(tx) = tx {
+                tx.commit()?;
             }
             node.keep_sig_cache(st);
+            let first = &ids[0];
             ui.status(&format!(
                 "sync bundle {}: {} for {} -> {}",
-                ex.header.id,
-                crate::cli::ui::plural(ex.blocks, "block"),
-                ex.recipients.join(", "),
+                if n == 1 {
+                    first.clone()
+                } else {
+                    format!("{first} and {} more", n - 1)
+                },
+                crate::cli::ui::plural(blocks, "block"),
+                recipients.join(", "),
                 written.join(", ")
             ));
             let json = serde_json::json!({
-                "bundle": ex.header.id, "kind": "sync", "blocks": ex.blocks,
-                "recipients": ex.recipients, "out": written, "receipts": ex.receipts,
+                "bundle": first, "bundles": ids, "kind": "sync", "blocks": blocks,
+                "recipients": recipients, "out": written, "receipts": receipts,
             });
             if ui.json && out_is_stdout(&written) {
                 return Ok(0);
