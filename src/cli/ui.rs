@@ -23,6 +23,16 @@ impl Ui {
         self.print(&text.0, json)
     }
 
+    /// A list printed as it is made (`log`): the same bytes [`Ui::lines`] prints for the
+    /// whole list, without holding it.
+    pub fn stream(&self) -> Stream<'_> {
+        Stream {
+            ui: self,
+            out: std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock()),
+            n: 0,
+        }
+    }
+
     /// Print a one-line result: the JSON value with `--json`, else the line, escaped whole
     /// (a newline in it, from another node's text, is shown as `\n`: it cannot add a line).
     /// Results of several lines are built with [`Lines`] and printed with [`Ui::lines`].
@@ -111,6 +121,50 @@ impl Lines {
     }
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// See [`Ui::stream`]: one entry at a time, a line of text or an element of a JSON array
+/// (pretty-printed as `serde_json::to_string_pretty` prints the whole array).
+pub struct Stream<'u> {
+    ui: &'u Ui,
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    n: usize,
+}
+
+impl Stream<'_> {
+    pub fn push(&mut self, line: &str, json: serde_json::Value) {
+        let r = if self.ui.json {
+            let el = serde_json::to_string_pretty(&json).expect("json");
+            let sep = if self.n == 0 { "[\n" } else { ",\n" };
+            let indented: Vec<String> = el.lines().map(|l| format!("  {l}")).collect();
+            write!(self.out, "{sep}{}", indented.join("\n"))
+        } else {
+            writeln!(self.out, "{}", sanitize(line))
+        };
+        self.n += 1;
+        Self::check(r);
+    }
+
+    pub fn finish(mut self) {
+        let r = if self.ui.json {
+            if self.n == 0 {
+                writeln!(self.out, "[]")
+            } else {
+                writeln!(self.out, "\n]")
+            }
+        } else {
+            Ok(())
+        };
+        Self::check(r.and_then(|()| self.out.flush()));
+    }
+
+    fn check(r: std::io::Result<()>) {
+        if let Err(e) = r {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
     }
 }
 

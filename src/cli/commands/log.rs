@@ -1,5 +1,5 @@
 //! `secfile log`
-use crate::cli::{Context, Ui, ui::Lines};
+use crate::cli::{Context, Ui};
 use crate::digest::Hash;
 use crate::error::Error;
 use crate::merge::index::Index;
@@ -46,21 +46,11 @@ pub fn run(ctx: &Context, ui: &Ui, a: LogArgs) -> Result<i32, Error> {
         }
         None => None,
     };
-    let shown = match st.view.as_deref() {
-        // through the index: only the blocks shown are read
-        Some(v) => match node.settled_blocks(&v.index, &picked(&v.index, chain.as_deref(), a.global, a.limit)) {
-            Some(blocks) => blocks,
-            None => whole(&node.load()?, chain.as_deref(), a.global, a.limit),
-        },
-        None => whole(&st, chain.as_deref(), a.global, a.limit),
-    };
-    let mut text = Lines::new();
-    let mut rows = Vec::new();
-    for (b, hash) in shown {
-        let hash = crate::digest::hex(&hash);
+    let print = |out: &mut crate::cli::ui::Stream<'_>, b: &Block, hash: &Hash| {
+        let hash = crate::digest::hex(hash);
         let body = serde_json::to_value(&b.body).unwrap_or_default();
         // the body as one line of JSON, whose strings (another node's text) are then escaped
-        text.line(format!(
+        let line = format!(
             "{}:{} clock {} {} {} {} {}",
             name_of(&b.chain).untrusted(),
             b.height,
@@ -69,15 +59,60 @@ pub fn run(ctx: &Context, ui: &Ui, a: LogArgs) -> Result<i32, Error> {
             b.kind.untrusted(),
             &hash[..16],
             serde_json::to_string(&body).unwrap_or_default().untrusted()
-        ));
-        rows.push(serde_json::json!({
-            "chain": b.chain, "name": name_of(&b.chain), "height": b.height, "clock": b.clock, "time": b.time,
-            "kind": b.kind, "hash": hash, "prev": b.prev, "seen": b.seen, "body": body,
-        }));
+        );
+        out.push(
+            &line,
+            serde_json::json!({
+                "chain": b.chain, "name": name_of(&b.chain), "height": b.height, "clock": b.clock, "time": b.time,
+                "kind": b.kind, "hash": hash, "prev": b.prev, "seen": b.seen, "body": body,
+            }),
+        );
+    };
+    if let Some(v) = st.view.as_deref() {
+        // through the index: only the blocks shown are read, a batch at a time, and
+        // printed as they are read
+        let at = picked(&v.index, chain.as_deref(), a.global, a.limit);
+        let first = at.len().min(BATCH);
+        if let Some(blocks) = node.settled_blocks(&v.index, &at[..first]) {
+            let mut out = ui.stream();
+            for (b, h) in &blocks {
+                print(&mut out, b, h);
+            }
+            for part in at[first..].chunks(BATCH) {
+                let blocks = node.settled_blocks(&v.index, part).ok_or_else(|| {
+                    Error::rejected(
+                        node.home.chains_dir().display(),
+                        "tampered",
+                        "a block file changed since it was verified: run `secfile verify`",
+                    )
+                })?;
+                for (b, h) in &blocks {
+                    print(&mut out, b, h);
+                }
+            }
+            out.finish();
+            return Ok(0);
+        }
     }
-    ui.lines(&text, serde_json::Value::Array(rows));
+    // a whole evaluation (no index, or the index's files changed under it)
+    let whole_st;
+    let st = match st.view {
+        Some(_) => {
+            whole_st = node.load()?;
+            &whole_st
+        }
+        None => &st,
+    };
+    let mut out = ui.stream();
+    for (b, h) in whole(st, chain.as_deref(), a.global, a.limit) {
+        print(&mut out, &b, &h);
+    }
+    out.finish();
     Ok(0)
 }
+
+/// Blocks read and printed at a time by `log` through the index.
+const BATCH: usize = 1024;
 
 /// The blocks shown, in order, from a whole evaluation.
 fn whole(st: &State, chain: Option<&str>, global: bool, limit: Option<usize>) -> Vec<(Block, Hash)> {
