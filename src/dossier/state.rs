@@ -5,8 +5,9 @@
 //! after it); a `reject` by a transfer's new holder, before it endorses, transfers or
 //! returns the file, makes the sender holder again.
 use crate::merge::bodies::{AcceptBody, IssueBody, NoteBody, TransferBody};
-use crate::merge::global::Global;
+use crate::merge::global::{Entry, Global};
 use crate::merge::{Cand, Evaluation};
+use crate::subchain::Block;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -56,156 +57,7 @@ pub fn derive(global: &Global, eval: &Evaluation, cands: &[Cand]) -> BTreeMap<St
     for (n, e) in global.entries.iter().enumerate() {
         let b = cands[e.cand].block.as_ref().expect("valid blocks parse");
         let status = if n < global.final_count { "final" } else { "tentative" };
-        let mut ev = Event {
-            kind: b.kind.clone(),
-            by: b.chain.clone(),
-            chain: b.chain.clone(),
-            height: b.height,
-            clock: b.clock,
-            time: b.time.clone(),
-            detail: String::new(),
-            status,
-            rejected: None,
-        };
-        let block_time = crate::timefmt::parse_rfc3339(&b.time).unwrap_or(0);
-        let (file, outcome): (String, Result<(), String>) = match b.kind.as_str() {
-            "issue" => {
-                let Ok(i) = b.body_as::<IssueBody>() else { continue };
-                ev.detail = format!("serial {} to {}", i.serial, i.holder);
-                if files.contains_key(&i.file) {
-                    orphans.push((
-                        i.file.clone(),
-                        Event {
-                            rejected: Some("already issued".into()),
-                            ..ev
-                        },
-                    ));
-                    continue;
-                }
-                if !member_ok(&i.holder) {
-                    orphans.push((
-                        i.file.clone(),
-                        Event {
-                            rejected: Some("holder is not an active member".into()),
-                            ..ev
-                        },
-                    ));
-                    continue;
-                }
-                files.insert(
-                    i.file.clone(),
-                    FileState {
-                        id: i.file.clone(),
-                        serial: i.serial,
-                        holder: i.holder.clone(),
-                        revoked: None,
-                        expires: i.expires.clone(),
-                        request: i.request.clone(),
-                        manifest: i.manifest.clone(),
-                        endorsements: vec![],
-                        notes: vec![],
-                        surrendered: false,
-                        rejectable_to: None,
-                        tentative: status == "tentative",
-                        events: vec![],
-                    },
-                );
-                (i.file, Ok(()))
-            }
-            "transfer" => {
-                let Ok(t) = b.body_as::<TransferBody>() else { continue };
-                ev.detail = format!("to {}", t.to);
-                let r = match files.get_mut(&t.file) {
-                    None => Err("no such file issued".to_string()),
-                    Some(f) if f.holder != b.chain => Err(format!("{} is not the holder ({} is)", b.chain, f.holder)),
-                    Some(f) if f.revoked.is_some() => Err("the file is revoked".into()),
-                    Some(f) if f.surrendered => Err("the file was returned to the master".into()),
-                    Some(f)
-                        if f.expires
-                            .as_deref()
-                            .and_then(crate::timefmt::parse_rfc3339)
-                            .is_some_and(|x| block_time > x) =>
-                    {
-                        Err("the file has expired".into())
-                    }
-                    Some(_) if !member_ok(&t.to) || t.to == b.chain => {
-                        Err(format!("{} is not another active member", t.to))
-                    }
-                    Some(f) => {
-                        f.rejectable_to = Some(f.holder.clone());
-                        f.holder = t.to.clone();
-                        Ok(())
-                    }
-                };
-                (t.file, r)
-            }
-            "accept" => {
-                let Ok(a) = b.body_as::<AcceptBody>() else { continue };
-                ev.detail = format!("from {}", a.from);
-                let r = match files.get(&a.file) {
-                    None => Err("no such file issued".to_string()),
-                    Some(f) if f.holder != b.chain => Err(format!("{} is not the holder ({} is)", b.chain, f.holder)),
-                    Some(_) => Ok(()),
-                };
-                (a.file, r)
-            }
-            "endorse" | "annotate" | "revoke" | "return" | "reject" => {
-                let Ok(nb) = b.body_as::<NoteBody>() else { continue };
-                ev.detail = nb.note.clone();
-                let kind = b.kind.as_str();
-                let r = match files.get_mut(&nb.file) {
-                    None => Err("no such file issued".to_string()),
-                    Some(f) if kind == "revoke" && f.revoked.is_some() => Err("already revoked".into()),
-                    Some(f) if kind == "revoke" => {
-                        f.revoked = Some(nb.note.clone());
-                        Ok(())
-                    }
-                    Some(f) if f.surrendered => Err("the file was returned to the master".into()),
-                    Some(f) if (kind == "return" || kind == "reject") && f.holder != b.chain => {
-                        Err(format!("{} is not the holder ({} is)", b.chain, f.holder))
-                    }
-                    Some(f) if kind == "return" => {
-                        f.holder = eval.master.clone();
-                        f.surrendered = true;
-                        f.rejectable_to = None;
-                        Ok(())
-                    }
-                    Some(f) if kind == "reject" => match f.rejectable_to.take() {
-                        Some(sender) => {
-                            ev.detail = format!("back to {sender}{}", if nb.note.is_empty() { String::new() } else { format!(": {}", nb.note) });
-                            f.holder = sender;
-                            Ok(())
-                        }
-                        None => Err("no transfer to reject: the holder received it by issue, or endorsed, transferred or returned it since".into()),
-                    },
-                    Some(f) if kind == "endorse" && f.holder != b.chain => {
-                        Err(format!("{} is not the holder ({} is)", b.chain, f.holder))
-                    }
-                    Some(f) if kind == "endorse" && f.revoked.is_some() => Err("the file is revoked".into()),
-                    Some(f) if kind == "endorse" => {
-                        f.endorsements.push(b.chain.clone());
-                        f.rejectable_to = None;
-                        Ok(())
-                    }
-                    Some(f) => {
-                        f.notes.push(nb.note.clone());
-                        Ok(())
-                    }
-                };
-                (nb.file, r)
-            }
-            _ => continue,
-        };
-        ev.rejected = outcome.err();
-        match files.get_mut(&file) {
-            Some(f) => {
-                if ev.rejected.is_none() && status == "tentative" {
-                    f.tentative = true;
-                }
-                f.events.push(ev);
-            }
-            None => orphans.push((file, ev)),
-        }
+        apply(&mut files, &mut orphans, b, status, &eval.master, &member_ok);
     }
     for (file, ev) in orphans {
         if let Some(f) = files.get_mut(&file) {
@@ -213,4 +65,328 @@ pub fn derive(global: &Global, eval: &Evaluation, cands: &[Cand]) -> BTreeMap<St
         }
     }
     files
+}
+
+/// Apply one block of the global chain (in global order) to the files' states; events
+/// on files not issued (yet) go to `orphans`. `member_ok` says who is an active member.
+fn apply(
+    files: &mut BTreeMap<String, FileState>,
+    orphans: &mut Vec<(String, Event)>,
+    b: &Block,
+    status: &'static str,
+    master: &str,
+    member_ok: &dyn Fn(&str) -> bool,
+) {
+    let mut ev = Event {
+        kind: b.kind.clone(),
+        by: b.chain.clone(),
+        chain: b.chain.clone(),
+        height: b.height,
+        clock: b.clock,
+        time: b.time.clone(),
+        detail: String::new(),
+        status,
+        rejected: None,
+    };
+    let block_time = crate::timefmt::parse_rfc3339(&b.time).unwrap_or(0);
+    let (file, outcome): (String, Result<(), String>) = match b.kind.as_str() {
+        "issue" => {
+            let Ok(i) = b.body_as::<IssueBody>() else { return };
+            ev.detail = format!("serial {} to {}", i.serial, i.holder);
+            if files.contains_key(&i.file) {
+                orphans.push((
+                    i.file.clone(),
+                    Event {
+                        rejected: Some("already issued".into()),
+                        ..ev
+                    },
+                ));
+                return;
+            }
+            if !member_ok(&i.holder) {
+                orphans.push((
+                    i.file.clone(),
+                    Event {
+                        rejected: Some("holder is not an active member".into()),
+                        ..ev
+                    },
+                ));
+                return;
+            }
+            files.insert(
+                i.file.clone(),
+                FileState {
+                    id: i.file.clone(),
+                    serial: i.serial,
+                    holder: i.holder.clone(),
+                    revoked: None,
+                    expires: i.expires.clone(),
+                    request: i.request.clone(),
+                    manifest: i.manifest.clone(),
+                    endorsements: vec![],
+                    notes: vec![],
+                    surrendered: false,
+                    rejectable_to: None,
+                    tentative: status == "tentative",
+                    events: vec![],
+                },
+            );
+            (i.file, Ok(()))
+        }
+        "transfer" => {
+            let Ok(t) = b.body_as::<TransferBody>() else { return };
+            ev.detail = format!("to {}", t.to);
+            let r = match files.get_mut(&t.file) {
+                None => Err("no such file issued".to_string()),
+                Some(f) if f.holder != b.chain => Err(format!("{} is not the holder ({} is)", b.chain, f.holder)),
+                Some(f) if f.revoked.is_some() => Err("the file is revoked".into()),
+                Some(f) if f.surrendered => Err("the file was returned to the master".into()),
+                Some(f)
+                    if f.expires
+                        .as_deref()
+                        .and_then(crate::timefmt::parse_rfc3339)
+                        .is_some_and(|x| block_time > x) =>
+                {
+                    Err("the file has expired".into())
+                }
+                Some(_) if !member_ok(&t.to) || t.to == b.chain => {
+                    Err(format!("{} is not another active member", t.to))
+                }
+                Some(f) => {
+                    f.rejectable_to = Some(f.holder.clone());
+                    f.holder = t.to.clone();
+                    Ok(())
+                }
+            };
+            (t.file, r)
+        }
+        "accept" => {
+            let Ok(a) = b.body_as::<AcceptBody>() else { return };
+            ev.detail = format!("from {}", a.from);
+            let r = match files.get(&a.file) {
+                None => Err("no such file issued".to_string()),
+                Some(f) if f.holder != b.chain => Err(format!("{} is not the holder ({} is)", b.chain, f.holder)),
+                Some(_) => Ok(()),
+            };
+            (a.file, r)
+        }
+        "endorse" | "annotate" | "revoke" | "return" | "reject" => {
+            let Ok(nb) = b.body_as::<NoteBody>() else { return };
+            ev.detail = nb.note.clone();
+            let kind = b.kind.as_str();
+            let r = match files.get_mut(&nb.file) {
+                None => Err("no such file issued".to_string()),
+                Some(f) if kind == "revoke" && f.revoked.is_some() => Err("already revoked".into()),
+                Some(f) if kind == "revoke" => {
+                    f.revoked = Some(nb.note.clone());
+                    Ok(())
+                }
+                Some(f) if f.surrendered => Err("the file was returned to the master".into()),
+                Some(f) if (kind == "return" || kind == "reject") && f.holder != b.chain => {
+                    Err(format!("{} is not the holder ({} is)", b.chain, f.holder))
+                }
+                Some(f) if kind == "return" => {
+                    f.holder = master.to_string();
+                    f.surrendered = true;
+                    f.rejectable_to = None;
+                    Ok(())
+                }
+                Some(f) if kind == "reject" => match f.rejectable_to.take() {
+                    Some(sender) => {
+                        ev.detail = format!("back to {sender}{}", if nb.note.is_empty() { String::new() } else { format!(": {}", nb.note) });
+                        f.holder = sender;
+                        Ok(())
+                    }
+                    None => Err("no transfer to reject: the holder received it by issue, or endorsed, transferred or returned it since".into()),
+                },
+                Some(f) if kind == "endorse" && f.holder != b.chain => {
+                    Err(format!("{} is not the holder ({} is)", b.chain, f.holder))
+                }
+                Some(f) if kind == "endorse" && f.revoked.is_some() => Err("the file is revoked".into()),
+                Some(f) if kind == "endorse" => {
+                    f.endorsements.push(b.chain.clone());
+                    f.rejectable_to = None;
+                    Ok(())
+                }
+                Some(f) => {
+                    f.notes.push(nb.note.clone());
+                    Ok(())
+                }
+            };
+            (nb.file, r)
+        }
+        _ => return,
+    };
+    ev.rejected = outcome.err();
+    match files.get_mut(&file) {
+        Some(f) => {
+            if ev.rejected.is_none() && status == "tentative" {
+                f.tentative = true;
+            }
+            f.events.push(ev);
+        }
+        None => orphans.push((file, ev)),
+    }
+}
+
+/// The files' states as of a prefix of the final chain (DESIGN §5 "Checkpoints"), for the
+/// `files` root of a checkpoint: a function of that prefix alone. Membership is the
+/// roster as of each block's place in that chain — admitted by an `admit` before it and
+/// not removed by a `remove` before it — never the roster held today, so every node and
+/// every later recomputation gets the same states and root. Prefixes only grow: one
+/// `AsOf` walks every checkpoint of a chain in order.
+#[derive(Debug, Clone)]
+pub struct AsOf {
+    master: String,
+    files: BTreeMap<String, FileState>,
+    orphans: Vec<(String, Event)>,
+    active: std::collections::BTreeSet<String>,
+    applied: usize,
+}
+
+impl AsOf {
+    pub fn new(master: &str) -> AsOf {
+        AsOf {
+            master: master.to_string(),
+            files: BTreeMap::new(),
+            orphans: Vec::new(),
+            active: [master.to_string()].into(),
+            applied: 0,
+        }
+    }
+
+    /// How many entries of the chain have been applied.
+    pub fn applied(&self) -> usize {
+        self.applied
+    }
+
+    /// Apply `entries[self.applied()..upto]` (entries of a complete merge, in global
+    /// order; `upto` never below what was applied already).
+    pub fn advance(&mut self, entries: &[Entry], upto: usize, cands: &[Cand]) {
+        use crate::merge::bodies::{AdmitBody, RemoveBody};
+        assert!(upto >= self.applied, "final chains only grow");
+        for e in &entries[self.applied..upto] {
+            let b = cands[e.cand].block.as_ref().expect("valid blocks parse");
+            if b.chain == self.master {
+                match b.kind.as_str() {
+                    "admit" => {
+                        if let Ok(a) = b.body_as::<AdmitBody>() {
+                            self.active.insert(a.id);
+                        }
+                    }
+                    "remove" => {
+                        if let Ok(r) = b.body_as::<RemoveBody>() {
+                            self.active.remove(&r.id);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let active = &self.active;
+            apply(
+                &mut self.files,
+                &mut self.orphans,
+                b,
+                "final",
+                &self.master,
+                &|id: &str| active.contains(id),
+            );
+        }
+        self.orphans.clear();
+        self.applied = upto;
+    }
+
+    /// The states so far, by file id.
+    pub fn files(&self) -> &BTreeMap<String, FileState> {
+        &self.files
+    }
+
+    /// The leaves of the `files` tree, sorted by file id.
+    pub fn leaves(&self) -> Vec<String> {
+        self.files.values().map(leaf_line).collect()
+    }
+
+    /// The `files` root: the RFC 6962 tree hash over [`Self::leaves`].
+    pub fn root(&self) -> crate::digest::Hash {
+        files_root(&self.leaves())
+    }
+}
+
+/// The leaf of one file in a checkpoint's `files` tree: the ASCII line
+/// `file <id> holder <node id> revoked <0|1> expires <RFC 3339 or -> manifest <sha256>`,
+/// no trailing newline, the expiry written back in the canonical form of
+/// `timefmt::rfc3339` (seconds, `Z`), hashes in lowercase hex.
+pub fn leaf_line(f: &FileState) -> String {
+    let expires = f
+        .expires
+        .as_deref()
+        .and_then(crate::timefmt::parse_rfc3339)
+        .map_or_else(|| "-".to_string(), crate::timefmt::rfc3339);
+    format!(
+        "file {} holder {} revoked {} expires {} manifest {}",
+        f.id,
+        f.holder,
+        u8::from(f.revoked.is_some()),
+        expires,
+        f.manifest
+    )
+}
+
+/// The RFC 6962 Merkle tree hash of leaf lines (in the order given).
+pub fn files_root(leaves: &[String]) -> crate::digest::Hash {
+    let hashed: Vec<_> = leaves
+        .iter()
+        .map(|l| crate::digest::merkle::leaf_hash(l.as_bytes()))
+        .collect();
+    crate::digest::merkle::root(&hashed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(id: &str, holder: &str, revoked: bool, expires: Option<&str>) -> FileState {
+        FileState {
+            id: id.into(),
+            serial: 1,
+            holder: holder.into(),
+            revoked: revoked.then(|| "reason".to_string()),
+            expires: expires.map(str::to_string),
+            request: None,
+            manifest: "ab".repeat(32),
+            endorsements: vec![],
+            notes: vec![],
+            surrendered: false,
+            rejectable_to: None,
+            tentative: false,
+            events: vec![],
+        }
+    }
+
+    #[test]
+    fn leaf_lines() {
+        let m = "ab".repeat(32);
+        let cases = [
+            (
+                state("f1", "0123456789abcdef", false, None),
+                format!("file f1 holder 0123456789abcdef revoked 0 expires - manifest {m}"),
+            ),
+            (
+                state("f2", "0123456789abcdef", true, Some("2030-01-02T03:04:05Z")),
+                format!("file f2 holder 0123456789abcdef revoked 1 expires 2030-01-02T03:04:05Z manifest {m}"),
+            ),
+        ];
+        for (f, want) in cases {
+            assert_eq!(leaf_line(&f), want);
+        }
+    }
+
+    #[test]
+    fn files_root_is_rfc6962_over_the_lines() {
+        assert_eq!(files_root(&[]), crate::digest::sha256(b""));
+        let l = vec!["a".to_string(), "b".to_string(), "c".to_string()];
+        let h = |s: &str| crate::digest::merkle::leaf_hash(s.as_bytes());
+        let n = crate::digest::merkle::node_hash;
+        assert_eq!(files_root(&l), n(&n(&h("a"), &h("b")), &h("c")));
+    }
 }
