@@ -11,6 +11,8 @@ use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
+pub mod proof;
+
 /// One problem: the input it concerns, a stable kind word, and what is wrong.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Problem {
@@ -27,6 +29,8 @@ pub struct Report {
     pub blocks: usize,
     pub chains: usize,
     pub bundles: usize,
+    /// Proof files checked (`verify P --master CARD`).
+    pub proofs: usize,
     pub steps: Vec<Step>,
 }
 
