@@ -185,7 +185,9 @@ fn run(cli: Cli, ui: &Ui) -> Result<i32, Error> {
 
 /// What every command gets: the home and the options read from flags and environment.
 pub struct Context {
-    pub home: Home,
+    /// `None` when no home can be named (no `--home`, `SECFILE_HOME`, `XDG_DATA_HOME` or
+    /// `HOME`): commands that need none (`verify P --master CARD`) still run.
+    pub home: Option<Home>,
     pub passphrase: Option<age::secrecy::SecretString>,
     pub now: i64,
     pub lock_wait: Duration,
@@ -194,11 +196,7 @@ pub struct Context {
 
 impl Context {
     fn from_cli(cli: &Cli) -> Result<Context, Error> {
-        let home = match &cli.home {
-            Some(h) => h.clone(),
-            None => default_home()
-                .ok_or_else(|| Error::Env("no home: set --home, SECFILE_HOME, XDG_DATA_HOME or HOME".into()))?,
-        };
+        let home = cli.home.clone().or_else(default_home);
         let passphrase = match &cli.passphrase_file {
             None => None,
             Some(p) => {
@@ -240,7 +238,7 @@ impl Context {
                 Err(_) => None,
             };
         Ok(Context {
-            home: Home::new(home),
+            home: home.map(Home::new),
             passphrase,
             now,
             lock_wait,
@@ -257,9 +255,16 @@ impl Context {
         }
     }
 
+    /// The home named by the flags or the environment.
+    pub fn home(&self) -> Result<&Home, Error> {
+        self.home
+            .as_ref()
+            .ok_or_else(|| Error::Env("no home: set --home, SECFILE_HOME, XDG_DATA_HOME or HOME".into()))
+    }
+
     /// Open the initialised home.
     pub fn node(&self) -> Result<Node, Error> {
-        Node::open(self.home.clone(), self.options())
+        Node::open(self.home()?.clone(), self.options())
     }
 }
 
