@@ -605,4 +605,39 @@ mod tests {
             assert!(Leaf::parse(&bad).is_err(), "{bad}");
         }
     }
+
+    /// The size of a proof for one file among 1M: a path of 20 sibling hashes (73 bytes
+    /// each as a line) on top of what a proof always carries. The signed parts are sized
+    /// as in a three-node consortium (a 315-byte manifest, a checkpoint block naming two
+    /// other chains in `seen`, ~300-byte signatures); README and docs/formats.md quote it.
+    #[test]
+    fn a_proof_among_one_million_files_is_about_three_kilobytes() {
+        let n = 1_000_000usize;
+        let m = "ab".repeat(32);
+        let lines: Vec<String> = (0..n)
+            .map(|i| format!("file {i:032x} holder 0123456789abcdef revoked 0 expires - manifest {m}"))
+            .collect();
+        let leaves: Vec<Hash> = lines.iter().map(|l| merkle::leaf_hash(l.as_bytes())).collect();
+        let root = merkle::root(&leaves);
+        let index = 654_321;
+        let path = merkle::path(&leaves, index).unwrap();
+        assert_eq!(path.len(), 20);
+        assert_eq!(
+            merkle::root_from_path(&leaves[index], index as u64, n as u64, &path),
+            Some(root)
+        );
+        let p = Proof {
+            leaf: lines[index].clone(),
+            index: index as u64,
+            size: n as u64,
+            siblings: path,
+            manifest: vec![b'm'; 315],
+            manifest_sig: vec![b's'; 299],
+            rekeys: vec![],
+            checkpoint: vec![b'c'; 586],
+            checkpoint_sig: vec![b's'; 282],
+        };
+        let size = p.to_bytes().len();
+        assert!((3200..3300).contains(&size), "{size} bytes");
+    }
 }
