@@ -367,3 +367,36 @@ fn verify_reports_a_checkpoint_whose_files_root_disagrees() {
     let (code, stdout, _) = run(&hq, &["--json", "prove", &"0".repeat(32), "--out", s(&net.path("p"))]);
     assert_eq!(code, 1, "{stdout}");
 }
+
+/// Regression (the caveat of checkpoint roots): the states under a checkpoint's root are
+/// judged with membership as of its final chain, not with the roster held today. A file
+/// transferred to bob before bob's removal keeps the root that checkpoint recorded when
+/// every node recomputes it after the removal, and the proof made before still checks.
+#[test]
+fn a_later_removal_changes_no_earlier_files_root() {
+    let net = Net::new(&["alice", "bob"]);
+    let id = give(&net, "alice", "x.txt");
+    let t = net.path("t.bundle");
+    ok(
+        &net.home("alice"),
+        &["op", "transfer", &id, "--to", "bob", "--out", s(&t)],
+    );
+    ok(&net.home("bob"), &["import", s(&t)]);
+    settle(&net, &["hq", "alice", "bob"]);
+    let p = prove(&net, "bob", &id, "bob.proof");
+    let card = net.path("hq.card");
+    assert_eq!(verify_alone(&p, &card).0, 0);
+    ok(&net.home("hq"), &["roster", "remove", "bob"]);
+    settle(&net, &["hq", "alice"]);
+    for n in ["hq", "alice"] {
+        let (code, stdout, _) = run(&net.home(n), &["--json", "verify"]);
+        assert_eq!(code, 0, "{n}: {stdout}");
+    }
+    assert_eq!(verify_alone(&p, &card).0, 0);
+    // the newest checkpoint, after the removal, still says bob holds it (he received it
+    // while a member); the master proves that
+    let q = prove(&net, "hq", &id, "hq.proof");
+    let (code, j) = verify_alone(&q, &card);
+    assert_eq!(code, 0, "{j}");
+    assert_ne!(std::fs::read(&p).unwrap(), std::fs::read(&q).unwrap());
+}

@@ -274,6 +274,13 @@ impl KeyHistory {
     /// order, signed by the key in force at its height, naming a later height for its key.
     pub fn follow(card: &Card, rekeys: &[(Vec<u8>, Vec<u8>)], below: u64) -> Result<KeyHistory, String> {
         let master = &card.identity.id;
+        if card.identity.role != crate::home::Role::Master {
+            return Err(format!(
+                "the card given is {}'s, a {} card, not the master's",
+                card.identity.name,
+                card.identity.role.as_str()
+            ));
+        }
         let mut h = KeyHistory {
             keys: vec![(0, card.identity.public_key()?)],
         };
