@@ -647,4 +647,91 @@ mod tests {
         let size = p.to_bytes().len();
         assert!((3200..3300).contains(&size), "{size} bytes");
     }
+
+    /// The master's key history: a rekey block of the master's chain, signed by the key in
+    /// force at its height, puts its new key in force from its `from` height; anything
+    /// else is refused.
+    #[test]
+    fn key_history_follows_the_masters_rekey_blocks() {
+        use crate::identity::{Identity, Keys};
+        use serde_yaml::{Mapping, Value};
+        let k0 = Keys::generate().unwrap();
+        let k1 = Keys::generate().unwrap();
+        let k2 = Keys::generate().unwrap();
+        let id = crate::identity::node_id(&k0.age_recipient(), &k0.sign.public_base64());
+        let identity = |name: &str, role, keys: &Keys, id: &str| Identity {
+            name: name.into(),
+            role,
+            id: id.into(),
+            age: keys.age_recipient(),
+            minisign: keys.sign.public_base64(),
+        };
+        let t = "2026-11-23T12:00:00Z";
+        let card = Card::create(identity("hq", crate::home::Role::Master, &k0, &id), &k0.sign, t).unwrap();
+        let rekey = |chain: &str, height: u64, node: &str, from: u64, new: &Keys, signer: &Keys| {
+            let mut body = Mapping::new();
+            let s = |v: &str| Value::String(v.into());
+            body.insert(s("node"), s(node));
+            body.insert(s("from"), Value::Number(from.into()));
+            body.insert(s("age"), s(&new.age_recipient()));
+            body.insert(s("minisign"), s(&new.sign.public_base64()));
+            let b = Block {
+                chain: chain.into(),
+                height,
+                prev: Some("ab".repeat(32)),
+                clock: height,
+                time: t.into(),
+                seen: vec![],
+                kind: "rekey".into(),
+                body: Value::Mapping(body),
+            };
+            let bytes = b.encode().unwrap();
+            let sig = sign::sign(&signer.sign, &bytes, &sign::block_comment(chain, height)).unwrap();
+            (bytes, sig.into_bytes())
+        };
+        let pk = |k: &Keys| k.sign.public_base64();
+        let h = KeyHistory::follow(&card, &[], 10).unwrap();
+        assert_eq!(h.at(9).to_base64(), pk(&k0));
+        // two rotations: k0 signs the first (height 3, k1 from 4), k1 the second
+        let good = [rekey(&id, 3, &id, 4, &k1, &k0), rekey(&id, 6, &id, 7, &k2, &k1)];
+        let h = KeyHistory::follow(&card, &good, 10).unwrap();
+        let at: Vec<String> = [0, 3, 4, 6, 7, 9].iter().map(|&n| h.at(n).to_base64()).collect();
+        assert_eq!(at, [pk(&k0), pk(&k0), pk(&k1), pk(&k1), pk(&k2), pk(&k2)]);
+        let cases: Vec<(Vec<(Vec<u8>, Vec<u8>)>, u64, &str)> = vec![
+            (vec![rekey(&id, 3, &id, 4, &k1, &k1)], 10, "signature"),
+            (vec![good[1].clone()], 10, "signature"),
+            (
+                vec![good[0].clone(), rekey(&id, 2, &id, 5, &k2, &k0)],
+                10,
+                "out of order",
+            ),
+            (vec![good[0].clone()], 3, "out of order"),
+            (
+                vec![rekey(&id, 3, &id, 3, &k1, &k0)],
+                10,
+                "names its new key from height 3",
+            ),
+            (
+                vec![rekey(&id, 3, "0123456789abcdef", 4, &k1, &k0)],
+                10,
+                "not the master",
+            ),
+            (
+                vec![rekey("0123456789abcdef", 3, &id, 4, &k1, &k0)],
+                10,
+                "not a rekey of the master",
+            ),
+        ];
+        for (rekeys, below, want) in cases {
+            let e = KeyHistory::follow(&card, &rekeys, below).unwrap_err();
+            assert!(e.contains(want), "{want:?} not in {e:?}");
+        }
+        let mid = crate::identity::node_id(&k1.age_recipient(), &k1.sign.public_base64());
+        let member = Card::create(identity("alice", crate::home::Role::Member, &k1, &mid), &k1.sign, t).unwrap();
+        assert!(
+            KeyHistory::follow(&member, &[], 10)
+                .unwrap_err()
+                .contains("not the master's")
+        );
+    }
 }
