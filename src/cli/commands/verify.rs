@@ -162,7 +162,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
     }
     for st in &report.steps {
         text.line(format!(
-            "{}: {:<18} {} {}",
+            "{}: {:<20} {} {}",
             st.input.untrusted(),
             st.step,
             if st.ok { "ok  " } else { "FAIL" },
