@@ -242,6 +242,10 @@ pub struct AsOf {
     orphans: Vec<(String, Event)>,
     active: std::collections::BTreeSet<String>,
     applied: usize,
+    /// Each file's leaf hash, kept current for the files the applied blocks named.
+    leaf_hashes: BTreeMap<String, crate::digest::Hash>,
+    /// The root, until a block names a file again.
+    root: Option<crate::digest::Hash>,
 }
 
 impl AsOf {
@@ -252,6 +256,8 @@ impl AsOf {
             orphans: Vec::new(),
             active: [master.to_string()].into(),
             applied: 0,
+            leaf_hashes: BTreeMap::new(),
+            root: None,
         }
     }
 
@@ -265,8 +271,12 @@ impl AsOf {
     pub fn advance(&mut self, entries: &[Entry], upto: usize, cands: &[Cand]) {
         use crate::merge::bodies::{AdmitBody, RemoveBody};
         assert!(upto >= self.applied, "final chains only grow");
+        let mut touched = std::collections::BTreeSet::new();
         for e in &entries[self.applied..upto] {
             let b = cands[e.cand].block.as_ref().expect("valid blocks parse");
+            if let Some(f) = b.body_str("file") {
+                touched.insert(f.to_string());
+            }
             if b.chain == self.master {
                 match b.kind.as_str() {
                     "admit" => {
@@ -294,6 +304,13 @@ impl AsOf {
         }
         self.orphans.clear();
         self.applied = upto;
+        for id in touched {
+            if let Some(f) = self.files.get(&id) {
+                self.leaf_hashes
+                    .insert(id, crate::digest::merkle::leaf_hash(leaf_line(f).as_bytes()));
+                self.root = None;
+            }
+        }
     }
 
     /// The states so far, by file id.
@@ -306,9 +323,18 @@ impl AsOf {
         self.files.values().map(leaf_line).collect()
     }
 
-    /// The `files` root: the RFC 6962 tree hash over [`Self::leaves`].
-    pub fn root(&self) -> crate::digest::Hash {
-        files_root(&self.leaves())
+    /// The `files` root: the RFC 6962 tree hash over [`Self::leaves`]. Leaf hashes are
+    /// kept per file and the root until a block names a file again, so walking many
+    /// checkpoints costs one tree per checkpoint that follows a file operation.
+    pub fn root(&mut self) -> crate::digest::Hash {
+        if let Some(r) = self.root {
+            return r;
+        }
+        let leaves: Vec<_> = self.leaf_hashes.values().copied().collect();
+        let r = crate::digest::merkle::root(&leaves);
+        debug_assert_eq!(r, files_root(&self.leaves()));
+        self.root = Some(r);
+        r
     }
 }
 
