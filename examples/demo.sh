@@ -258,6 +258,29 @@ step_verify_all() {
     done
 }
 
+step_prove_to_outsider() {
+    local out="$WORK/outsider"
+    mkdir "$out"
+    say "bob proves his file's state to an outsider (a bank, customs): the manifest, its leaf"
+    say "and Merkle path under the files root of hq's latest checkpoint, that signed block"
+    sf bob prove "$FILE_ID" --out "$out/file.proof"
+    sf hq card --out "$out/hq.card"
+    say "the outsider has no home and no roster: only the master's card (fingerprint compared"
+    say "out of band) and the proof"
+    (cd "$out" && env -u HOME -u XDG_DATA_HOME -u SECFILE_HOME "$SECFILE" verify file.proof --master hq.card 2>&1 | indent) ||
+        die "the outsider could not verify bob's proof"
+    if command -v python3 >/dev/null && command -v minisign >/dev/null; then
+        say "the same check without secfile: Python's standard library and stock minisign"
+        python3 "$ROOT/tests/verify_proof.py" "$out/file.proof" "$out/hq.card" | indent ||
+            die "tests/verify_proof.py refused bob's proof"
+    fi
+    say "one flipped byte in the proof, and the outsider refuses it"
+    sed 's/revoked 0/revoked 1/' "$out/file.proof" >"$out/forged.proof"
+    if (cd "$out" && env -u HOME -u XDG_DATA_HOME "$SECFILE" verify forged.proof --master hq.card >/dev/null 2>&1); then
+        die "a forged proof passed"
+    fi
+}
+
 step_show_logs() {
     say "the global order as alice sees it (clock, chain id)"
     sf alice log --global
@@ -275,9 +298,11 @@ main() {
     step_merge_all
     step_verify_all
     step_file_history
+    step_prove_to_outsider
     step_show_logs
     say "done: a four-node consortium synced by USB stick only ($XFER_COUNT xfers); every node agrees on head ${HEAD[hq]}"
-    say "security file $FILE_ID: requested by alice, issued by hq, transferred to bob, the same final history everywhere"
+    say "security file $FILE_ID: requested by alice, issued by hq, transferred to bob, the same final history everywhere,"
+    say "proven to an outsider who holds only the master's card"
 }
 
 main "$@"

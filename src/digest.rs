@@ -1,5 +1,6 @@
 //! SHA-256 helpers: hashing in a read loop (sha2 0.11 has no `io::Write`) and lowercase hex.
 pub mod fastmap;
+pub mod merkle;
 
 use sha2::{Digest, Sha256};
 use std::io::{self, Read, Write};

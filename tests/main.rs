@@ -10,6 +10,7 @@ mod fixtures_gen;
 mod global;
 mod hostile;
 mod interop;
+mod proofs;
 mod prop;
 mod tamper;
 mod view;

@@ -1,5 +1,6 @@
 //! `checkpoint` (master): a block stating the final chain computed at this very block —
-//! its count, head and threshold (DESIGN §5 "Checkpoints"). Every node recomputes it.
+//! its count, head and threshold, and the `files` Merkle root over the files' states in
+//! that final chain (DESIGN §5 "Checkpoints"). Every node recomputes it.
 use super::{Tx, Who};
 use crate::digest::Hash;
 use crate::error::{Error, Result};
@@ -26,6 +27,13 @@ pub fn checkpoint_under(node: &Node, lock: &Lock) -> Result<Made> {
     checkpoint_in(tx)
 }
 
+/// The `files` root of the final chain of `count` entries of the merge `g`.
+fn files_root(st: &crate::node::State, g: &global::Global, count: u64) -> Hash {
+    let mut at = crate::dossier::state::AsOf::new(&st.eval.master);
+    at.advance(&g.entries, count as usize, &st.cands);
+    at.root()
+}
+
 fn checkpoint_in(mut tx: Tx<'_>) -> Result<Made> {
     let node = tx.node;
     let g = global::merge(&tx.st.eval, &tx.st.cands);
@@ -35,7 +43,7 @@ fn checkpoint_in(mut tx: Tx<'_>) -> Result<Made> {
         final_count: count,
         head: crate::digest::hex(&head),
         threshold,
-        files: None,
+        files: Some(crate::digest::hex(&files_root(&tx.st, &g, count))),
     };
     let (block, hash) = tx.stage_block("checkpoint", bodies::to_value(&body))?;
     if (block.height, block.clock) != (height, clock) {

@@ -14,6 +14,7 @@ pub mod checkpoint;
 pub mod issue;
 pub mod journal;
 pub mod op;
+pub mod prove;
 pub mod request;
 pub mod roster;
 

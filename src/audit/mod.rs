@@ -11,6 +11,8 @@ use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
+pub mod proof;
+
 /// One problem: the input it concerns, a stable kind word, and what is wrong.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Problem {
@@ -27,6 +29,8 @@ pub struct Report {
     pub blocks: usize,
     pub chains: usize,
     pub bundles: usize,
+    /// Proof files checked (`verify P --master CARD`).
+    pub proofs: usize,
     pub steps: Vec<Step>,
 }
 
@@ -510,7 +514,9 @@ pub fn check_rollback(
 
 /// Recompute every valid `checkpoint` block of the master's chain (DESIGN §5
 /// "Checkpoints"): its `final`, `head` and `threshold` must be those of the final chain of
-/// its own cut. Each one that disagrees is a problem of kind `checkpoint`.
+/// its own cut, and its `files` root (when present) the Merkle root over the files' states
+/// in that final chain. Each one that disagrees is a problem of kind `checkpoint`. The
+/// final chains of successive checkpoints only grow, so the files' states are walked once.
 pub fn check_checkpoints(st: &crate::node::State, global: &crate::merge::global::Global, report: &mut Report) {
     use crate::merge::bodies::CheckpointBody;
     use crate::merge::global;
@@ -518,6 +524,7 @@ pub fn check_checkpoints(st: &crate::node::State, global: &crate::merge::global:
         return;
     };
     let cuts = global::Cuts::of(&st.eval, &st.cands);
+    let mut at = crate::dossier::state::AsOf::new(&st.eval.master);
     for &i in seq {
         let b = st.block(i);
         if b.kind != "checkpoint" {
@@ -538,6 +545,24 @@ pub fn check_checkpoints(st: &crate::node::State, global: &crate::merge::global:
                     b.height, got.0, got.1, got.2, want.0, want.1, want.2
                 ),
             );
+        }
+        if let Some(files) = &body.files {
+            if (count as usize) < at.applied() {
+                at = crate::dossier::state::AsOf::new(&st.eval.master);
+            }
+            at.advance(&global.entries, count as usize, &st.cands);
+            let root = crate::digest::hex(&at.root());
+            if *files != root {
+                report.push(
+                    st.paths[i].display(),
+                    "checkpoint",
+                    format!(
+                        "checkpoint at master height {} records files root {files}, but the {} files of its final chain give {root}",
+                        b.height,
+                        at.files().len()
+                    ),
+                );
+            }
         }
     }
 }

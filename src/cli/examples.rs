@@ -206,6 +206,18 @@ pub const SCENARIO: &[Example] = &[
         "secfile checkpoint",
     ),
     ex(
+        "prove",
+        "hq",
+        "prove a file's state as of that checkpoint, for an outsider",
+        "secfile prove $FILE --out file.proof",
+    ),
+    ex(
+        "verify",
+        "hq",
+        "check a proof with the master's card alone (no home needed)",
+        "secfile verify file.proof --master hq.card",
+    ),
+    ex(
         "merge",
         "hq",
         "the global chain: head, final and pending counts, and its anchor",

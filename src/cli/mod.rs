@@ -66,6 +66,7 @@ pub enum Command {
     Watch(commands::watch::WatchArgs),
     Merge(commands::merge::MergeArgs),
     Checkpoint(commands::checkpoint::CheckpointArgs),
+    Prove(commands::prove::ProveArgs),
     Log(commands::log::LogArgs),
     Status(commands::status::StatusArgs),
     Verify(commands::verify::VerifyArgs),
@@ -168,6 +169,7 @@ fn run(cli: Cli, ui: &Ui) -> Result<i32, Error> {
         Import(a) => commands::import::run(&ctx, ui, a),
         Inspect(a) => commands::inspect::run(&ctx, ui, a),
         Sync(c) => commands::sync::run(&ctx, ui, c),
+        Prove(a) => commands::prove::run(&ctx, ui, a),
         Xfer(a) => commands::xfer::run(&ctx, ui, a),
         Outbox(a) => commands::outbox::run(&ctx, ui, a),
         Resend(a) => commands::resend::run(&ctx, ui, a),
@@ -183,7 +185,9 @@ fn run(cli: Cli, ui: &Ui) -> Result<i32, Error> {
 
 /// What every command gets: the home and the options read from flags and environment.
 pub struct Context {
-    pub home: Home,
+    /// `None` when no home can be named (no `--home`, `SECFILE_HOME`, `XDG_DATA_HOME` or
+    /// `HOME`): commands that need none (`verify P --master CARD`) still run.
+    pub home: Option<Home>,
     pub passphrase: Option<age::secrecy::SecretString>,
     pub now: i64,
     pub lock_wait: Duration,
@@ -192,11 +196,7 @@ pub struct Context {
 
 impl Context {
     fn from_cli(cli: &Cli) -> Result<Context, Error> {
-        let home = match &cli.home {
-            Some(h) => h.clone(),
-            None => default_home()
-                .ok_or_else(|| Error::Env("no home: set --home, SECFILE_HOME, XDG_DATA_HOME or HOME".into()))?,
-        };
+        let home = cli.home.clone().or_else(default_home);
         let passphrase = match &cli.passphrase_file {
             None => None,
             Some(p) => {
@@ -238,7 +238,7 @@ impl Context {
                 Err(_) => None,
             };
         Ok(Context {
-            home: Home::new(home),
+            home: home.map(Home::new),
             passphrase,
             now,
             lock_wait,
@@ -255,9 +255,16 @@ impl Context {
         }
     }
 
+    /// The home named by the flags or the environment.
+    pub fn home(&self) -> Result<&Home, Error> {
+        self.home
+            .as_ref()
+            .ok_or_else(|| Error::Env("no home: set --home, SECFILE_HOME, XDG_DATA_HOME or HOME".into()))
+    }
+
     /// Open the initialised home.
     pub fn node(&self) -> Result<Node, Error> {
-        Node::open(self.home.clone(), self.options())
+        Node::open(self.home()?.clone(), self.options())
     }
 }
 

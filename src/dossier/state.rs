@@ -5,8 +5,7 @@
 //! after it); a `reject` by a transfer's new holder, before it endorses, transfers or
 //! returns the file, makes the sender holder again.
 use crate::merge::bodies::{AcceptBody, IssueBody, NoteBody, RemoveBody, TransferBody};
-use crate::merge::global::Global;
-use crate::merge::validate::Member;
+use crate::merge::global::{Entry, Global};
 use crate::merge::{Cand, Evaluation};
 use crate::subchain::Block;
 use serde::{Deserialize, Serialize};
@@ -56,7 +55,7 @@ pub fn derive(global: &Global, eval: &Evaluation, cands: &[Cand]) -> BTreeMap<St
     for (n, e) in global.entries.iter().enumerate() {
         let b = cands[e.cand].block.as_ref().expect("valid blocks parse");
         let status = if n < global.final_count { "final" } else { "tentative" };
-        d.apply(&eval.members, &eval.master, b, status);
+        d.apply(&eval.master, b, status);
     }
     d.finish()
 }
@@ -73,8 +72,9 @@ pub struct Deriver {
     pub files: BTreeMap<String, FileState>,
     /// Operations on files not issued (yet): attached if the file is issued later.
     orphans: Vec<(String, Event)>,
-    /// Members removed so far, in global order.
-    removed: BTreeSet<String>,
+    /// The active members so far, in global order: admitted by an `admit` block of the
+    /// master's chain, until a `remove` block (the master is always one).
+    active: BTreeSet<String>,
 }
 
 impl Deriver {
@@ -90,23 +90,27 @@ impl Deriver {
     }
 
     /// Apply the next entry of the global chain (`status`: `final` or `tentative`).
-    pub fn apply(&mut self, members: &BTreeMap<String, Member>, master: &str, b: &Block, status: &'static str) {
-        let Deriver {
-            files,
-            orphans,
-            removed,
-        } = self;
-        let member_ok = |id: &str| {
-            members
-                .get(id)
-                .is_some_and(|m| (m.admit_clock, master) < (b.clock, b.chain.as_str()) && !removed.contains(id))
-        };
-        if b.kind == "remove" && b.chain == master {
-            if let Ok(r) = b.body_as::<RemoveBody>() {
-                removed.insert(r.id);
+    pub fn apply(&mut self, master: &str, b: &Block, status: &'static str) {
+        use crate::merge::bodies::AdmitBody;
+        let Deriver { files, orphans, active } = self;
+        if b.chain == master {
+            match b.kind.as_str() {
+                "admit" => {
+                    if let Ok(a) = b.body_as::<AdmitBody>() {
+                        active.insert(a.id);
+                    }
+                    return;
+                }
+                "remove" => {
+                    if let Ok(r) = b.body_as::<RemoveBody>() {
+                        active.remove(&r.id);
+                    }
+                    return;
+                }
+                _ => {}
             }
-            return;
         }
+        let member_ok = |id: &str| id == master || active.contains(id);
         let mut ev = Event {
             kind: b.kind.clone(),
             by: b.chain.clone(),
@@ -257,5 +261,165 @@ impl Deriver {
             }
             None => orphans.push((file, ev)),
         }
+    }
+}
+
+/// The files' states as of a prefix of the final chain (DESIGN §5 "Checkpoints"), for the
+/// `files` root of a checkpoint: a function of that prefix alone. Membership is the
+/// roster as of each block's place in that chain — admitted by an `admit` before it and
+/// not removed by a `remove` before it — never the roster held today, so every node and
+/// every later recomputation gets the same states and root. Prefixes only grow: one
+/// `AsOf` walks every checkpoint of a chain in order.
+#[derive(Debug, Clone)]
+pub struct AsOf {
+    master: String,
+    d: Deriver,
+    applied: usize,
+    /// Each file's leaf hash, kept current for the files the applied blocks named.
+    leaf_hashes: BTreeMap<String, crate::digest::Hash>,
+    /// The root, until a block names a file again.
+    root: Option<crate::digest::Hash>,
+}
+
+impl AsOf {
+    pub fn new(master: &str) -> AsOf {
+        AsOf {
+            master: master.to_string(),
+            d: Deriver::default(),
+            applied: 0,
+            leaf_hashes: BTreeMap::new(),
+            root: None,
+        }
+    }
+
+    /// How many entries of the chain have been applied.
+    pub fn applied(&self) -> usize {
+        self.applied
+    }
+
+    /// Apply `entries[self.applied()..upto]` (entries of a complete merge, in global
+    /// order; `upto` never below what was applied already).
+    pub fn advance(&mut self, entries: &[Entry], upto: usize, cands: &[Cand]) {
+        assert!(upto >= self.applied, "final chains only grow");
+        let mut touched = std::collections::BTreeSet::new();
+        for e in &entries[self.applied..upto] {
+            let b = cands[e.cand].block.as_ref().expect("valid blocks parse");
+            if let Some(f) = b.body_str("file") {
+                touched.insert(f.to_string());
+            }
+            self.d.apply(&self.master, b, "final");
+        }
+        self.d.orphans.clear();
+        self.applied = upto;
+        for id in touched {
+            if let Some(f) = self.d.files.get(&id) {
+                self.leaf_hashes
+                    .insert(id, crate::digest::merkle::leaf_hash(leaf_line(f).as_bytes()));
+                self.root = None;
+            }
+        }
+    }
+
+    /// The states so far, by file id.
+    pub fn files(&self) -> &BTreeMap<String, FileState> {
+        &self.d.files
+    }
+
+    /// The leaves of the `files` tree, sorted by file id.
+    pub fn leaves(&self) -> Vec<String> {
+        self.d.files.values().map(leaf_line).collect()
+    }
+
+    /// The `files` root: the RFC 6962 tree hash over [`Self::leaves`]. Leaf hashes are
+    /// kept per file and the root until a block names a file again, so walking many
+    /// checkpoints costs one tree per checkpoint that follows a file operation.
+    pub fn root(&mut self) -> crate::digest::Hash {
+        if let Some(r) = self.root {
+            return r;
+        }
+        let leaves: Vec<_> = self.leaf_hashes.values().copied().collect();
+        let r = crate::digest::merkle::root(&leaves);
+        debug_assert_eq!(r, files_root(&self.leaves()));
+        self.root = Some(r);
+        r
+    }
+}
+
+/// The leaf of one file in a checkpoint's `files` tree: the ASCII line
+/// `file <id> holder <node id> revoked <0|1> expires <RFC 3339 or -> manifest <sha256>`,
+/// no trailing newline, the expiry written back in the canonical form of
+/// `timefmt::rfc3339` (seconds, `Z`), hashes in lowercase hex.
+pub fn leaf_line(f: &FileState) -> String {
+    let expires = f
+        .expires
+        .as_deref()
+        .and_then(crate::timefmt::parse_rfc3339)
+        .map_or_else(|| "-".to_string(), crate::timefmt::rfc3339);
+    format!(
+        "file {} holder {} revoked {} expires {} manifest {}",
+        f.id,
+        f.holder,
+        u8::from(f.revoked.is_some()),
+        expires,
+        f.manifest
+    )
+}
+
+/// The RFC 6962 Merkle tree hash of leaf lines (in the order given).
+pub fn files_root(leaves: &[String]) -> crate::digest::Hash {
+    let hashed: Vec<_> = leaves
+        .iter()
+        .map(|l| crate::digest::merkle::leaf_hash(l.as_bytes()))
+        .collect();
+    crate::digest::merkle::root(&hashed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(id: &str, holder: &str, revoked: bool, expires: Option<&str>) -> FileState {
+        FileState {
+            id: id.into(),
+            serial: 1,
+            holder: holder.into(),
+            revoked: revoked.then(|| "reason".to_string()),
+            expires: expires.map(str::to_string),
+            request: None,
+            manifest: "ab".repeat(32),
+            endorsements: vec![],
+            notes: vec![],
+            surrendered: false,
+            rejectable_to: None,
+            tentative: false,
+            events: vec![],
+        }
+    }
+
+    #[test]
+    fn leaf_lines() {
+        let m = "ab".repeat(32);
+        let cases = [
+            (
+                state("f1", "0123456789abcdef", false, None),
+                format!("file f1 holder 0123456789abcdef revoked 0 expires - manifest {m}"),
+            ),
+            (
+                state("f2", "0123456789abcdef", true, Some("2030-01-02T03:04:05Z")),
+                format!("file f2 holder 0123456789abcdef revoked 1 expires 2030-01-02T03:04:05Z manifest {m}"),
+            ),
+        ];
+        for (f, want) in cases {
+            assert_eq!(leaf_line(&f), want);
+        }
+    }
+
+    #[test]
+    fn files_root_is_rfc6962_over_the_lines() {
+        assert_eq!(files_root(&[]), crate::digest::sha256(b""));
+        let l = vec!["a".to_string(), "b".to_string(), "c".to_string()];
+        let h = |s: &str| crate::digest::merkle::leaf_hash(s.as_bytes());
+        let n = crate::digest::merkle::node_hash;
+        assert_eq!(files_root(&l), n(&n(&h("a"), &h("b")), &h("c")));
     }
 }

@@ -96,7 +96,7 @@ fn through_view(node: &Node, st: &State, v: &crate::node::View) -> Option<BTreeM
     let blocks = node.settled_blocks(ix, &at)?;
     let master = st.eval.master.as_str();
     for (b, _) in &blocks[..finals] {
-        cache.deriver.apply(&st.eval.members, master, b, "final");
+        cache.deriver.apply(master, b, "final");
     }
     if finals > 0 {
         cache.final_count = ix.final_count;
@@ -113,7 +113,7 @@ fn through_view(node: &Node, st: &State, v: &crate::node::View) -> Option<BTreeM
     }
     let mut d = cache.deriver;
     for (b, _) in &blocks[finals..] {
-        d.apply(&st.eval.members, master, b, "tentative");
+        d.apply(master, b, "tentative");
     }
     Some(d.finish())
 }

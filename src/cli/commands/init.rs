@@ -38,8 +38,9 @@ pub fn run(ctx: &Context, ui: &Ui, a: InitArgs) -> Result<i32, Error> {
         Some(p) => Some((read_input(p, 1 << 20)?, label(p))),
         None => None,
     };
+    let home = ctx.home()?;
     let info = crate::node::init(
-        &ctx.home,
+        home,
         &a.name,
         role,
         card.as_ref().map(|(b, l)| (b.as_slice(), l.as_str())),
@@ -51,7 +52,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: InitArgs) -> Result<i32, Error> {
         role.as_str(),
         info.name,
         info.id,
-        ctx.home.root.display()
+        home.root.display()
     ));
     text.line(format!("fingerprint: {}", grouped(&info.fingerprint)));
     if role == Role::Member {
@@ -63,7 +64,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: InitArgs) -> Result<i32, Error> {
         &text,
         serde_json::json!({
             "id": info.id, "name": info.name, "role": role.as_str(), "fingerprint": info.fingerprint,
-            "home": ctx.home.root.display().to_string(),
+            "home": home.root.display().to_string(),
             "master": {"id": info.master_id, "fingerprint": info.master_fingerprint},
         }),
     );

@@ -12,6 +12,7 @@ pub mod log;
 pub mod merge;
 pub mod op;
 pub mod outbox;
+pub mod prove;
 pub mod request;
 pub mod resend;
 pub mod roster;

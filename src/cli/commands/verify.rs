@@ -6,13 +6,17 @@ use crate::text::UntrustedExt;
 use clap::Args;
 use std::path::PathBuf;
 
-/// Audit the home, or the bundles, cards and homes given, and report every problem
+/// Audit the home, or the bundles, cards, homes and proofs given, and report every problem
 ///
-/// Exits 0 when everything checks, 1 when any problem is found.
+/// Exits 0 when everything checks, 1 when any problem is found. A proof file (from `prove`)
+/// is checked with the master's card alone, no home needed: `verify P --master CARD`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Bundles, cards or node homes to check instead of the home
+    /// Bundles, cards, node homes or proofs to check instead of the home
     pub paths: Vec<PathBuf>,
+    /// The master's card to check proofs with (default: the card this home pinned)
+    #[arg(long, value_name = "CARD")]
+    pub master: Option<PathBuf>,
     /// Also require HASH to be the running hash of an entry of this node's final global chain
     #[arg(long, value_name = "HASH")]
     pub global_head: Option<String>,
@@ -90,8 +94,23 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
     }
     if !a.paths.is_empty() {
         let node = ctx.node().ok();
+        let master = match &a.master {
+            Some(c) => {
+                let bytes = crate::input::read_bounded(c, crate::input::MAX_CARD, "card")?;
+                Some(crate::identity::Card::parse(&bytes).map_err(|e| Error::rejected(c.display(), "malformed", e))?)
+            }
+            None => node.as_ref().map(|n| n.master_card.clone()),
+        };
         for p in &a.paths {
-            if p.is_dir() && p.join("manifest.yaml").exists() {
+            if !p.is_dir() && audit::proof::is_proof(p) {
+                let card = master.as_ref().ok_or_else(|| {
+                    Error::usage(format!(
+                        "{}: checking a proof needs --master CARD (the master's card)",
+                        p.display()
+                    ))
+                })?;
+                audit::proof::verify_proof(p, card, ctx.options().now, &mut report)?;
+            } else if p.is_dir() && p.join("manifest.yaml").exists() {
                 let node = node
                     .as_ref()
                     .ok_or_else(|| Error::Env(format!("{}: verifying a security file needs a home", p.display())))?;
@@ -143,7 +162,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
     }
     for st in &report.steps {
         text.line(format!(
-            "{}: {:<18} {} {}",
+            "{}: {:<20} {} {}",
             st.input.untrusted(),
             st.step,
             if st.ok { "ok  " } else { "FAIL" },
@@ -155,12 +174,21 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
     }
     let summary = if report.ok() {
         use crate::cli::ui::plural;
-        format!(
-            "ok: {} in {}, {} checked",
-            plural(report.blocks, "block"),
-            plural(report.chains, "chain"),
-            plural(report.bundles, "bundle")
-        )
+        match report.proofs {
+            0 => format!(
+                "ok: {} in {}, {} checked",
+                plural(report.blocks, "block"),
+                plural(report.chains, "chain"),
+                plural(report.bundles, "bundle")
+            ),
+            n => format!(
+                "ok: {} in {}, {}, {} checked",
+                plural(report.blocks, "block"),
+                plural(report.chains, "chain"),
+                plural(report.bundles, "bundle"),
+                plural(n, "proof")
+            ),
+        }
     } else {
         format!("FAILED: {}", crate::cli::ui::plural(report.problems.len(), "problem"))
     };
@@ -169,7 +197,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
         &text,
         serde_json::json!({
             "ok": report.ok(), "problems": report.problems, "notes": report.notes,
-            "blocks": report.blocks, "chains": report.chains, "bundles": report.bundles, "steps": report.steps,
+            "blocks": report.blocks, "chains": report.chains, "bundles": report.bundles, "proofs": report.proofs, "steps": report.steps,
         }),
     );
     Ok(if report.ok() { 0 } else { 1 })
