@@ -7,7 +7,8 @@
 #
 # Homes come from examples/bench_gen.rs (16 sub-chains, cached under $BENCH_DIR); each size
 # is copied to a scratch dir, the master's and a member's index is brought up to date once
-# (as a node in use has it), the member is given everything so far, and 100 new blocks are
+# and one command that changes it run (as a node in use has them), the member is given
+# everything so far, and 100 new blocks are
 # made for the `sync export`/`sync import` pair.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -59,6 +60,8 @@ for N in "${SIZES[@]}"; do
     "$S" --home "$P" merge >/dev/null
     "$GEN" --frontier "$P" "$M"
     "$GEN" --frontier "$M" "$P"
+    # a node in use has run a command that changed it since: its caches are current
+    "$S" --home "$M" append --kind warm >/dev/null
     measure "$TOTAL" status "$S" --home "$M" status
     measure "$TOTAL" log_limit "$S" --home "$M" log --global --limit 20
     measure "$TOTAL" file_list "$S" --home "$M" file list --all

@@ -433,6 +433,9 @@ impl<'n> Tx<'n> {
         self.committed = true;
         journal::apply(&self.node.home, &j)?;
         std::fs::remove_dir_all(&self.stage).at(&self.stage)?;
+        // the caches: the index this transaction loaded, and the files' state over its final
+        // prefix (so that reading commands, which write nothing, apply only what is newer)
+        crate::transport::files::refresh(self.node, &self.st);
         self.node.keep_sig_cache(&self.st);
         Ok(())
     }

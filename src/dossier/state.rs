@@ -49,6 +49,12 @@ pub struct FileState {
     pub events: Vec<Event>,
 }
 
+/// The block kinds a file's state depends on: the file operations, and the roster's
+/// admissions and removals ([`Deriver::apply`] ignores every other kind).
+pub const FILE_KINDS: &[&str] = &[
+    "issue", "transfer", "accept", "endorse", "annotate", "revoke", "return", "reject", "admit", "remove",
+];
+
 /// Derive every file's state from the merged global chain.
 pub fn derive(global: &Global, eval: &Evaluation, cands: &[Cand]) -> BTreeMap<String, FileState> {
     let mut d = Deriver::default();

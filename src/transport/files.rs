@@ -57,7 +57,21 @@ struct FilesCache {
 
 const FILES_CACHE_VERSION: u32 = 1;
 
+/// Bring `state/files` up to the final prefix of a state loaded through the index (a
+/// command that changed the home calls it when it commits). Best effort, like every cache.
+pub fn refresh(node: &Node, st: &State) {
+    if let Some(v) = st.view.as_deref() {
+        let _ = fold(node, st, v, false);
+    }
+}
+
 fn through_view(node: &Node, st: &State, v: &crate::node::View) -> Option<BTreeMap<String, FileState>> {
+    fold(node, st, v, true)
+}
+
+/// The final prefix's state from `state/files`, advanced by the entries that became final
+/// since (and queued to be written back); with `tentative`, the tail applied too.
+fn fold(node: &Node, st: &State, v: &crate::node::View, tentative: bool) -> Option<BTreeMap<String, FileState>> {
     let ix = &v.index;
     let path = node.home.state_dir().join("files");
     let fresh = || FilesCache {
@@ -92,11 +106,23 @@ fn through_view(node: &Node, st: &State, v: &crate::node::View) -> Option<BTreeM
     if cache.final_count + finals as u64 != ix.final_count {
         return None;
     }
-    let at: Vec<(String, u64)> = tail.iter().map(|(_, c, h)| (c.to_string(), *h)).collect();
-    let blocks = node.settled_blocks(ix, &at)?;
+    // only the kinds a file's state or the roster depends on are read (the index knows
+    // each block's kind), a batch at a time
+    let relevant = |(_, c, h): &&(u64, &str, u64)| {
+        let x = &ix.chains[*c];
+        dossier::state::FILE_KINDS.contains(&ix.kind(x.kinds[*h as usize]))
+    };
     let master = st.eval.master.as_str();
-    for (b, _) in &blocks[..finals] {
-        cache.deriver.apply(master, b, "final");
+    let pick = |part: &[(u64, &str, u64)]| -> Vec<(String, u64)> {
+        part.iter()
+            .filter(relevant)
+            .map(|(_, c, h)| (c.to_string(), *h))
+            .collect()
+    };
+    for part in tail[..finals].chunks(4096) {
+        for (b, _) in node.settled_blocks(ix, &pick(part))? {
+            cache.deriver.apply(master, &b, "final");
+        }
     }
     if finals > 0 {
         cache.final_count = ix.final_count;
@@ -111,9 +137,14 @@ fn through_view(node: &Node, st: &State, v: &crate::node::View) -> Option<BTreeM
             node.cache_write(crate::node::Deferred::Files(bytes));
         }
     }
+    if !tentative {
+        return Some(BTreeMap::new());
+    }
     let mut d = cache.deriver;
-    for (b, _) in &blocks[finals..] {
-        d.apply(master, b, "tentative");
+    for part in tail[finals..].chunks(4096) {
+        for (b, _) in node.settled_blocks(ix, &pick(part))? {
+            d.apply(master, &b, "tentative");
+        }
     }
     Some(d.finish())
 }
