@@ -283,20 +283,16 @@ fn a_big_export_is_split_into_bundles_imported_in_any_order() {
     net.sync("alice", "hq");
     let hq = net.home("hq");
     let out = net.path("all.bundle");
-    let v = crate::common::ok_json(
-        &hq,
-        &[
-            "sync",
-            "export",
-            "--to",
-            "bob",
-            "--all",
-            "--max-blocks",
-            "5",
-            "--out",
-            s(&out),
-        ],
-    );
+    // every block to bob, a new peer, at most 5 a bundle
+    let split = |out: &str| -> Vec<String> {
+        let mut a: Vec<String> = ["sync", "export", "--to", "bob", "--all", "--max-blocks", "5"]
+            .map(String::from)
+            .to_vec();
+        a.extend(["--out".to_string(), out.to_string()]);
+        a
+    };
+    let args = split(s(&out));
+    let v = crate::common::ok_json(&hq, &args.iter().map(String::as_str).collect::<Vec<_>>());
     let files: Vec<String> = v["out"]
         .as_array()
         .unwrap()
@@ -326,20 +322,8 @@ fn a_big_export_is_split_into_bundles_imported_in_any_order() {
     ok(&bob, &["verify"]);
     // several bundles cannot go to stdout: refused before anything is written
     let before = crate::common::snapshot(&hq);
-    let (code, stdout, err) = run(
-        &hq,
-        &[
-            "sync",
-            "export",
-            "--to",
-            "bob",
-            "--all",
-            "--max-blocks",
-            "5",
-            "--out",
-            "-",
-        ],
-    );
+    let args = split("-");
+    let (code, stdout, err) = run(&hq, &args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(code, 2, "{err}");
     assert!(stdout.is_empty());
     assert!(err.contains("--max-blocks"), "{err}");

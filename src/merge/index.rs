@@ -180,6 +180,21 @@ impl Index {
         }
     }
 
+    /// True when a removal in `members` (a roster evaluated against this index) is new and
+    /// its cutoff lies below a settled block, or at the settled head but another block:
+    /// it rewrites settled history, so the whole store must be evaluated.
+    pub fn removal_rewrites(&self, members: &BTreeMap<String, Member>) -> bool {
+        members.iter().any(|(id, m)| match (&m.removed, self.chains.get(id)) {
+            (Some((cut_h, cut_hash, _)), Some(x)) => {
+                let was = self.members.get(id).and_then(|m| m.removed.as_ref());
+                was.is_none()
+                    && (*cut_h < x.head()
+                        || (*cut_h == x.head() && digest::parse_hash(cut_hash) != Some(x.hashes[x.head() as usize])))
+            }
+            _ => false,
+        })
+    }
+
     /// Every chain's settled head, as a frontier says it.
     pub fn frontier(&self) -> Vec<crate::subchain::SeenRef> {
         self.chains

@@ -363,16 +363,8 @@ impl Node {
             }
         }
         // a removal whose cutoff lies below a settled block rewrites settled history
-        for (id, m) in &eval.members {
-            if let (Some((cut_h, cut_hash, _)), Some(x)) = (&m.removed, ix.chains.get(id)) {
-                let was = ix.members.get(id).and_then(|m| m.removed.as_ref());
-                if was.is_none()
-                    && (*cut_h < x.head()
-                        || (*cut_h == x.head() && digest::parse_hash(cut_hash) != Some(x.hashes[x.head() as usize])))
-                {
-                    return None;
-                }
-            }
+        if ix.removal_rewrites(&eval.members) {
+            return None;
         }
         // settled blocks that a new master block anchors
         for i in fresh..cands.len() {

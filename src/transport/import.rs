@@ -289,16 +289,8 @@ fn plan_through_view(
             return Ok(None);
         }
     }
-    for (id, m) in &eval.members {
-        if let (Some((cut_h, cut_hash, _)), Some(x)) = (&m.removed, ix.chains.get(id)) {
-            let was = ix.members.get(id).and_then(|m| m.removed.as_ref());
-            if was.is_none()
-                && (*cut_h < x.head()
-                    || (*cut_h == x.head() && digest::parse_hash(cut_hash) != Some(x.hashes[x.head() as usize])))
-            {
-                return Ok(None);
-            }
-        }
+    if ix.removal_rewrites(&eval.members) {
+        return Ok(None);
     }
     report.known += known;
     let mut plan = decide_writes(cands, eval, base, st.places, st.paths, label, report)?;

@@ -156,15 +156,28 @@ pub fn export(
     armor: bool,
     dir: &Path,
 ) -> Result<(NamedTempFile, Exported)> {
+    let (recipients, ids, send) = selection(node, st, ix, to, all)?;
+    check_entry_limit(send.len())?;
+    let mut made = make_bundles(node, st, ix, &recipients, &ids, armor, dir, vec![send])?;
+    Ok(made.pop().expect("one bundle"))
+}
+
+/// The recipients of a sync export (their roster entries and ids) and the blocks to send.
+#[allow(clippy::type_complexity)]
+fn selection<'a>(
+    node: &Node,
+    st: &'a State,
+    ix: Option<&Index>,
+    to: Option<&str>,
+    all: bool,
+) -> Result<(Vec<&'a crate::merge::validate::Member>, Vec<String>, Vec<Outgoing>)> {
     let recipients = recipients_of(node, st, to)?;
     let ids: Vec<String> = recipients.iter().map(|m| m.identity.id.clone()).collect();
     let send = match ix {
         Some(ix) => select_settled(node, ix, &ids, all)?,
         None => select(node, st, &ids, all)?,
     };
-    check_entry_limit(send.len())?;
-    let mut made = make_bundles(node, st, ix, &recipients, &ids, armor, dir, vec![send])?;
-    Ok(made.pop().expect("one bundle"))
+    Ok((recipients, ids, send))
 }
 
 /// Blocks per sync bundle by default when an export is split ([`export_split`]): about
@@ -189,12 +202,7 @@ pub fn export_split(
     per: usize,
 ) -> Result<Vec<(NamedTempFile, Exported)>> {
     let per = per.clamp(1, (bundle::payload::MAX_ENTRIES as usize - 1) / 2);
-    let recipients = recipients_of(node, st, to)?;
-    let ids: Vec<String> = recipients.iter().map(|m| m.identity.id.clone()).collect();
-    let mut send = match ix {
-        Some(ix) => select_settled(node, ix, &ids, all)?,
-        None => select(node, st, &ids, all)?,
-    };
+    let (recipients, ids, mut send) = selection(node, st, ix, to, all)?;
     if send.len() <= per {
         return make_bundles(node, st, ix, &recipients, &ids, armor, dir, vec![send]);
     }
