@@ -11,6 +11,7 @@ mod global;
 mod hostile;
 mod interop;
 mod prop;
+mod rekey;
 mod tamper;
 
 #[test]

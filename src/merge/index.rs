@@ -18,6 +18,7 @@
 //! `verify` never reads it; it rewrites it after a clean run. Pure: encode and decode
 //! here; the node reads and writes it.
 use super::global::{self, Entry, Global};
+use super::rules::keys::KeyChange;
 use super::rules::{NO_ANCHOR, finality};
 use super::validate::{Base, Member, Settled};
 use crate::digest::{self, Hash};
@@ -29,7 +30,9 @@ use std::collections::BTreeMap;
 /// built under the signature rule (DESIGN §5): an older index may count as settled a block
 /// whose signature only passed the batch verification used before; it is not read, and is
 /// built again.
-const MAGIC: &[u8] = b"secfile settled index v3\n";
+///
+/// v4: members carry their key history (`rekey`, DESIGN §5 "Keys"); a v3 index is rebuilt.
+const MAGIC: &[u8] = b"secfile settled index v4\n";
 
 /// One chain's settled blocks, heights 0..len.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -86,6 +89,7 @@ struct MemberMeta {
     admit_clock: u64,
     card: String,
     removed: Option<(u64, String, u64)>,
+    keys: Vec<KeyChange>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -270,6 +274,7 @@ impl Index {
                     admit_clock: m.admit_clock,
                     card: m.card.clone(),
                     removed: m.removed.clone(),
+                    keys: m.keys.clone(),
                 })
                 .collect(),
             chains: self
@@ -362,6 +367,9 @@ impl Index {
         if !data.is_empty() {
             return None;
         }
+        if meta.members.iter().any(|m| m.keys.is_empty()) {
+            return None;
+        }
         let members = meta
             .members
             .into_iter()
@@ -374,6 +382,7 @@ impl Index {
                         admit_clock: m.admit_clock,
                         card: m.card,
                         removed: m.removed,
+                        keys: m.keys,
                     },
                 )
             })

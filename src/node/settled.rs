@@ -216,6 +216,16 @@ impl Node {
                 }
             }
         }
+        // a rotation whose `from` lies at or below a settled block of that chain would judge
+        // that block under other keys: evaluate everything again
+        for (id, m) in &eval.members {
+            let was = ix.members.get(id).map_or(0, |w| w.keys.len());
+            if let Some(x) = ix.chains.get(id) {
+                if m.keys.iter().skip(was.max(1)).any(|k| k.from <= x.head()) {
+                    return None;
+                }
+            }
+        }
         // settled blocks that a new master block anchors
         for i in fresh..cands.len() {
             let was = cands[i].settled.map_or(NO_ANCHOR, |x| x.anchor);

@@ -190,7 +190,7 @@ pub fn export(
     let nb = NewBundle {
         kind: "sync",
         sender: me,
-        key: &keys.sign,
+        key: crate::act::rekey::signing_key(node, &st.eval.members, &keys, &ids),
         recipients: recips,
         created: node.time(),
         armor,

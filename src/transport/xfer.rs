@@ -367,10 +367,11 @@ fn same_part(node: &Node, medium: &Medium, comps: &[&str], name: &str, want: &Pa
     let (Ok(have), Ok(want)) = (parts::parse(&path, name), parts::parse(want, name)) else {
         return false;
     };
-    let Some(pk) = node.card().ok().and_then(|c| c.identity.public_key().ok()) else {
-        return false;
-    };
-    have.header == want.header && parts::authenticate(&path, name, &have, &pk).is_ok()
+    have.header == want.header
+        && node
+            .own_public_keys()
+            .iter()
+            .any(|pk| parts::authenticate(&path, name, &have, pk).is_ok())
 }
 
 fn remove_rel(medium: &Medium, rel: &str) -> std::io::Result<()> {

@@ -12,6 +12,7 @@ pub mod log;
 pub mod merge;
 pub mod op;
 pub mod outbox;
+pub mod rekey;
 pub mod request;
 pub mod resend;
 pub mod roster;
