@@ -243,3 +243,137 @@ fn bad_rekey_requests_are_refused_and_change_nothing() {
     let (c, _, _) = run(&alice, &["roster", "rekey", s(&breq)]);
     assert_eq!(c, 1);
 }
+
+/// How a crafted rekey request is signed.
+#[derive(Clone, Copy)]
+enum Sigs {
+    /// By the current key only (no `rekey.yaml.new.minisig`).
+    OldOnly,
+    /// Both entries by the current key (the "new" one is not by the new key).
+    OldTwice,
+    /// Both, honestly.
+    Both,
+}
+
+/// A rekey request bundle from `member` to the master, made with the library and the
+/// member's own key files (as a member's secfile would, but signed as `sigs` says).
+fn craft_request(net: &Net, member: &str, sigs: Sigs, out: &Path) {
+    use secfile::act::rekey::{DOC, RekeyRequest, SIG_NEW, SIG_OLD};
+    use secfile::dossier::docs::{Signed, encode};
+    let home = net.home(member);
+    let old = secfile::identity::Keys::load_dir(&home.join("keys"), false, None).unwrap();
+    let new = secfile::identity::Keys::generate().unwrap();
+    let me = net.id(member);
+    let hq = net.id("hq");
+    let hq_age: String = {
+        let card = std::fs::read(home.join("master.card")).unwrap();
+        secfile::identity::Card::parse(&card).unwrap().identity.age
+    };
+    let doc = RekeyRequest {
+        format: 1,
+        id: secfile::bundle::random_id(),
+        node: me.clone(),
+        from: 50,
+        age: new.age_recipient(),
+        minisign: new.sign.public_base64(),
+        created: "2026-11-23T12:00:00Z".into(),
+    };
+    let raw = encode(&doc);
+    let sign = |k: &secfile::identity::SigningKey| secfile::subchain::sign::sign(k, &raw, &doc.comment()).unwrap();
+    let (s_old, s_new) = match sigs {
+        Sigs::OldOnly => (sign(&old.sign), None),
+        Sigs::OldTwice => (sign(&old.sign), Some(sign(&old.sign))),
+        Sigs::Both => (sign(&old.sign), Some(sign(&new.sign))),
+    };
+    let frontier = secfile::transport::sync::Frontier {
+        node: me.clone(),
+        heads: vec![],
+    };
+    let nb = secfile::bundle::NewBundle {
+        kind: "rekey",
+        sender: &me,
+        key: &old.sign,
+        recipients: vec![(hq, hq_age.parse().unwrap())],
+        created: "2026-11-23T12:00:00Z".into(),
+        armor: false,
+    };
+    let (tmp, _) = secfile::bundle::create(nb, out.parent().unwrap(), |pw| {
+        pw.entry("frontier.yaml", &frontier.encode())?;
+        pw.entry(DOC, &raw)?;
+        pw.entry(SIG_OLD, s_old.as_bytes())?;
+        if let Some(n) = &s_new {
+            pw.entry(SIG_NEW, n.as_bytes())?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    tmp.persist(out).unwrap();
+}
+
+#[test]
+fn a_request_signed_by_one_key_only_is_refused() {
+    let net = Net::new(&["alice"]);
+    let hq = net.home("hq");
+    let before = snapshot(&hq);
+    for (sigs, want) in [
+        (Sigs::OldOnly, "signed by both the old and the new key"),
+        (Sigs::OldTwice, "not signed by the new key"),
+    ] {
+        let b = net.path("crafted.bundle");
+        craft_request(&net, "alice", sigs, &b);
+        assert_refused(run(&hq, &["roster", "rekey", s(&b)]), 1, &[want], &hq, &before);
+        // import (and so xfer) applies the same checks
+        assert_refused(run(&hq, &["import", s(&b)]), 1, &[want], &hq, &before);
+    }
+    // the honest crafted one is bound (so the refusals above were for the signatures)
+    let b = net.path("honest.bundle");
+    craft_request(&net, "alice", Sigs::Both, &b);
+    let r = ok_json(&hq, &["roster", "rekey", s(&b)]);
+    assert_eq!(r["from"], 50);
+    ok(&hq, &["verify"]);
+}
+
+#[test]
+fn a_block_signed_with_the_old_key_after_from_is_invalid() {
+    let net = Net::new(&["alice", "bob"]);
+    let (alice, bob) = (net.home("alice"), net.home("bob"));
+    ok(&alice, &["append", "--kind", "note"]);
+    rotate_alice(&net);
+    ok(&alice, &["append", "--kind", "note", "--field", "after=1"]);
+    net.sync("alice", "hq");
+    net.sync("hq", "bob");
+    verify_clean(&net, &["hq", "alice", "bob"]);
+    let id = net.id("alice");
+    // the stock-tool recipe follows the key in force per height
+    if crate::common::stock_tools(&["minisign", "sha256sum"]) {
+        for n in ["hq", "alice", "bob"] {
+            let out = crate::common::run_recipe("blocks", &net.home(n), &[]);
+            assert!(
+                out.status.success(),
+                "blocks recipe on {n}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    // alice's block at height 2 (from = 2) re-signed with her retired key, in bob's home
+    let old = secfile::identity::Keys::load_dir(&alice.join("keys/retired/0"), false, None).unwrap();
+    let f = bob.join(format!("chains/{id}/0000000002.yaml"));
+    let bytes = std::fs::read(&f).unwrap();
+    let sig = secfile::subchain::sign::sign(&old.sign, &bytes, &format!("secfile block {id} 2")).unwrap();
+    std::fs::write(bob.join(format!("chains/{id}/0000000002.yaml.minisig")), sig.as_bytes()).unwrap();
+    let (c, out, _) = run(&bob, &["--json", "verify"]);
+    assert_eq!(c, 1, "{out}");
+    let v = crate::common::json(&out);
+    let problems = v["problems"].to_string();
+    assert!(
+        problems.contains("bad-signature") && problems.contains("0000000002"),
+        "{problems}"
+    );
+    // the stock recipe agrees
+    if crate::common::stock_tools(&["minisign"]) {
+        let out = crate::common::run_recipe("blocks", &bob, &[]);
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("0000000002.yaml: bad signature"));
+    }
+}
