@@ -377,3 +377,74 @@ fn a_block_signed_with_the_old_key_after_from_is_invalid() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("0000000002.yaml: bad signature"));
     }
 }
+
+#[test]
+fn armored_and_split_requests_work_like_other_bundles() {
+    let net = Net::new(&["alice", "bob"]);
+    let (alice, bob, hq) = (net.home("alice"), net.home("bob"), net.home("hq"));
+    // armored, in a mail body
+    let mail = net.path("mail.txt");
+    let j = ok_json(&alice, &["rekey", "--armor", "--out", s(&mail)]);
+    let text = std::fs::read_to_string(&mail).unwrap();
+    std::fs::write(
+        &mail,
+        format!("Hello hq,\r\nmy new keys:\r\n\r\n{text}\r\n-- \r\nalice\r\n"),
+    )
+    .unwrap();
+    let r = ok_json(&hq, &["roster", "rekey", s(&mail)]);
+    assert_eq!(r["from"], j["from"]);
+    net.sync("hq", "alice");
+    assert!(!alice.join("keys/next/minisign.key").exists(), "alice switched");
+    // split into parts: `import` (and xfer) gather them, then bind
+    let out = net.path("bob-rekey.bundle");
+    let j = ok_json(&bob, &["rekey", "--out", s(&out), "--max-size", "8k"]);
+    let parts: Vec<String> = j["out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect();
+    assert!(!parts.is_empty());
+    let mut args = vec!["--json", "import"];
+    args.extend(parts.iter().rev().map(String::as_str));
+    let imported = crate::common::json(&ok(&hq, &args));
+    assert!(imported.to_string().contains("\"rekey\":{"), "{imported}");
+    net.sync("hq", "bob");
+    assert!(!bob.join("keys/next/minisign.key").exists(), "bob switched");
+    ok(&alice, &["append", "--kind", "note"]);
+    ok(&bob, &["append", "--kind", "note"]);
+    net.sync("alice", "hq");
+    net.sync("bob", "hq");
+    net.sync("hq", "alice");
+    net.sync("hq", "bob");
+    verify_clean(&net, &["hq", "alice", "bob"]);
+}
+
+#[test]
+fn passphrase_protected_keys_stay_protected_across_a_rotation() {
+    let d = tempfile::tempdir().unwrap();
+    let h = d.path().join("hq");
+    let pw = d.path().join("pw");
+    std::fs::write(&pw, "correct horse\n").unwrap();
+    let sf = |args: &[&str]| {
+        let mut c = crate::common::at(&h, &["--passphrase-file", s(&pw)]);
+        c.args(args).env("SECFILE_SCRYPT_LOG_N", "10");
+        crate::common::output(c)
+    };
+    assert_eq!(sf(&["init", "--name", "hq", "--role", "master"]).0, 0);
+    // without the passphrase: refused, nothing changed
+    let before = snapshot(&h);
+    let (c, _, _) = run(&h, &["rekey"]);
+    assert_eq!(c, 2);
+    assert!(snapshot(&h) == before);
+    let (c, _, err) = sf(&["rekey"]);
+    assert_eq!(c, 0, "{err}");
+    for f in ["keys/age.key", "keys/retired/0/age.key"] {
+        let t = std::fs::read_to_string(h.join(f)).unwrap();
+        assert!(t.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"), "{f}");
+        assert!(!t.contains("AGE-SECRET-KEY"), "{f}");
+    }
+    assert_eq!(sf(&["append", "--kind", "note"]).0, 0);
+    let (c, out, err) = sf(&["--json", "verify"]);
+    assert_eq!(c, 0, "{out}{err}");
+}

@@ -171,6 +171,11 @@ impl Node {
 }
 
 impl<'n> Tx<'n> {
+    /// True once this transaction completed a pending key rotation ([`Tx::adopt_keys`]).
+    pub fn adopted(&self) -> bool {
+        self.adopted
+    }
+
     /// This node's secret keys (loaded once).
     pub fn keys(&mut self) -> Result<&Keys> {
         if self.keys.is_none() {

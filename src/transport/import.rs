@@ -48,6 +48,9 @@ pub struct ImportReport {
     pub parts: Option<(u64, u64)>,
     /// A rekey request bound: (node, from, master height of the `rekey` block).
     pub rekey: Option<(String, u64, u64)>,
+    /// This node's pending key rotation was bound by a block this bundle brought: the
+    /// import switches to the new keys.
+    pub keys_switched: bool,
 }
 
 impl ImportReport {
@@ -471,6 +474,11 @@ pub fn import_nth(tx: &mut Tx<'_>, input: &Path, label: &str, nth: usize) -> Res
                 format!("bundle kind {k} is not supported"),
             ));
         }
+    }
+    // the `rekey` block of this node's pending rotation: switch keys in this transaction
+    if crate::act::rekey::pending(node) {
+        tx.adopt_keys()?;
+        report.keys_switched = tx.adopted();
     }
     if header.kind != "sync" {
         // a receipt is owed for every request, file or transfer bundle imported (again)
