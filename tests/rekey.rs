@@ -73,6 +73,8 @@ fn member_rotation_is_bound_by_the_master_and_followed_everywhere() {
         out.contains("rekey-pending") || err.contains("rekey-pending"),
         "{out}{err}"
     );
+    let st = ok_json(&alice, &["status"]);
+    assert_eq!(st["keys"]["rekey_pending"], true, "{st}");
     // a second request while one is pending is refused
     let (c, _, err) = run(&alice, &["rekey"]);
     assert_eq!(c, 1, "{err}");
@@ -96,6 +98,12 @@ fn member_rotation_is_bound_by_the_master_and_followed_everywhere() {
     assert_ne!(key_line(&alice), old_key, "keys switched");
     assert!(alice.join("keys/retired/0/age.key").exists(), "old age key kept");
     assert_eq!(net.id("alice"), id_before);
+    let st = ok_json(&alice, &["status"]);
+    assert_eq!(
+        st["keys"],
+        serde_json::json!({"rotations": 1, "rekey_pending": false}),
+        "{st}"
+    );
     // the old bundle, encrypted to the old age key, still decrypts (import: nothing new)
     ok(&alice, &["import", s(&old_bundle)]);
 
