@@ -97,6 +97,24 @@ fn member_rotation_is_bound_by_the_master_and_followed_everywhere() {
     assert!(!alice.join("keys/next").join("minisign.key").exists());
     assert_ne!(key_line(&alice), old_key, "keys switched");
     assert!(alice.join("keys/retired/0/age.key").exists(), "old age key kept");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in [
+            "keys/retired/0/age.key",
+            "keys/retired/0/minisign.key",
+            "keys/age.key",
+            "keys/minisign.key",
+        ] {
+            let m = std::fs::metadata(alice.join(f)).unwrap().permissions().mode();
+            assert_eq!(m & 0o777, 0o600, "{f}");
+        }
+        let m = std::fs::metadata(alice.join("keys/retired/0"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(m & 0o777, 0o700, "keys/retired/0");
+    }
     assert_eq!(net.id("alice"), id_before);
     let st = ok_json(&alice, &["status"]);
     assert_eq!(

@@ -126,9 +126,26 @@ pub fn verify_state(node: &Node, st: &crate::node::State, report: &mut Report) -
             ),
         );
     }
-    for name in ["age.key", "minisign.key"] {
-        let p = node.home.keys_dir().join(name);
-        check_private(&p, report);
+    // the current keys, and those of a rotation (pending, retired)
+    let kd = node.home.keys_dir();
+    let mut dirs = vec![kd.clone()];
+    let next = kd.join(crate::identity::keys::NEXT);
+    if next.is_dir() {
+        dirs.push(next);
+    }
+    if let Ok(rd) = std::fs::read_dir(kd.join(crate::identity::keys::RETIRED)) {
+        let mut r: Vec<_> = rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+        r.sort();
+        dirs.extend(r);
+    }
+    for (k, d) in dirs.iter().enumerate() {
+        for name in ["age.key", "minisign.key"] {
+            // keys/next/ is left empty once a rotation is bound
+            let p = d.join(name);
+            if k == 0 || std::fs::symlink_metadata(&p).is_ok() {
+                check_private(&p, report);
+            }
+        }
     }
     Ok(())
 }
