@@ -573,3 +573,55 @@ fn rotations_are_followed_by_every_node() {
         );
     }
 }
+
+#[test]
+fn rekey_blocks_that_do_not_bind_are_invalid_on_every_node() {
+    // (who, from, removed first): an unknown node, a removed one, a `from` not beyond the
+    // previous rotation, the master's own not at its next height
+    let unknown = "0123456789abcdef".to_string();
+    let cases: [(Option<usize>, u64, bool, bool); 5] = [
+        (None, 5, false, false),
+        (Some(3), 5, true, false),
+        (Some(2), 3, false, true),
+        (Some(0), 99, false, false),
+        (Some(2), 7, false, false), // the one that binds
+    ];
+    for (who, from, remove_first, second) in cases {
+        let mut sim = Sim::new();
+        if remove_first {
+            sim.remove(3);
+        }
+        let (id, age, minisign) = ACTORS.with(|a| {
+            let k = &a[2].spare[0];
+            let id = who.map_or(unknown.clone(), |w| a[w].card.identity.id.clone());
+            (id, k.age_recipient(), k.sign.public_base64())
+        });
+        let mut body = RekeyBody {
+            node: id.clone(),
+            from,
+            age,
+            minisign,
+        };
+        if second {
+            // a first rotation from 3, then a second one for the same `from`
+            sim.append(0, "rekey", bodies::to_value(&body));
+            body.minisign = ACTORS.with(|a| a[2].spare[1].sign.public_base64());
+        }
+        sim.flood();
+        let (b, s) = sim
+            .make(0, "rekey", bodies::to_value(&body))
+            .expect("the master may append");
+        let hash = digest::sha256(&b);
+        for n in 0..NODES {
+            sim.hold(n, b.clone(), s.clone());
+            let e = sim.eval(n);
+            let i = sim.nodes[n].cands.iter().position(|c| c.hash == hash).unwrap();
+            let binds = who == Some(2) && from == 7;
+            match &e.status[i] {
+                Status::Valid => assert!(binds, "{who:?} from {from}: bound on node {n}"),
+                Status::Invalid("not-authorised", _) => assert!(!binds, "{who:?} from {from}: refused"),
+                s => panic!("{who:?} from {from}: {s:?}"),
+            }
+        }
+    }
+}
