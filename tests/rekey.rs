@@ -175,6 +175,31 @@ fn master_rotation_is_followed_without_re_pinning() {
     assert!(hq.join("keys/retired/0/minisign.key").exists());
     // new blocks on the new key; members follow through the rekey block
     ok(&hq, &["append", "--kind", "note", "--field", "after=1"]);
+    // alice is not known to hold the rekey block yet: the bundle and its parts are signed
+    // with the key she knows, and the blocks inside bind the new one
+    let split = net.path("hq-to-alice-split.bundle");
+    let j = ok_json(
+        &hq,
+        &[
+            "sync",
+            "export",
+            "--to",
+            "alice",
+            "--out",
+            s(&split),
+            "--max-size",
+            "8k",
+        ],
+    );
+    let parts: Vec<String> = j["out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect();
+    let mut args = vec!["import"];
+    args.extend(parts.iter().map(String::as_str));
+    ok(&alice, &args);
     std::fs::write(&att, b"after the rotation\n").unwrap();
     let fb2 = net.path("file2.bundle");
     ok(

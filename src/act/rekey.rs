@@ -433,3 +433,17 @@ pub fn roster_rekey(node: &Node, input: &Path, label: &str) -> Result<crate::tra
     tx.commit()?;
     Ok(r)
 }
+
+/// The key (current or retired) that signed a bundle this node made, so that its parts are
+/// signed with the key its recipient knows, as the bundle is ([`signing_key`]); the current
+/// one when none verifies (an armored bundle, read as such by nobody here).
+pub fn key_of_bundle<'k>(keys: &'k Keys, path: &Path) -> &'k SigningKey {
+    let Ok(parsed) = crate::bundle::parse(path, "outbox") else {
+        return &keys.sign;
+    };
+    std::iter::once(keys)
+        .chain(keys.retired.iter().rev().map(|(_, k)| k))
+        .map(|k| &k.sign)
+        .find(|k| sign::verify(&k.pk, &parsed.header_bytes, &parsed.sig, &parsed.header.comment()).is_ok())
+        .unwrap_or(&keys.sign)
+}

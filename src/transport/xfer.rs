@@ -217,10 +217,14 @@ pub fn xfer(node: &Node, spool: &Path, armor: bool, max_size: Option<u64>) -> Re
                 .prefix(".tmp-")
                 .tempdir_in(tx.stage_dir()?)
                 .map_err(|er| Error::io(node.home.tmp_dir(), er))?;
-            let made =
-                crate::bundle::parts::split(&e.path, &whose, &keys.sign, max_size.unwrap_or(0), None, |i, n| {
-                    crate::bundle::parts::part_name(&dir.path().join(&name), i, n)
-                })?;
+            let made = crate::bundle::parts::split(
+                &e.path,
+                &whose,
+                crate::act::rekey::key_of_bundle(&keys, &e.path),
+                max_size.unwrap_or(0),
+                None,
+                |i, n| crate::bundle::parts::part_name(&dir.path().join(&name), i, n),
+            )?;
             let out = made
                 .into_iter()
                 .map(|p| (p.file_name().expect("named").to_string_lossy().into_owned(), p))

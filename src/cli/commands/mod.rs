@@ -109,7 +109,12 @@ pub fn write_parts(
         sender: header.sender.clone(),
         recipients: header.recipients.clone(),
     };
-    crate::bundle::parts::split(bundle, &whose, &keys.sign, max, only, |i, n| {
-        crate::bundle::parts::part_name(out, i, n)
-    })
+    crate::bundle::parts::split(
+        bundle,
+        &whose,
+        crate::act::rekey::key_of_bundle(&keys, bundle),
+        max,
+        only,
+        |i, n| crate::bundle::parts::part_name(out, i, n),
+    )
 }
