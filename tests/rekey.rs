@@ -91,6 +91,11 @@ fn member_rotation_is_bound_by_the_master_and_followed_everywhere() {
         .unwrap()
         .clone();
     assert_eq!(row["id"], id_before.as_str(), "same node id");
+    assert_eq!(row["rotations"], 1);
+    assert!(
+        row["fingerprint"].as_str().unwrap().starts_with(&id_before),
+        "the card's fingerprint"
+    );
 
     // alice adopts the new keys in the import of the master's sync
     net.sync("hq", "alice");

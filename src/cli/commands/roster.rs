@@ -87,7 +87,9 @@ pub fn run(ctx: &Context, ui: &Ui, c: RosterCommand) -> Result<i32, Error> {
                 rows.push(serde_json::json!({
                     "name": m.identity.name, "id": m.identity.id, "role": m.identity.role.as_str(),
                     "status": status, "admitted_at": m.admitted_at,
-                    "fingerprint": m.identity.fingerprint(),
+                    // the card's (its node id derives from it), whatever rotations followed
+                    "fingerprint": crate::identity::fingerprint(&m.keys[0].age, &m.keys[0].minisign),
+                    "rotations": m.keys.len() - 1, "minisign": m.identity.minisign, "age": m.identity.age,
                     "cutoff": m.removed.as_ref().map(|r| r.0),
                 }));
             }
