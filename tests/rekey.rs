@@ -504,3 +504,107 @@ fn passphrase_protected_keys_stay_protected_across_a_rotation() {
     let (c, out, err) = sf(&["--json", "verify"]);
     assert_eq!(c, 0, "{out}{err}");
 }
+
+/// Run `args` at `home`, killed (SIGKILL) after `delay` if still running.
+fn run_killed(home: &Path, args: &[&str], delay: std::time::Duration) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_secfile"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("SECFILE_TIME", "2026-11-23T12:00:00Z")
+        .arg("--home")
+        .arg(home)
+        .arg("-q")
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if t0.elapsed() >= delay {
+            let _ = child.kill();
+            let _ = child.wait();
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+}
+
+/// A kill -9 anywhere in a rotation leaves the keys and the chain in agreement: the next
+/// command finishes or undoes it, and `verify` (which checks `keys/` against the keys in
+/// force) is clean.
+#[test]
+fn kill_9_during_a_rotation_leaves_keys_and_chain_in_agreement() {
+    let net = Net::new(&["alice"]);
+    let (alice, hq) = (net.home("alice"), net.home("hq"));
+    let mut seed: u64 = 0x5eed_4e6b;
+    let mut below = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n.max(1)
+    };
+    for round in 0..12 {
+        // the master's own rotation, killed at a random point
+        let t0 = std::time::Instant::now();
+        ok(&hq, &["append", "--kind", "note"]);
+        let span = t0.elapsed().as_micros() as u64 * 3;
+        run_killed(&hq, &["rekey"], std::time::Duration::from_micros(below(span)));
+        ok(&hq, &["status"]);
+        let v = ok_json(&hq, &["verify"]);
+        assert_eq!(v["ok"], true, "round {round}, hq: {v}");
+        // a member's rotation: the request, then the import that switches, each killed
+        let req = net.path(&format!("req-{round}.bundle"));
+        if !alice.join("keys/next/minisign.pub").exists() {
+            run_killed(
+                &alice,
+                &["rekey", "--out", s(&req)],
+                std::time::Duration::from_micros(below(span)),
+            );
+            ok(&alice, &["status"]);
+            assert_eq!(
+                ok_json(&alice, &["verify"])["ok"],
+                true,
+                "round {round}: alice after rekey"
+            );
+        }
+        let pending = alice.join("keys/next/minisign.pub").exists();
+        if pending && req.exists() {
+            ok(&hq, &["roster", "rekey", s(&req)]);
+        } else if pending {
+            // the request reached the outbox only: resend it
+            let ob = ok_json(&alice, &["outbox"]);
+            let id = ob
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["kind"] == "rekey")
+                .map(|e| e["bundle"].as_str().unwrap().to_string())
+                .expect("the request is kept in the outbox");
+            ok(&alice, &["resend", &id, "--out", s(&req)]);
+            ok(&hq, &["roster", "rekey", s(&req)]);
+        }
+        let b = net.export("hq", "alice", &format!("to-alice-{round}.bundle"));
+        run_killed(
+            &alice,
+            &["sync", "import", s(&b)],
+            std::time::Duration::from_micros(below(span)),
+        );
+        ok(&alice, &["status"]);
+        ok(&alice, &["sync", "import", s(&b)]);
+        assert_eq!(
+            ok_json(&alice, &["verify"])["ok"],
+            true,
+            "round {round}: alice after import"
+        );
+        if pending {
+            assert!(
+                !alice.join("keys/next/minisign.pub").exists(),
+                "round {round}: switched"
+            );
+        }
+        ok(&alice, &["append", "--kind", "note"]);
+        net.sync("alice", "hq");
+        assert_eq!(ok_json(&hq, &["verify"])["ok"], true, "round {round}: hq after alice");
+    }
+}
