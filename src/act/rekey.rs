@@ -365,7 +365,7 @@ pub fn bind(
     };
     let master = tx.st.eval.master.clone();
     let at = tx.st.head(&master).map_or(0, |(_, b)| b.height + 1);
-    crate::merge::rules::keys::admissible(Some(&m.keys), false, false, at, req.from)
+    crate::merge::rules::keys::admissible(Some(&m.keys), false, false, at, req.from, m.master_saw)
         .map_err(|e| Error::rejected(label, "not-authorised", e))?;
     let (b, _) = tx.stage_block("rekey", bodies::to_value(&body))?;
     Ok((b.height, req))

@@ -90,6 +90,7 @@ struct MemberMeta {
     card: String,
     removed: Option<(u64, String, u64)>,
     keys: Vec<KeyChange>,
+    master_saw: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -275,6 +276,7 @@ impl Index {
                     card: m.card.clone(),
                     removed: m.removed.clone(),
                     keys: m.keys.clone(),
+                    master_saw: m.master_saw,
                 })
                 .collect(),
             chains: self
@@ -383,6 +385,7 @@ impl Index {
                         card: m.card,
                         removed: m.removed,
                         keys: m.keys,
+                        master_saw: m.master_saw,
                     },
                 )
             })

@@ -579,15 +579,24 @@ fn rekey_blocks_that_do_not_bind_are_invalid_on_every_node() {
     // (who, from, removed first): an unknown node, a removed one, a `from` not beyond the
     // previous rotation, the master's own not at its next height
     let unknown = "0123456789abcdef".to_string();
-    let cases: [(Option<usize>, u64, bool, bool); 5] = [
-        (None, 5, false, false),
-        (Some(3), 5, true, false),
-        (Some(2), 3, false, true),
-        (Some(0), 99, false, false),
-        (Some(2), 7, false, false), // the one that binds
+    // (who, from, removed first, a second rekey, the master saw member 2 up to height 2)
+    let cases: [(Option<usize>, u64, bool, bool, bool); 7] = [
+        (None, 5, false, false, false),
+        (Some(3), 5, true, false, false),
+        (Some(2), 3, false, true, false),
+        (Some(0), 99, false, false, false),
+        (Some(2), 2, false, false, true),
+        (Some(2), 3, false, false, true),  // binds: beyond what the master saw
+        (Some(2), 7, false, false, false), // binds
     ];
-    for (who, from, remove_first, second) in cases {
+    for (who, from, remove_first, second, saw) in cases {
         let mut sim = Sim::new();
+        if saw {
+            sim.tick(2);
+            sim.tick(2);
+            sim.send(2, 0, &[]);
+            sim.tick(0);
+        }
         if remove_first {
             sim.remove(3);
         }
@@ -616,7 +625,7 @@ fn rekey_blocks_that_do_not_bind_are_invalid_on_every_node() {
             sim.hold(n, b.clone(), s.clone());
             let e = sim.eval(n);
             let i = sim.nodes[n].cands.iter().position(|c| c.hash == hash).unwrap();
-            let binds = who == Some(2) && from == 7;
+            let binds = who == Some(2) && (from == 7 || (from == 3 && saw));
             match &e.status[i] {
                 Status::Valid => assert!(binds, "{who:?} from {from}: bound on node {n}"),
                 Status::Invalid("not-authorised", _) => assert!(!binds, "{who:?} from {from}: refused"),

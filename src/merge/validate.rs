@@ -154,6 +154,9 @@ pub struct Member {
     /// Its key history: the card's keys from height 0, then each `rekey` that bound new
     /// ones (see [`rules::keys`]); never empty.
     pub keys: Vec<KeyChange>,
+    /// The highest height of its chain that a `seen` entry of the master's valid chain
+    /// names (what the master held of it): a `rekey` must bind keys beyond it.
+    pub master_saw: u64,
 }
 
 impl Member {
@@ -172,6 +175,7 @@ impl Member {
             card,
             removed: None,
             keys,
+            master_saw: 0,
         }
     }
     /// The keys in force at a height of its chain.
@@ -245,6 +249,7 @@ struct Ring {
     pks: Vec<minisign::PublicKey>,
     card: String,
     removed: bool,
+    saw: u64,
 }
 
 impl Ring {
@@ -254,6 +259,7 @@ impl Ring {
             pks: Vec::new(),
             card: m.card.clone(),
             removed: m.removed.is_some(),
+            saw: m.master_saw,
         };
         for k in &m.keys {
             r.add(k.clone());
@@ -590,6 +596,11 @@ fn pass<'scope, 'env>(
                 continue;
             }
             sig_ok[i] = true;
+            for r in &b.seen {
+                if let Some(ring) = keys.get_mut(&r.chain) {
+                    ring.saw = ring.saw.max(r.height);
+                }
+            }
             match b.kind.as_str() {
                 "admit" => {
                     if let Ok(a) = b.body_as::<AdmitBody>() {
@@ -615,6 +626,7 @@ fn pass<'scope, 'env>(
                             r.node == master,
                             b.height,
                             r.from,
+                            ring.as_ref().map_or(0, |x| x.saw),
                         );
                         if let (Some(ring), Ok(())) = (ring, ok) {
                             ring.push(&r, b.height);
@@ -777,6 +789,11 @@ fn pass<'scope, 'env>(
             body_check.get(&i),
         );
         if st == Status::Valid && b.chain == master {
+            for r in &b.seen {
+                if let Some(m) = members.get_mut(&r.chain) {
+                    m.master_saw = m.master_saw.max(r.height);
+                }
+            }
             match b.kind.as_str() {
                 "admit" => {
                     let a: AdmitBody = b.body_as().expect("checked");
@@ -798,6 +815,7 @@ fn pass<'scope, 'env>(
                         r.node == master,
                         b.height,
                         r.from,
+                        m.as_ref().map_or(0, |m| m.master_saw),
                     );
                     match (m, ok) {
                         (Some(m), Ok(())) => m.rotate(&r, b.height),

@@ -25,12 +25,16 @@ pub fn in_force(history: &[KeyChange], height: u64) -> usize {
 
 /// Whether a `rekey` block at master height `at`, naming `from`, binds new keys to a node
 /// whose key history is `history` (`None`: not admitted by a master block below `at`)
-/// and which `removed` or not. `master_self`: the node is the master (its own rotation,
-/// on its own chain). The rules:
+/// and which `removed` or not; `saw` is the highest height of the node's chain that the
+/// master's chain has named in a `seen` entry up to this block included (what the master
+/// held of it). `master_self`: the node is the master (its own rotation, on its own
+/// chain). The rules:
 /// - the node is in the roster and not removed (a removed node is not rotated back);
 /// - `from` lies beyond every earlier change of the node (a second rekey for the same
 ///   `from`, or a lower one, is refused: one key per height, whatever the order of the
 ///   blocks that carry them);
+/// - `from` lies beyond what the master's chain has seen of the node's chain (its blocks
+///   there are signed already, and may be final);
 /// - the master's own rotation takes effect at the next height: `from` = `at` + 1.
 pub fn admissible(
     history: Option<&[KeyChange]>,
@@ -38,6 +42,7 @@ pub fn admissible(
     master_self: bool,
     at: u64,
     from: u64,
+    saw: u64,
 ) -> Result<(), String> {
     let Some(history) = history else {
         return Err("rekey for a node the master has not admitted".into());
@@ -52,6 +57,11 @@ pub fn admissible(
                 last.from
             ));
         }
+    }
+    if !master_self && from <= saw {
+        return Err(format!(
+            "rekey from height {from} is not beyond height {saw} of the node's chain, which the master's chain has seen"
+        ));
     }
     if master_self && from != at + 1 {
         return Err(format!(
@@ -88,9 +98,12 @@ mod tests {
     #[test]
     fn admissible_table() {
         let h = [k(0), k(5)];
-        let cases: [(Option<&[KeyChange]>, bool, bool, u64, u64, bool); 9] = [
+        let cases: [(Option<&[KeyChange]>, bool, bool, u64, u64, bool); 11] = [
             (Some(&h), false, false, 10, 6, true),
             (Some(&h), false, false, 10, 50, true),
+            // not beyond what the master's chain has seen of the node (saw = 7 below)
+            (Some(&h), false, false, 10, 7, false),
+            (Some(&h), false, false, 10, 8, true),
             // a second rekey for the same from, or a lower one
             (Some(&h), false, false, 10, 5, false),
             (Some(&h), false, false, 10, 3, false),
@@ -104,7 +117,15 @@ mod tests {
         ];
         for (hist, removed, master, at, from, ok) in cases {
             assert_eq!(
-                admissible(hist, removed, master, at, from).is_ok(),
+                admissible(
+                    hist,
+                    removed,
+                    master,
+                    at,
+                    from,
+                    if from == 7 || from == 8 { 7 } else { 0 }
+                )
+                .is_ok(),
                 ok,
                 "{hist:?} removed={removed} master={master} at={at} from={from}"
             );
