@@ -178,6 +178,29 @@ step_security_file() {
     fi
 }
 
+step_rotate_keys() {
+    local before after
+    say "carol rotates her keys (planned, same node id): new keys and a rekey request signed by"
+    say "her old and her new key go to hq; she appends nothing until hq's rekey block arrives"
+    before=$(cat "$WORK/carol/keys/minisign.pub")
+    sf carol rekey
+    if sf_out carol append --kind note >/dev/null 2>&1; then
+        die "carol appended while her rotation was pending"
+    fi
+    xfer carol
+    say "hq binds carol's new keys from her next height: a rekey block on hq's chain"
+    xfer hq
+    say "the stick brings carol the rekey block: she switches keys (the old age key is kept)"
+    xfer carol
+    after=$(cat "$WORK/carol/keys/minisign.pub")
+    [[ "$before" != "$after" ]] || die "carol's keys did not switch"
+    sf carol append --kind note --field signed-with=new-key
+    say "hq rotates its own keys: a rekey block signed by its old key; members follow it"
+    say "through hq's chain without pinning a new card"
+    sf hq rekey
+    sf hq append --kind note --field signed-with=new-key
+}
+
 step_file_history() {
     local node reference
     say "the file's life from the global chain, identical on every node:"
@@ -293,6 +316,7 @@ main() {
     step_admit_members
     step_append_blocks
     step_security_file
+    step_rotate_keys
     step_exchange_rounds
     step_check_converged
     step_merge_all
@@ -303,6 +327,7 @@ main() {
     say "done: a four-node consortium synced by USB stick only ($XFER_COUNT xfers); every node agrees on head ${HEAD[hq]}"
     say "security file $FILE_ID: requested by alice, issued by hq, transferred to bob, the same final history everywhere,"
     say "proven to an outsider who holds only the master's card"
+    say "carol and hq rotated their keys on the way; every node verifies every block with the key in force at its height"
 }
 
 main "$@"

@@ -510,6 +510,37 @@ pub fn init(
 }
 
 impl Node {
+    /// Every minisign key the master has signed with, as the master's chain held here
+    /// binds them (DESIGN §5 "Keys"), the current one first.
+    pub fn master_keys(&self) -> Result<Vec<minisign::PublicKey>> {
+        let l = self.load_settled()?;
+        Ok(l.st
+            .eval
+            .members
+            .get(self.id_of_master())
+            .map(|m| m.public_keys())
+            .unwrap_or_default())
+    }
+
+    /// This node's own minisign public keys: the current one (`keys/minisign.pub`), those it
+    /// retired by rotating, and its card's.
+    pub fn own_public_keys(&self) -> Vec<minisign::PublicKey> {
+        let read = |p: PathBuf| {
+            std::fs::read_to_string(p).ok().and_then(|t| {
+                minisign::PublicKeyBox::from_string(&t)
+                    .and_then(|b| b.into_public_key())
+                    .ok()
+            })
+        };
+        let dir = self.home.keys_dir();
+        let mut out: Vec<minisign::PublicKey> = read(dir.join("minisign.pub")).into_iter().collect();
+        if let Ok(rd) = std::fs::read_dir(dir.join(crate::identity::keys::RETIRED)) {
+            out.extend(rd.flatten().filter_map(|e| read(e.path().join("minisign.pub"))));
+        }
+        out.extend(self.card().ok().and_then(|c| c.identity.public_key().ok()));
+        out
+    }
+
     /// This node's card (its genesis block and signature).
     pub fn card(&self) -> Result<Card> {
         let p = store::chain_path(&self.home, self.id(), 0);

@@ -12,6 +12,7 @@ mod hostile;
 mod interop;
 mod proofs;
 mod prop;
+mod rekey;
 mod tamper;
 mod view;
 

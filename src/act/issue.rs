@@ -183,10 +183,11 @@ fn issue_in(
     // One pass over the content: it is hashed while it is encrypted into the payload; the
     // manifest, its signature and the blocks (the new `issue` block last) follow it.
     let mut made: Option<(Manifest, Vec<u8>, String, super::SignedBlock)> = None;
+    let key = super::rekey::signing_key(node, &st.eval.members, keys, std::slice::from_ref(&to.identity.id));
     let nb = NewBundle {
         kind: "file",
         sender: node.id(),
-        key: &keys.sign,
+        key,
         recipients: vec![(to.identity.id.clone(), to.identity.recipient().map_err(Error::Env)?)],
         created: node.time(),
         armor,

@@ -15,6 +15,7 @@ pub mod issue;
 pub mod journal;
 pub mod op;
 pub mod prove;
+pub mod rekey;
 pub mod request;
 pub mod roster;
 
@@ -55,6 +56,8 @@ pub struct Tx<'n> {
     outside: Vec<PathBuf>,
     receipts: Option<crate::transport::receipts::Receipts>,
     committed: bool,
+    /// A pending key rotation was completed by this transaction ([`Tx::adopt_keys`]).
+    adopted: bool,
 }
 
 /// A bundle staged for its recipient's outbox (and for `--out`).
@@ -160,6 +163,7 @@ impl Node {
             outside: Vec::new(),
             receipts: None,
             committed: false,
+            adopted: false,
         }
     }
 
@@ -195,6 +199,11 @@ impl Node {
 }
 
 impl<'n> Tx<'n> {
+    /// True once this transaction completed a pending key rotation ([`Tx::adopt_keys`]).
+    pub fn adopted(&self) -> bool {
+        self.adopted
+    }
+
     /// This node's secret keys (loaded once).
     pub fn keys(&mut self) -> Result<&Keys> {
         if self.keys.is_none() {
@@ -273,6 +282,11 @@ impl<'n> Tx<'n> {
     /// §5 says, from the store plus what this transaction staged before). Returns the
     /// block and its hash.
     pub fn stage_block(&mut self, kind: &str, body: serde_yaml::Value) -> Result<(Block, Hash)> {
+        // a member whose rotation is pending appends nothing until the master's `rekey`
+        // block is here (then it signs with the new keys)
+        if !self.adopt_keys()? {
+            return Err(rekey::pending_error(self.node));
+        }
         let block = self.node.next_block(&self.st, kind, body)?;
         self.keys()?;
         let signed = sign_block(self.node, self.keys.as_ref().expect("loaded"), block)?;
@@ -395,10 +409,11 @@ impl<'n> Tx<'n> {
         self.keys()?;
         let keys = self.keys.as_ref().expect("loaded");
         let node = self.node;
+        let key = rekey::signing_key(node, &self.st.eval.members, keys, std::slice::from_ref(&to.identity.id));
         let nb = crate::bundle::NewBundle {
             kind,
             sender: node.id(),
-            key: &keys.sign,
+            key,
             recipients: vec![(to.identity.id.clone(), recipient)],
             created: node.time(),
             armor,
@@ -414,6 +429,10 @@ impl<'n> Tx<'n> {
     /// point), then applied. A crash after the journal is written is finished by the
     /// next command; before, undone.
     pub fn commit(mut self) -> Result<()> {
+        // an import that brought the `rekey` block of a pending rotation switches the keys
+        if !self.ops.is_empty() && !self.st.cands.is_empty() {
+            self.adopt_keys()?;
+        }
         if let Some(r) = self.receipts.take().filter(|r| r.dirty) {
             let p = crate::transport::receipts::path(&self.node.home);
             self.put(&p, &r.encode())?;

@@ -51,7 +51,7 @@ impl Report {
 pub fn verify_home(node: &Node, report: &mut Report) -> Result<()> {
     let st = node.load_full()?;
     verify_state(node, &st, report)?;
-    check_keys(node, report);
+    check_keys(node, &st, report);
     check_stored_content(node, report)
 }
 
@@ -130,9 +130,26 @@ pub fn verify_state(node: &Node, st: &crate::node::State, report: &mut Report) -
             ),
         );
     }
-    for name in ["age.key", "minisign.key"] {
-        let p = node.home.keys_dir().join(name);
-        check_private(&p, report);
+    // the current keys, and those of a rotation (pending, retired)
+    let kd = node.home.keys_dir();
+    let mut dirs = vec![kd.clone()];
+    let next = kd.join(crate::identity::keys::NEXT);
+    if next.is_dir() {
+        dirs.push(next);
+    }
+    if let Ok(rd) = std::fs::read_dir(kd.join(crate::identity::keys::RETIRED)) {
+        let mut r: Vec<_> = rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+        r.sort();
+        dirs.extend(r);
+    }
+    for (k, d) in dirs.iter().enumerate() {
+        for name in ["age.key", "minisign.key"] {
+            // keys/next/ is left empty once a rotation is bound
+            let p = d.join(name);
+            if k == 0 || std::fs::symlink_metadata(&p).is_ok() {
+                check_private(&p, report);
+            }
+        }
     }
     Ok(())
 }
@@ -204,6 +221,17 @@ fn check_security_file(
     };
     let pk = node.master_card.identity.public_key().expect("pinned card checked");
     let sig_ok = crate::subchain::sign::verify(&pk, raw, sig, &m.comment())
+        .or_else(|e| {
+            // signed after a rotation of the master's keys: any key its chain binds
+            let keys = node.master_keys().unwrap_or_default();
+            match keys
+                .iter()
+                .any(|k| crate::subchain::sign::verify(k, raw, sig, &m.comment()).is_ok())
+            {
+                true => Ok(()),
+                false => Err(e),
+            }
+        })
         .map(|_| format!("signed by the master {}", node.master_card.identity.id))
         .map_err(|e| format!("manifest signature: {e}"));
     step(report, label, "manifest-signature", sig_ok);
@@ -611,10 +639,9 @@ pub fn verify_block_file(st: &crate::node::State, path: &Path, report: &mut Repo
         );
         return Ok(());
     };
-    let pk = owner
-        .identity
-        .public_key()
-        .map_err(|e| Error::rejected(&label, "malformed", e))?;
+    // the key in force at its height (DESIGN §5 "Keys")
+    let pk = minisign::PublicKey::from_base64(&owner.key_at(b.height).minisign)
+        .map_err(|e| Error::rejected(&label, "malformed", format!("bad minisign public key: {e}")))?;
     if let Err(e) = crate::subchain::sign::verify(
         &pk,
         &bytes,
@@ -666,13 +693,19 @@ pub fn verify_block_file(st: &crate::node::State, path: &Path, report: &mut Repo
 /// The files of `keys/` (plain `verify` of a home): each parses, the public keys are
 /// this node's card's, an unencrypted secret key matches its public key (a passphrase-
 /// protected one is only checked to be an age or minisign key file: nothing is prompted),
-/// and nothing else lies there. Problems have kind `keys`.
-pub fn check_keys(node: &Node, report: &mut Report) {
+/// and nothing else lies there (but `retired/` and `next/`, the key sets of a rotation).
+/// After a rotation the keys in force are those the master's chain bound last (`st`'s
+/// roster), not the card's. Problems have kind `keys`.
+pub fn check_keys(node: &Node, st: &crate::node::State, report: &mut Report) {
     use std::str::FromStr;
     let dir = node.home.keys_dir();
     let mut bad = |p: &Path, why: String| report.push(p.display(), "keys", why);
     let card = match node.card() {
-        Ok(c) => c.identity,
+        Ok(c) => st
+            .eval
+            .members
+            .get(node.id())
+            .map_or(c.identity, |m| m.identity.clone()),
         Err(e) => {
             bad(
                 &dir,
@@ -745,6 +778,10 @@ pub fn check_keys(node: &Node, report: &mut Report) {
     for e in rd.flatten() {
         let p = e.path();
         let name = e.file_name().to_string_lossy().into_owned();
+        let rotation = [crate::identity::keys::RETIRED, crate::identity::keys::NEXT].contains(&name.as_str());
+        if rotation && std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_dir()) {
+            continue;
+        }
         if !["age.key", "minisign.key", "minisign.pub"].contains(&name.as_str()) {
             bad(&p, "an unexpected file in keys/".into());
             continue;

@@ -37,7 +37,7 @@ pub const MAX_BUNDLE: u64 = 64 << 30;
 /// The most recipients of one bundle.
 pub const MAX_RECIPIENTS: usize = 1024;
 /// Bundle kinds this version knows.
-pub const KINDS: &[&str] = &["sync", "request", "file", "transfer"];
+pub const KINDS: &[&str] = &["sync", "request", "file", "transfer", "rekey"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -480,21 +480,22 @@ pub fn authenticate(path: &Path, label: &str, parsed: &Parsed, sender_key: &mini
     Ok(())
 }
 
-/// Decrypt an authenticated payload as a stream. The age stream authenticates each chunk
+/// Decrypt an authenticated payload as a stream, with any of `identities` (a node's
+/// current age identity and those it retired by rotating its keys). The age stream authenticates each chunk
 /// and the end; callers must treat everything read as provisional (temp files only) until
 /// the reader reaches a clean end.
 pub fn decrypt_stream(
     path: &Path,
     label: &str,
     parsed: &Parsed,
-    identity: &age::x25519::Identity,
+    identities: &[&age::x25519::Identity],
 ) -> Result<BufReader<age::stream::StreamReader<BufReader<File>>>> {
     let mut f = File::open(path).at(path)?;
     f.seek(SeekFrom::Start(parsed.payload_offset)).at(path)?;
     let dec = age::Decryptor::new_buffered(BufReader::with_capacity(1 << 20, f))
         .map_err(|e| Error::rejected(label, "malformed", format!("payload is not an age file: {e}")))?;
     let r = dec
-        .decrypt(std::iter::once(identity as &dyn age::Identity))
+        .decrypt(identities.iter().map(|i| *i as &dyn age::Identity))
         .map_err(|e| {
             Error::rejected(
                 label,

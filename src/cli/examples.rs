@@ -237,6 +237,36 @@ pub const SCENARIO: &[Example] = &[
         "turn each new scan in a folder into a request",
         "secfile watch scans/ --event scan --once",
     ),
+    ex(
+        "rekey",
+        "alice",
+        "rotate a member's keys: new keys and a rekey request for the master",
+        "secfile rekey --out alice-rekey.bundle",
+    ),
+    ex(
+        "roster rekey",
+        "hq",
+        "bind the member's new keys: a rekey block",
+        "secfile roster rekey alice-rekey.bundle",
+    ),
+    ex(
+        "sync export",
+        "hq",
+        "the rekey block for alice",
+        "secfile sync export --to alice --out hq-rekey-to-alice.bundle",
+    ),
+    ex(
+        "sync import",
+        "alice",
+        "alice switches to her new keys",
+        "secfile sync import hq-rekey-to-alice.bundle",
+    ),
+    ex(
+        "rekey",
+        "hq",
+        "rotate the master's own keys: a rekey block signed by its old key",
+        "secfile rekey",
+    ),
     ex("roster remove", "hq", "remove a member", "secfile roster remove bob"),
     ex(
         "completions",

@@ -51,6 +51,7 @@ pub enum Command {
     Roster(commands::roster::RosterCommand),
     Append(commands::append::AppendArgs),
     Request(commands::request::RequestArgs),
+    Rekey(commands::rekey::RekeyArgs),
     Issue(commands::issue::IssueArgs),
     #[command(subcommand)]
     File(commands::file::FileCommand),
@@ -163,6 +164,7 @@ fn run(cli: Cli, ui: &Ui) -> Result<i32, Error> {
         Roster(c) => commands::roster::run(&ctx, ui, c),
         Append(a) => commands::append::run(&ctx, ui, a),
         Request(a) => commands::request::run(&ctx, ui, a),
+        Rekey(a) => commands::rekey::run(&ctx, ui, a),
         Issue(a) => commands::issue::run(&ctx, ui, a),
         File(c) => commands::file::run(&ctx, ui, c),
         Op(c) => commands::op::run(&ctx, ui, c),

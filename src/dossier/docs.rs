@@ -59,8 +59,32 @@ pub fn check_signed<T: Signed>(
     let pk = signer
         .public_key()
         .map_err(|e| Error::rejected(input, "malformed", e))?;
-    crate::subchain::sign::verify(&pk, raw, sig, &t.comment())
-        .map_err(|e| Error::rejected(input, "bad-signature", format!("{sig_what}: {e}")))
+    check_signed_keys(t, raw, sig, &[pk], input, sig_what)
+}
+
+/// [`check_signed`] with any of a signer's keys (documents carry no height: after a
+/// rotation, one signed before it is checked with the key of its time). The error is the
+/// first key's.
+pub fn check_signed_keys<T: Signed>(
+    t: &T,
+    raw: &[u8],
+    sig: &[u8],
+    keys: &[minisign::PublicKey],
+    input: &str,
+    sig_what: &str,
+) -> crate::Result<()> {
+    use crate::Error;
+    let mut first = None;
+    for pk in keys {
+        match crate::subchain::sign::verify(pk, raw, sig, &t.comment()) {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                first.get_or_insert(e);
+            }
+        }
+    }
+    let e = first.unwrap_or_else(|| "no key to check it with".into());
+    Err(Error::rejected(input, "bad-signature", format!("{sig_what}: {e}")))
 }
 
 /// What the content of a file or an attachment is: name, size and SHA-256, the same

@@ -7,6 +7,8 @@
 //! keys/age.key           age X25519 identity, age-keygen format (0600; passphrase-encrypted when asked)
 //! keys/minisign.key      minisign secret key (0600)
 //! keys/minisign.pub      minisign public key
+//! keys/next/             a member's new keys while its rotation is pending (rekey)
+//! keys/retired/<n>/      keys replaced by a rotation, kept for old bundles (rekey)
 //! chains/<id>/<height>.yaml(.minisig)   sub-chains, one file per block + detached signature
 //! pending/<id>/<height>-<hash>.yaml(.minisig)  blocks waiting for predecessors
 //! forks/<id>/<height>-<hash>.yaml(.minisig)    fork evidence

@@ -34,6 +34,44 @@ impl std::fmt::Debug for SigningKey {
 pub struct Keys {
     pub age: age::x25519::Identity,
     pub sign: SigningKey,
+    /// Keys it signed and received with before its rotations (`keys/retired/<n>/`, `n` the
+    /// position in its key history, 0 = its card's), oldest first: bundles and files
+    /// encrypted to an old age key still decrypt, and a bundle for a peer not yet known to
+    /// hold the `rekey` block is signed with the key that peer knows.
+    pub retired: Vec<(usize, Keys)>,
+    /// The age identity of `keys/next/` while a rotation is pending: the master encrypts to
+    /// it as soon as it has bound it, before this node switched.
+    pub next_age: Option<age::x25519::Identity>,
+}
+
+/// The three files of a key set, as written in `keys/` (or a subdirectory of it).
+pub struct KeyFiles {
+    pub age: Vec<u8>,
+    pub minisign_key: Vec<u8>,
+    pub minisign_pub: Vec<u8>,
+}
+
+impl KeyFiles {
+    /// (file name, bytes) of each file.
+    pub fn files(&self) -> [(&'static str, &[u8]); 3] {
+        [
+            ("age.key", &self.age),
+            ("minisign.key", &self.minisign_key),
+            ("minisign.pub", &self.minisign_pub),
+        ]
+    }
+    /// Read the three files of a directory.
+    pub fn read(dir: &std::path::Path) -> Result<KeyFiles> {
+        let r = |n: &str| {
+            let p = dir.join(n);
+            crate::input::read_bounded(&p, 64 << 10, "key file")
+        };
+        Ok(KeyFiles {
+            age: r("age.key")?,
+            minisign_key: r("minisign.key")?,
+            minisign_pub: r("minisign.pub")?,
+        })
+    }
 }
 
 impl std::fmt::Debug for Keys {
@@ -62,12 +100,25 @@ impl Keys {
         Ok(Keys {
             age: age::x25519::Identity::generate(),
             sign: SigningKey { pk: kp.pk, sk: kp.sk },
+            retired: Vec::new(),
+            next_age: None,
         })
     }
 
     /// Generate both keys and write them into `keys/` (0600); with a passphrase the age
     /// key is age-encrypted (scrypt) and the minisign key minisign-encrypted.
     pub fn create(home: &Home, created: &str, prot: &Protection) -> Result<Keys> {
+        let (keys, files) = Keys::generate_files(created, prot)?;
+        let dir = home.keys_dir();
+        for (name, bytes) in files.files() {
+            atomic_write(&dir.join(name), bytes)?;
+        }
+        Ok(keys)
+    }
+
+    /// Generate both keys, and the bytes of their files (nothing written): protected
+    /// like [`Keys::create`] protects them.
+    pub fn generate_files(created: &str, prot: &Protection) -> Result<(Keys, KeyFiles)> {
         let gen_err = |e: minisign::PError| Error::Env(format!("minisign key generation failed: {e}"));
         let (pk, sk, sk_text) = match &prot.passphrase {
             None => {
@@ -94,6 +145,8 @@ impl Keys {
         let keys = Keys {
             age: age::x25519::Identity::generate(),
             sign: SigningKey { pk, sk },
+            retired: Vec::new(),
+            next_age: None,
         };
         let plain = format!(
             "# created: {created}\n# public key: {}\n{}\n",
@@ -104,17 +157,53 @@ impl Keys {
             None => plain.into_bytes(),
             Some(_) => encrypt_age_key(plain.as_bytes(), prot)?,
         };
-        let dir = home.keys_dir();
-        atomic_write(&dir.join("age.key"), &age_bytes)?;
-        atomic_write(&dir.join("minisign.key"), sk_text.as_bytes())?;
         let pk_text = keys.sign.pk.to_box().map_err(gen_err)?.into_string();
-        atomic_write(&dir.join("minisign.pub"), pk_text.as_bytes())?;
+        let files = KeyFiles {
+            age: age_bytes,
+            minisign_key: sk_text.into_bytes(),
+            minisign_pub: pk_text.into_bytes(),
+        };
+        Ok((keys, files))
+    }
+
+    /// Load both keys from a home (and the retired ones, `keys/retired/<n>/`), decrypting
+    /// them with the passphrase when they are encrypted.
+    pub fn load(home: &Home, encrypted: bool, passphrase: Option<&SecretString>) -> Result<Keys> {
+        let mut keys = Keys::load_dir(&home.keys_dir(), encrypted, passphrase)?;
+        let rdir = home.keys_dir().join(RETIRED);
+        if let Ok(rd) = std::fs::read_dir(&rdir) {
+            let mut found: Vec<usize> = rd
+                .flatten()
+                .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse().ok()))
+                .collect();
+            found.sort_unstable();
+            for n in found {
+                let k = Keys::load_dir(&rdir.join(n.to_string()), encrypted, passphrase)?;
+                keys.retired.push((n, k));
+            }
+        }
+        let next = home.keys_dir().join(NEXT);
+        if next.join("age.key").exists() {
+            keys.next_age = Some(Keys::load_dir(&next, encrypted, passphrase)?.age);
+        }
         Ok(keys)
     }
 
-    /// Load both keys from a home, decrypting them with the passphrase when they are encrypted.
-    pub fn load(home: &Home, encrypted: bool, passphrase: Option<&SecretString>) -> Result<Keys> {
-        let dir = home.keys_dir();
+    /// A retired key set by its position in the key history, or the current one.
+    pub fn by_position(&self, n: usize) -> &Keys {
+        self.retired.iter().find(|(k, _)| *k == n).map_or(self, |(_, k)| k)
+    }
+
+    /// Every age identity held, the current one first (for decryption).
+    pub fn age_identities(&self) -> Vec<&age::x25519::Identity> {
+        std::iter::once(&self.age)
+            .chain(self.next_age.as_ref())
+            .chain(self.retired.iter().rev().map(|(_, k)| &k.age))
+            .collect()
+    }
+
+    /// Load the key set of one directory (`keys/`, `keys/next/`, `keys/retired/<n>/`).
+    pub fn load_dir(dir: &std::path::Path, encrypted: bool, passphrase: Option<&SecretString>) -> Result<Keys> {
         let age_path = dir.join("age.key");
         let age_raw = std::fs::read(&age_path).at(&age_path)?;
         let age_text = if encrypted {
@@ -170,9 +259,16 @@ impl Keys {
         Ok(Keys {
             age,
             sign: SigningKey { pk, sk },
+            retired: Vec::new(),
+            next_age: None,
         })
     }
 }
+
+/// `keys/retired/`: the key sets of earlier positions of the key history.
+pub const RETIRED: &str = "retired";
+/// `keys/next/`: a member's new keys while its rekey request awaits the master's block.
+pub const NEXT: &str = "next";
 
 fn encrypt_age_key(plain: &[u8], prot: &Protection) -> Result<Vec<u8>> {
     let pass = prot.passphrase.clone().expect("called with a passphrase");

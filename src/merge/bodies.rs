@@ -20,6 +20,7 @@ pub const BUILTIN_KINDS: &[&str] = &[
     "return",
     "reject",
     "checkpoint",
+    "rekey",
 ];
 
 /// `checkpoint` (master chain): the final chain computed at this very block (its own cut,
@@ -61,6 +62,20 @@ pub struct RemoveBody {
 pub struct Cutoff {
     pub height: u64,
     pub hash: String,
+}
+
+/// `rekey` (master chain): node `node` signs its chain with new keys from height `from` on
+/// (DESIGN §5 "Keys"). `age` and `minisign` are the new public keys, written as a card's
+/// identity writes them (`age1…`, minisign base64 `RW…`). For a member the block binds
+/// the keys of its rekey request; for the master (`node` = the master's id) it is the
+/// master's own rotation, signed by its old key, and `from` is the block's height + 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RekeyBody {
+    pub node: String,
+    pub from: u64,
+    pub age: String,
+    pub minisign: String,
 }
 
 /// An attachment recorded by hash only.
@@ -245,6 +260,21 @@ pub fn check_body(b: &Block, author_role: Role) -> Result<(), String> {
         "genesis" => Err("genesis block above height 0".into()),
         "admit" | "remove" if author_role != Role::Master => Err(format!("only the master may {} members", b.kind)),
         "checkpoint" if author_role != Role::Master => Err("only the master may append checkpoints".into()),
+        "rekey" if author_role != Role::Master => Err("only the master may bind new keys (rekey)".into()),
+        "rekey" => {
+            let r: RekeyBody = b.body_as()?;
+            if !subchain::is_node_id(&r.node) {
+                return Err(format!("bad node id {:?}", r.node));
+            }
+            if r.from == 0 {
+                return Err("rekey from height 0: a chain's genesis keys are its card's".into());
+            }
+            std::str::FromStr::from_str(&r.age)
+                .map(|_: age::x25519::Recipient| ())
+                .map_err(|e| format!("bad age recipient: {e}"))?;
+            minisign::PublicKey::from_base64(&r.minisign).map_err(|e| format!("bad minisign public key: {e}"))?;
+            Ok(())
+        }
         "checkpoint" => {
             let c: CheckpointBody = b.body_as()?;
             hex_ok(&c.head, "head")?;

@@ -18,6 +18,7 @@
 //! `verify` never reads it; it rewrites it after a clean run. Pure: encode and decode
 //! here; the node reads and writes it.
 use super::global::{self, Entry, Global};
+use super::rules::keys::KeyChange;
 use super::rules::{NO_ANCHOR, finality};
 use super::validate::{Base, Member, Settled};
 use crate::digest::{self, Hash};
@@ -29,7 +30,9 @@ use std::collections::BTreeMap;
 /// built under the signature rule (DESIGN §5): an older index may count as settled a block
 /// whose signature only passed the batch verification used before; it is not read, and is
 /// built again.
-const MAGIC: &[u8] = b"secfile settled index v3\n";
+///
+/// v4: members carry their key history (`rekey`, DESIGN §5 "Keys"); a v3 index is rebuilt.
+const MAGIC: &[u8] = b"secfile settled index v4\n";
 
 /// One chain's settled blocks, heights 0..len.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -86,6 +89,8 @@ struct MemberMeta {
     admit_clock: u64,
     card: String,
     removed: Option<(u64, String, u64)>,
+    keys: Vec<KeyChange>,
+    master_saw: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -180,18 +185,26 @@ impl Index {
         }
     }
 
-    /// True when a removal in `members` (a roster evaluated against this index) is new and
-    /// its cutoff lies below a settled block, or at the settled head but another block:
-    /// it rewrites settled history, so the whole store must be evaluated.
-    pub fn removal_rewrites(&self, members: &BTreeMap<String, Member>) -> bool {
-        members.iter().any(|(id, m)| match (&m.removed, self.chains.get(id)) {
-            (Some((cut_h, cut_hash, _)), Some(x)) => {
-                let was = self.members.get(id).and_then(|m| m.removed.as_ref());
-                was.is_none()
-                    && (*cut_h < x.head()
-                        || (*cut_h == x.head() && digest::parse_hash(cut_hash) != Some(x.hashes[x.head() as usize])))
-            }
-            _ => false,
+    /// True when `members` (a roster evaluated against this index) rewrites settled
+    /// history, so the whole store must be evaluated: a new removal whose cutoff lies below a
+    /// settled block (or at the settled head but another block), or a new rotation whose
+    /// `from` lies at or below a settled block of that chain (it would judge that block
+    /// under other keys).
+    pub fn rewritten_by(&self, members: &BTreeMap<String, Member>) -> bool {
+        members.iter().any(|(id, m)| {
+            let Some(x) = self.chains.get(id) else { return false };
+            let was = self.members.get(id);
+            let removal = match &m.removed {
+                Some((cut_h, cut_hash, _)) => {
+                    was.and_then(|m| m.removed.as_ref()).is_none()
+                        && (*cut_h < x.head()
+                            || (*cut_h == x.head()
+                                && digest::parse_hash(cut_hash) != Some(x.hashes[x.head() as usize])))
+                }
+                None => false,
+            };
+            let known = was.map_or(0, |w| w.keys.len());
+            removal || m.keys.iter().skip(known.max(1)).any(|k| k.from <= x.head())
         })
     }
 
@@ -285,6 +298,8 @@ impl Index {
                     admit_clock: m.admit_clock,
                     card: m.card.clone(),
                     removed: m.removed.clone(),
+                    keys: m.keys.clone(),
+                    master_saw: m.master_saw,
                 })
                 .collect(),
             chains: self
@@ -377,6 +392,9 @@ impl Index {
         if !data.is_empty() {
             return None;
         }
+        if meta.members.iter().any(|m| m.keys.is_empty()) {
+            return None;
+        }
         let members = meta
             .members
             .into_iter()
@@ -389,6 +407,8 @@ impl Index {
                         admit_clock: m.admit_clock,
                         card: m.card,
                         removed: m.removed,
+                        keys: m.keys,
+                        master_saw: m.master_saw,
                     },
                 )
             })

@@ -7,8 +7,12 @@
 //! and refused. Every node keeps what an import would keep (valid, pending and fork
 //! evidence). At every step, on every node: the same final chain for the same master
 //! block; every final head reached stays a prefix of the later final chains; every
-//! checkpoint recomputes. After a full exchange, the honest nodes agree.
-use super::bodies::{self, AdmitBody, CheckpointBody, Cutoff, GenericBody, RemoveBody};
+//! checkpoint recomputes. After a full exchange, the honest nodes agree. The master also
+//! rotates keys (DESIGN §5 "Keys"): its own, with a `rekey` block signed by its old key,
+//! and members' (2 and 3: member 1 has a twin) as `rekey` does it — the member's request
+//! names its next height and carries its chain, and it appends nothing until it holds the
+//! master's block; every node signs with the key in force for its next height as it knows.
+use super::bodies::{self, AdmitBody, CheckpointBody, Cutoff, GenericBody, RekeyBody, RemoveBody};
 use super::global::{self, Cuts};
 use super::sigcache::{self, SigCache};
 use super::{Cand, Evaluation, Status, evaluate_with};
@@ -27,6 +31,8 @@ const TWIN: usize = 4;
 struct Actor {
     keys: Keys,
     card: Card,
+    /// Key sets for rotations, used in turn.
+    spare: Vec<Keys>,
 }
 
 thread_local! {
@@ -45,7 +51,8 @@ fn actor(i: usize) -> Actor {
         minisign,
     };
     let card = Card::create(identity, &keys.sign, TIME).expect("card");
-    Actor { keys, card }
+    let spare = (0..3).map(|_| Keys::generate().expect("keys")).collect();
+    Actor { keys, card, spare }
 }
 
 /// One node's holdings: candidates, decoded once.
@@ -66,6 +73,8 @@ struct Sim {
     checked: Vec<usize>,
     /// the forged blocks delivered, which no node may keep
     forged: Vec<(Vec<u8>, Vec<u8>)>,
+    /// per actor: while its rotation is pending, the length its key history will have
+    pending: Vec<Option<usize>>,
 }
 
 fn actor_of(node: usize) -> usize {
@@ -85,6 +94,7 @@ impl Sim {
             by_anchor: HashMap::new(),
             checked: vec![usize::MAX; NODES],
             forged: Vec::new(),
+            pending: vec![None; 4],
         };
         ACTORS.with(|a| {
             let mut start = Vec::new();
@@ -139,6 +149,10 @@ impl Sim {
         if member.removed.is_some() || eval.forks.iter().any(|f| f.chain == me) {
             return None;
         }
+        // a pending rotation: nothing until the master's `rekey` block is here
+        if self.pending[actor_of(n)].is_some_and(|k| member.keys.len() < k) {
+            return None;
+        }
         let head = eval.head(&me)?;
         let beyond = cands.iter().enumerate().any(|(i, c)| {
             c.chain() == me
@@ -181,8 +195,15 @@ impl Sim {
             body,
         };
         let bytes = b.encode().expect("encode");
+        // the key in force at the new height, as this node knows its key history
+        let want = member.key_at(b.height).minisign.clone();
         let (sig, pk) = ACTORS.with(|a| {
-            let k = &a[actor_of(n)].keys.sign;
+            let x = &a[actor_of(n)];
+            let k = std::iter::once(&x.keys)
+                .chain(&x.spare)
+                .map(|k| &k.sign)
+                .find(|k| k.public_base64() == want)
+                .expect("a key of this actor");
             let sig = sign::sign(k, &bytes, &sign::block_comment(&me, b.height)).expect("sign");
             (sig.into_bytes(), k.pk.clone())
         });
@@ -220,6 +241,51 @@ impl Sim {
             },
         };
         self.append(0, "remove", bodies::to_value(&body));
+    }
+
+    /// A rotation of `who`'s keys (0: the master's own, at once; a member: its request,
+    /// which carries its chain and names its next height, then the master's block).
+    fn rekey(&mut self, who: usize) {
+        let id = ACTORS.with(|a| a[who].card.identity.id.clone());
+        let own = self.eval(who);
+        if let Some(k) = self.pending[who] {
+            if own.members.get(&id).is_none_or(|m| m.keys.len() < k) {
+                return;
+            }
+            self.pending[who] = None;
+        }
+        let Some(m) = own.members.get(&id) else { return };
+        let Some(h) = own.head(&id) else { return };
+        let used = m.keys.len() - 1;
+        if m.removed.is_some() || used >= 3 {
+            return;
+        }
+        let from = self.nodes[who].cands[h].height() + if who == 0 { 2 } else { 1 };
+        if who != 0 {
+            // the request bundle carries the member's chain
+            self.send(who, 0, &[]);
+            let eval = self.eval(0);
+            let held = eval.head(&id).map_or(0, |i| self.nodes[0].cands[i].height());
+            let bound = eval.members.get(&id).map_or(0, |m| m.keys.len());
+            if held >= from || bound != used + 1 {
+                return;
+            }
+        }
+        let (age, minisign) = ACTORS.with(|a| {
+            let k = &a[who].spare[used];
+            (k.age_recipient(), k.sign.public_base64())
+        });
+        let body = RekeyBody {
+            node: id,
+            from,
+            age,
+            minisign,
+        };
+        let before = self.nodes[0].cands.len();
+        self.append(0, "rekey", bodies::to_value(&body));
+        if who != 0 && self.nodes[0].cands.len() > before {
+            self.pending[who] = Some(used + 2);
+        }
     }
 
     fn checkpoint(&mut self) {
@@ -390,6 +456,7 @@ enum Op {
     Remove(usize),
     Checkpoint,
     Forge { victim: usize, to: usize, damage: bool },
+    Rekey(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -400,6 +467,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (1usize..=3).prop_map(Op::Remove),
         1 => Just(Op::Checkpoint),
         1 => (1usize..=3, 0..NODES, any::<bool>()).prop_map(|(victim, to, damage)| Op::Forge { victim, to, damage }),
+        1 => prop_oneof![Just(0usize), Just(2), Just(3)].prop_map(Op::Rekey),
     ]
 }
 
@@ -417,6 +485,7 @@ proptest! {
                 Op::Remove(v) => sim.remove(v),
                 Op::Checkpoint => sim.checkpoint(),
                 Op::Forge { victim, to, damage } => sim.forge(victim, to, damage),
+                Op::Rekey(who) => sim.rekey(who),
             }
             sim.check()?;
         }
@@ -447,6 +516,120 @@ proptest! {
             for (b, s) in &sim.forged {
                 let h = digest::sha256(b);
                 prop_assert!(!sim.nodes[n].hashes.contains(&(h, s.clone())), "node {} kept a forged block", n);
+            }
+        }
+    }
+}
+
+#[test]
+fn rotations_are_followed_by_every_node() {
+    let mut sim = Sim::new();
+    let ops = [
+        Op::Tick(2),
+        Op::Rekey(0),
+        Op::Tick(0),
+        Op::Rekey(2),
+        Op::Tick(2), // pending: nothing
+        Op::Send {
+            from: 0,
+            to: 2,
+            mask: vec![],
+        },
+        Op::Tick(2), // the new key
+        Op::Rekey(2),
+        Op::Send {
+            from: 0,
+            to: 2,
+            mask: vec![],
+        },
+        Op::Tick(2), // the third key
+        Op::Rekey(0),
+        Op::Tick(0),
+    ];
+    for op in ops {
+        match op {
+            Op::Tick(n) => sim.tick(n),
+            Op::Send { from, to, mask } => sim.send(from, to, &mask),
+            Op::Rekey(who) => sim.rekey(who),
+            _ => unreachable!(),
+        }
+    }
+    sim.flood();
+    for n in 0..NODES {
+        let e = sim.eval(n);
+        let (m, two) = ACTORS.with(|a| (a[0].card.identity.id.clone(), a[2].card.identity.id.clone()));
+        assert_eq!(e.members[&m].keys.len(), 3, "node {n}: the master rotated twice");
+        assert_eq!(e.members[&two].keys.len(), 3, "node {n}: member 2 rotated twice");
+        assert_eq!(e.chains[&two].len(), 4, "node {n}: member 2's blocks under three keys");
+        assert_eq!(
+            e.chains[&m].len(),
+            1 + 3 + 4 + 2,
+            "node {n}: genesis, admits, rekeys, ticks"
+        );
+        assert!(
+            e.status.iter().all(|s| matches!(s, Status::Valid)),
+            "node {n}: {:?}",
+            e.status
+        );
+    }
+}
+
+#[test]
+fn rekey_blocks_that_do_not_bind_are_invalid_on_every_node() {
+    // (who, from, removed first): an unknown node, a removed one, a `from` not beyond the
+    // previous rotation, the master's own not at its next height
+    let unknown = "0123456789abcdef".to_string();
+    // (who, from, removed first, a second rekey, the master saw member 2 up to height 2)
+    let cases: [(Option<usize>, u64, bool, bool, bool); 7] = [
+        (None, 5, false, false, false),
+        (Some(3), 5, true, false, false),
+        (Some(2), 3, false, true, false),
+        (Some(0), 99, false, false, false),
+        (Some(2), 2, false, false, true),
+        (Some(2), 3, false, false, true),  // binds: beyond what the master saw
+        (Some(2), 7, false, false, false), // binds
+    ];
+    for (who, from, remove_first, second, saw) in cases {
+        let mut sim = Sim::new();
+        if saw {
+            sim.tick(2);
+            sim.tick(2);
+            sim.send(2, 0, &[]);
+            sim.tick(0);
+        }
+        if remove_first {
+            sim.remove(3);
+        }
+        let (id, age, minisign) = ACTORS.with(|a| {
+            let k = &a[2].spare[0];
+            let id = who.map_or(unknown.clone(), |w| a[w].card.identity.id.clone());
+            (id, k.age_recipient(), k.sign.public_base64())
+        });
+        let mut body = RekeyBody {
+            node: id.clone(),
+            from,
+            age,
+            minisign,
+        };
+        if second {
+            // a first rotation from 3, then a second one for the same `from`
+            sim.append(0, "rekey", bodies::to_value(&body));
+            body.minisign = ACTORS.with(|a| a[2].spare[1].sign.public_base64());
+        }
+        sim.flood();
+        let (b, s) = sim
+            .make(0, "rekey", bodies::to_value(&body))
+            .expect("the master may append");
+        let hash = digest::sha256(&b);
+        for n in 0..NODES {
+            sim.hold(n, b.clone(), s.clone());
+            let e = sim.eval(n);
+            let i = sim.nodes[n].cands.iter().position(|c| c.hash == hash).unwrap();
+            let binds = who == Some(2) && (from == 7 || (from == 3 && saw));
+            match &e.status[i] {
+                Status::Valid => assert!(binds, "{who:?} from {from}: bound on node {n}"),
+                Status::Invalid("not-authorised", _) => assert!(!binds, "{who:?} from {from}: refused"),
+                s => panic!("{who:?} from {from}: {s:?}"),
             }
         }
     }

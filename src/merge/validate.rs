@@ -3,7 +3,8 @@
 //! `prev` links, clocks, `seen` presence, membership in the causal past, removal cutoffs,
 //! roles, and forks. Blocks are decided in clock order, so the result does not depend on
 //! the order they arrived in.
-use super::bodies::{self, AdmitBody, RemoveBody};
+use super::bodies::{self, AdmitBody, RekeyBody, RemoveBody};
+use super::rules::keys::KeyChange;
 use super::rules::{self, seen::Cutoffs};
 use super::sigcache::{self, SigCache};
 use crate::digest::fastmap::{FastMap, Seeded};
@@ -140,6 +141,8 @@ pub struct Fork {
 /// A roster entry, derived from the master's valid chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
+    /// Name, role, id and the keys in force now (after the latest `rekey`): bundles are
+    /// encrypted to this `age`. The id stays the one derived from the card's keys.
     pub identity: Identity,
     /// Height of the admission block on the master's chain (0 for the master itself).
     pub admitted_at: u64,
@@ -148,6 +151,57 @@ pub struct Member {
     pub card: String,
     /// The removal's cutoff (height, hash) and the removal block's height, if removed.
     pub removed: Option<(u64, String, u64)>,
+    /// Its key history: the card's keys from height 0, then each `rekey` that bound new
+    /// ones (see [`rules::keys`]); never empty.
+    pub keys: Vec<KeyChange>,
+    /// The highest height of its chain that a `seen` entry of the master's valid chain
+    /// names (what the master held of it): a `rekey` must bind keys beyond it.
+    pub master_saw: u64,
+}
+
+impl Member {
+    /// A roster entry with its card's keys only.
+    pub fn new(identity: Identity, admitted_at: u64, admit_clock: u64, card: String) -> Member {
+        let keys = vec![KeyChange {
+            from: 0,
+            at: admitted_at,
+            age: identity.age.clone(),
+            minisign: identity.minisign.clone(),
+        }];
+        Member {
+            identity,
+            admitted_at,
+            admit_clock,
+            card,
+            removed: None,
+            keys,
+            master_saw: 0,
+        }
+    }
+    /// The keys in force at a height of its chain.
+    pub fn key_at(&self, height: u64) -> &KeyChange {
+        &self.keys[rules::keys::in_force(&self.keys, height)]
+    }
+    /// Every minisign public key it ever signed with, the current one first (documents
+    /// and bundle headers carry no height: they are checked with any of them).
+    pub fn public_keys(&self) -> Vec<minisign::PublicKey> {
+        self.keys
+            .iter()
+            .rev()
+            .filter_map(|k| minisign::PublicKey::from_base64(&k.minisign).ok())
+            .collect()
+    }
+    /// Record a rotation: the keys in force from `from` on, bound at master height `at`.
+    pub fn rotate(&mut self, r: &RekeyBody, at: u64) {
+        self.keys.push(KeyChange {
+            from: r.from,
+            at,
+            age: r.age.clone(),
+            minisign: r.minisign.clone(),
+        });
+        self.identity.age = r.age.clone();
+        self.identity.minisign = r.minisign.clone();
+    }
 }
 
 /// The result of [`evaluate`].
@@ -185,6 +239,49 @@ impl Evaluation {
     /// Active members (admitted, not removed), excluding nothing.
     pub fn active(&self) -> impl Iterator<Item = &Member> {
         self.members.values().filter(|m| m.removed.is_none())
+    }
+}
+
+/// A node's keys as the signature checks of one pass know them.
+struct Ring {
+    changes: Vec<KeyChange>,
+    /// The parsed public key of each change (a key that does not parse: the card's).
+    pks: Vec<minisign::PublicKey>,
+    card: String,
+    removed: bool,
+    saw: u64,
+}
+
+impl Ring {
+    fn of(m: &Member) -> Ring {
+        let mut r = Ring {
+            changes: Vec::new(),
+            pks: Vec::new(),
+            card: m.card.clone(),
+            removed: m.removed.is_some(),
+            saw: m.master_saw,
+        };
+        for k in &m.keys {
+            r.add(k.clone());
+        }
+        r
+    }
+    fn add(&mut self, k: KeyChange) {
+        if let Ok(pk) = minisign::PublicKey::from_base64(&k.minisign) {
+            self.pks.push(pk);
+            self.changes.push(k);
+        }
+    }
+    fn push(&mut self, r: &RekeyBody, at: u64) {
+        self.add(KeyChange {
+            from: r.from,
+            at,
+            age: r.age.clone(),
+            minisign: r.minisign.clone(),
+        });
+    }
+    fn key_at(&self, height: u64) -> &minisign::PublicKey {
+        &self.pks[rules::keys::in_force(&self.changes, height)]
     }
 }
 
@@ -445,16 +542,19 @@ fn pass<'scope, 'env>(
         }
     }
 
-    // 2. keys: the pinned master, and admissions found in validly signed master blocks
-    let master_pk = master_card.identity.public_key().expect("pinned card checked");
-    let mut keys: HashMap<String, (minisign::PublicKey, Identity, String)> = HashMap::new();
-    keys.insert(
-        master.clone(),
-        (master_pk.clone(), master_card.identity.clone(), master_card.hash_hex()),
-    );
+    // 2. keys: the key in force at each (chain, height) (DESIGN §5 "Keys"): the pinned
+    // master card's, then the master's chain in height order — admissions, removals and
+    // `rekey` blocks found in validly signed master blocks — so that each master block is
+    // checked with the key its own earlier blocks put in force
+    let mut keys: HashMap<String, Ring> = HashMap::new();
+    let mut master_member = Member::new(master_card.identity.clone(), 0, 0, master_card.hash_hex());
+    if let Some(m) = base.and_then(|b| b.members.get(&master)) {
+        master_member = m.clone();
+    }
+    keys.insert(master.clone(), Ring::of(&master_member));
     for m in base.iter().flat_map(|b| b.members.values()) {
-        if let (Ok(pk), false) = (m.identity.public_key(), keys.contains_key(&m.identity.id)) {
-            keys.insert(m.identity.id.clone(), (pk, m.identity.clone(), m.card.clone()));
+        if !keys.contains_key(&m.identity.id) {
+            keys.insert(m.identity.id.clone(), Ring::of(m));
         }
     }
     let mut sig_ok: Vec<bool> = cands.iter().map(|c| c.settled.is_some()).collect();
@@ -463,24 +563,80 @@ fn pass<'scope, 'env>(
     let mut master_idx: Vec<usize> = (0..n)
         .filter(|&i| status[i] == Status::Undecided && !sig_ok[i] && cands[i].chain() == master)
         .collect();
-    master_idx.sort_by_key(|&i| cands[i].height());
-    let jobs: Vec<(usize, &minisign::PublicKey)> = master_idx.iter().map(|&i| (i, &master_pk)).collect();
-    let results = sigs.check(cands, &jobs, &mut sig_keys, &mut fresh_sigs);
-    for (&i, r) in master_idx.iter().zip(results) {
-        match r {
-            Ok(()) => {
-                sig_ok[i] = true;
-                let b = cands[i].block.as_ref().expect("parsed");
-                if b.kind == "admit" {
+    master_idx.sort_by_key(|&i| (cands[i].height(), cands[i].hash));
+    let self_rekey = |i: usize| -> Option<RekeyBody> {
+        let b = cands[i].block.as_ref().ok()?;
+        (b.kind == "rekey" && bodies::check_body(b, Role::Master).is_ok())
+            .then(|| b.body_as::<RekeyBody>().ok())
+            .flatten()
+    };
+    // A signature that fails with the key in force as known here is bad, even where a
+    // master block not held yet might bind another key: a copy of a block with a forged
+    // signature must never be kept in place of the real one. Sync bundles carry the
+    // master blocks a peer lacks, so a `rekey` block travels with the blocks it keys.
+    let mut k = 0;
+    while k < master_idx.len() {
+        // a segment up to the next rotation of the master's own key
+        let end = master_idx[k..]
+            .iter()
+            .position(|&i| self_rekey(i).is_some_and(|r| r.node == master))
+            .map_or(master_idx.len(), |p| k + p + 1);
+        let results = {
+            let ring = &keys[&master];
+            let jobs: Vec<(usize, &minisign::PublicKey)> = master_idx[k..end]
+                .iter()
+                .map(|&i| (i, ring.key_at(cands[i].height())))
+                .collect();
+            sigs.check(cands, &jobs, &mut sig_keys, &mut fresh_sigs)
+        };
+        for (&i, r) in master_idx[k..end].iter().zip(results) {
+            let b = cands[i].block.as_ref().expect("parsed");
+            if let Err(e) = r {
+                status[i] = invalid("bad-signature", e);
+                continue;
+            }
+            sig_ok[i] = true;
+            for r in &b.seen {
+                if let Some(ring) = keys.get_mut(&r.chain) {
+                    ring.saw = ring.saw.max(r.height);
+                }
+            }
+            match b.kind.as_str() {
+                "admit" => {
                     if let Ok(a) = b.body_as::<AdmitBody>() {
-                        if let (Ok(pk), false) = (a.identity().public_key(), keys.contains_key(&a.id)) {
-                            keys.insert(a.id.clone(), (pk, a.identity(), a.card.clone()));
+                        if let (Ok(_), false) = (a.identity().public_key(), keys.contains_key(&a.id)) {
+                            let m = Member::new(a.identity(), b.height, b.clock, a.card.clone());
+                            keys.insert(a.id.clone(), Ring::of(&m));
                         }
                     }
                 }
+                "remove" => {
+                    if let Ok(r) = b.body_as::<RemoveBody>() {
+                        if let Some(ring) = keys.get_mut(&r.id).filter(|_| r.id != master) {
+                            ring.removed = true;
+                        }
+                    }
+                }
+                "rekey" => {
+                    if let Some(r) = self_rekey(i) {
+                        let ring = keys.get_mut(&r.node);
+                        let ok = rules::keys::admissible(
+                            ring.as_ref().map(|x| &x.changes[..]),
+                            ring.as_ref().is_some_and(|x| x.removed),
+                            r.node == master,
+                            b.height,
+                            r.from,
+                            ring.as_ref().map_or(0, |x| x.saw),
+                        );
+                        if let (Some(ring), Ok(())) = (ring, ok) {
+                            ring.push(&r, b.height);
+                        }
+                    }
+                }
+                _ => {}
             }
-            Err(e) => status[i] = invalid("bad-signature", e),
         }
+        k = end;
     }
     let mut jobs: Vec<(usize, &minisign::PublicKey)> = Vec::new();
     for i in 0..n {
@@ -498,7 +654,7 @@ fn pass<'scope, 'env>(
                     format!("chain {chain} belongs to a node the master never admitted"),
                 )
             }
-            Some((pk, _, _)) => jobs.push((i, pk)),
+            Some(ring) => jobs.push((i, ring.key_at(cands[i].height()))),
         }
     }
     let results = sigs.check(cands, &jobs, &mut sig_keys, &mut fresh_sigs);
@@ -577,13 +733,9 @@ fn pass<'scope, 'env>(
         )
     });
     let mut members: BTreeMap<String, Member> = base.map(|b| b.members.clone()).unwrap_or_default();
-    members.entry(master.clone()).or_insert_with(|| Member {
-        identity: master_card.identity.clone(),
-        admitted_at: 0,
-        admit_clock: 0,
-        card: master_card.hash_hex(),
-        removed: None,
-    });
+    members
+        .entry(master.clone())
+        .or_insert_with(|| Member::new(master_card.identity.clone(), 0, 0, master_card.hash_hex()));
     // removals already settled still cut the blocks that arrive after them
     // bodies are checked by kind and role alone: all at once, on every core
     let body_check: HashMap<usize, String> = crate::par::par_map(order.clone(), |i| {
@@ -637,6 +789,11 @@ fn pass<'scope, 'env>(
             body_check.get(&i),
         );
         if st == Status::Valid && b.chain == master {
+            for r in &b.seen {
+                if let Some(m) = members.get_mut(&r.chain) {
+                    m.master_saw = m.master_saw.max(r.height);
+                }
+            }
             match b.kind.as_str() {
                 "admit" => {
                     let a: AdmitBody = b.body_as().expect("checked");
@@ -646,14 +803,28 @@ fn pass<'scope, 'env>(
                     }
                     members.insert(
                         a.id.clone(),
-                        Member {
-                            identity: a.identity(),
-                            admitted_at: b.height,
-                            admit_clock: b.clock,
-                            card: a.card.clone(),
-                            removed: None,
-                        },
+                        Member::new(a.identity(), b.height, b.clock, a.card.clone()),
                     );
+                }
+                "rekey" => {
+                    let r: RekeyBody = b.body_as().expect("checked");
+                    let m = members.get_mut(&r.node);
+                    let ok = rules::keys::admissible(
+                        m.as_ref().map(|m| &m.keys[..]),
+                        m.as_ref().is_some_and(|m| m.removed.is_some()),
+                        r.node == master,
+                        b.height,
+                        r.from,
+                        m.as_ref().map_or(0, |m| m.master_saw),
+                    );
+                    match (m, ok) {
+                        (Some(m), Ok(())) => m.rotate(&r, b.height),
+                        (_, Err(e)) => {
+                            status[i] = invalid("not-authorised", e);
+                            continue;
+                        }
+                        (None, Ok(())) => unreachable!("admissible needs a history"),
+                    }
                 }
                 "remove" => {
                     let r: RemoveBody = b.body_as().expect("checked");
@@ -817,7 +988,7 @@ fn decide(
     by_hash: &FastMap<Hash, usize>,
     cutoffs: &Cutoffs,
     master: &str,
-    keys: &HashMap<String, (minisign::PublicKey, Identity, String)>,
+    keys: &HashMap<String, Ring>,
     members: &BTreeMap<String, Member>,
     body_error: Option<&String>,
 ) -> Status {
@@ -829,7 +1000,7 @@ fn decide(
                 "height 0 must be a genesis block with clock 0 and nothing seen",
             );
         }
-        let want = &keys.get(&b.chain).expect("key known").2;
+        let want = &keys.get(&b.chain).expect("key known").card;
         if digest::hex(&cands[i].hash) != *want {
             return invalid(
                 "not-admitted",

@@ -362,8 +362,8 @@ impl Node {
                 return None;
             }
         }
-        // a removal whose cutoff lies below a settled block rewrites settled history
-        if ix.removal_rewrites(&eval.members) {
+        // a removal or a rotation that reaches below a settled block rewrites settled history
+        if ix.rewritten_by(&eval.members) {
             return None;
         }
         // settled blocks that a new master block anchors

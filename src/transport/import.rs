@@ -46,6 +46,11 @@ pub struct ImportReport {
     /// For a part of a chunked bundle: (parts held, parts in all). When all are held the
     /// bundle was imported and the rest of the report is its.
     pub parts: Option<(u64, u64)>,
+    /// A rekey request bound: (node, from, master height of the `rekey` block).
+    pub rekey: Option<(String, u64, u64)>,
+    /// This node's pending key rotation was bound by a block this bundle brought: the
+    /// import switches to the new keys.
+    pub keys_switched: bool,
 }
 
 impl ImportReport {
@@ -73,6 +78,9 @@ const DOC_ENTRIES: &[&str] = &[
     "request.yaml.minisig",
     "manifest.yaml",
     "manifest.yaml.minisig",
+    crate::act::rekey::DOC,
+    crate::act::rekey::SIG_OLD,
+    crate::act::rekey::SIG_NEW,
 ];
 
 fn read_payload<R: BufRead>(r: R, label: &str, header: &bundle::Header, tmp_dir: &Path) -> Result<Payload> {
@@ -289,7 +297,7 @@ fn plan_through_view(
             return Ok(None);
         }
     }
-    if ix.removal_rewrites(&eval.members) {
+    if ix.rewritten_by(&eval.members) {
         return Ok(None);
     }
     report.known += known;
@@ -439,27 +447,47 @@ pub fn authenticate_sender<'a>(
     label: &str,
     parsed: &bundle::Parsed,
 ) -> Result<&'a crate::merge::validate::Member> {
-    let (sender, pk) = sender_key(st, &parsed.header.sender, label)?;
-    bundle::authenticate(path, label, parsed, &pk)?;
+    let (sender, pks) = sender_key(st, &parsed.header.sender, label)?;
+    any_key(&pks, |pk| bundle::authenticate(path, label, parsed, pk))?;
     Ok(sender)
 }
 
-/// The roster entry and public key of a signer, or `outsider`.
+/// The first of `pks` that `check` accepts; else the error of the first (the current key).
+fn any_key(pks: &[minisign::PublicKey], check: impl Fn(&minisign::PublicKey) -> Result<()>) -> Result<()> {
+    let mut first = None;
+    for pk in pks {
+        match check(pk) {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                first.get_or_insert(e);
+            }
+        }
+    }
+    first.map_or(Ok(()), Err)
+}
+
+/// The roster entry and public keys of a signer (every key of its history, the current
+/// one first: a bundle header carries no height, and a peer that has not seen a rotation
+/// yet is sent bundles signed with the key it knows), or `outsider`.
 fn sender_key<'a>(
     st: &'a State,
     id: &str,
     label: &str,
-) -> Result<(&'a crate::merge::validate::Member, minisign::PublicKey)> {
+) -> Result<(&'a crate::merge::validate::Member, Vec<minisign::PublicKey>)> {
     let sender = st
         .eval
         .members
         .get(id)
         .ok_or_else(|| Error::rejected(label, "outsider", format!("signed by {id}, a node outside this roster")))?;
-    let pk = sender
-        .identity
-        .public_key()
-        .map_err(|e| Error::rejected(label, "malformed", e))?;
-    Ok((sender, pk))
+    let pks = sender.public_keys();
+    if pks.is_empty() {
+        return Err(Error::rejected(
+            label,
+            "malformed",
+            "the sender has no readable public key",
+        ));
+    }
+    Ok((sender, pks))
 }
 
 /// Authenticate and decrypt a bundle addressed to this node, its temp files in `tmp` (a
@@ -501,7 +529,7 @@ pub fn open_nth(
         ));
     }
     let keys = node.keys()?;
-    let reader = bundle::decrypt_stream(&path, label, &parsed, &keys.age)?;
+    let reader = bundle::decrypt_stream(&path, label, &parsed, &keys.age_identities())?;
     let bar = crate::progress::task(
         "importing",
         Some(parsed.header.payload.size),
@@ -582,6 +610,16 @@ pub fn import_nth(tx: &mut Tx<'_>, input: &Path, label: &str, nth: usize) -> Res
             }
         }
         "request" => import_request(tx, st, &header, payload, blocks, label, &mut report)?,
+        "rekey" => {
+            // the member's blocks first (its chain up to the request), then the `rekey` block
+            let plan = plan_blocks(node, st, blocks, label, &mut report)?;
+            stage_blocks(tx, &plan, &mut report)?;
+            tx.st = state_after(plan, label);
+            let (height, req) = crate::act::rekey::bind(tx, &header.sender, &payload.docs, label)?;
+            report.file = Some(req.id);
+            report.rekey = Some((req.node, req.from, height));
+            report.stored = true;
+        }
         "file" | "transfer" => import_file(tx, st, &header, payload, blocks, label, &mut report)?,
         k => {
             return Err(Error::rejected(
@@ -590,6 +628,11 @@ pub fn import_nth(tx: &mut Tx<'_>, input: &Path, label: &str, nth: usize) -> Res
                 format!("bundle kind {k} is not supported"),
             ));
         }
+    }
+    // the `rekey` block of this node's pending rotation: switch keys in this transaction
+    if crate::act::rekey::pending(node) {
+        tx.adopt_keys()?;
+        report.keys_switched = tx.adopted();
     }
     if header.kind != "sync" {
         // a receipt is owed for every request, file or transfer bundle imported (again)
@@ -654,8 +697,8 @@ fn import_request(
             "the request is not the sender's own",
         ));
     }
-    let sender = &st.eval.members[&header.sender].identity;
-    dossier::docs::check_signed(&req, raw, sig, sender, label, "request signature")?;
+    let sender = st.eval.members[&header.sender].public_keys();
+    dossier::docs::check_signed_keys(&req, raw, sig, &sender, label, "request signature")?;
     match (&req.attachment, &payload.content) {
         (Some(a), Some((_, h, n))) if a.sha256 == digest::hex(h) && a.size == *n => {}
         (None, None) => {}
@@ -708,13 +751,7 @@ fn import_file(
     let node = tx.node;
     let raw = doc(&payload, "manifest.yaml", label)?.to_vec();
     let sig = doc(&payload, "manifest.yaml.minisig", label)?.to_vec();
-    let m: Manifest = dossier::docs::open_signed(
-        &raw,
-        &sig,
-        &node.master_card.identity,
-        label,
-        "manifest signature (master)",
-    )?;
+    let m: Manifest = dossier::docs::decode(&raw, "manifest").map_err(|e| Error::rejected(label, "malformed", e))?;
     let Some((tmp, h, n)) = payload.content else {
         return Err(Error::rejected(label, "malformed", "no content in the bundle"));
     };
@@ -729,6 +766,15 @@ fn import_file(
     let me = node.id().to_string();
     node.check_can_act(&st)?;
     let plan = plan_blocks(node, st, blocks, label, report)?;
+    // the master's keys as the store and the bundle's blocks know them (a rotation the
+    // bundle carries included)
+    let master_keys = plan
+        .eval
+        .members
+        .get(node.id_of_master())
+        .map(|m| m.public_keys())
+        .unwrap_or_default();
+    dossier::docs::check_signed_keys(&m, &raw, &sig, &master_keys, label, "manifest signature (master)")?;
     let found = if header.kind == "file" {
         if m.holder != me {
             return Err(Error::rejected(
@@ -826,8 +872,8 @@ fn import_part(tx: &mut Tx<'_>, input: &Path, label: &str) -> Result<ImportRepor
             format!("part of a bundle for {}, not this node", h.recipients.join(", ")),
         ));
     }
-    let (sender, pk) = sender_key(&tx.st, &h.sender, label)?;
-    parts::authenticate(input, label, &part, &pk)?;
+    let (sender, pks) = sender_key(&tx.st, &h.sender, label)?;
+    any_key(&pks, |pk| parts::authenticate(input, label, &part, pk))?;
     let kept = kept_parts(node);
     let mut have = kept.get(&h.bundle).cloned().unwrap_or_default();
     // a part of another split of the same bundle, or a forged set: refused alone

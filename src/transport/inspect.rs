@@ -82,7 +82,7 @@ pub fn inspect(node: Option<&Node>, input: &Path, label: &str) -> Result<Inspect
     }
     let held: BTreeSet<digest::Hash> = st.eval.chains.values().flatten().map(|&i| st.cands[i].hash).collect();
     let keys = node.keys()?;
-    let reader = bundle::decrypt_stream(&path, label, &parsed, &keys.age)?;
+    let reader = bundle::decrypt_stream(&path, label, &parsed, &keys.age_identities())?;
     let bad = |e: String| Error::rejected(label, "malformed", e);
     let mut r = PayloadReader::new(reader).map_err(bad)?;
     let mut c = Contents::default();

@@ -281,7 +281,7 @@ fn make_bundles(
         let nb = NewBundle {
             kind: "sync",
             sender: me,
-            key: &keys.sign,
+            key: crate::act::rekey::signing_key(node, &st.eval.members, &keys, ids),
             recipients: recips.clone(),
             created: node.time(),
             armor,

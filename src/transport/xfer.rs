@@ -219,10 +219,14 @@ pub fn xfer(node: &Node, spool: &Path, armor: bool, max_size: Option<u64>) -> Re
                 .prefix(".tmp-")
                 .tempdir_in(tx.stage_dir()?)
                 .map_err(|er| Error::io(node.home.tmp_dir(), er))?;
-            let made =
-                crate::bundle::parts::split(&e.path, &whose, &keys.sign, max_size.unwrap_or(0), None, |i, n| {
-                    crate::bundle::parts::part_name(&dir.path().join(&name), i, n)
-                })?;
+            let made = crate::bundle::parts::split(
+                &e.path,
+                &whose,
+                crate::act::rekey::key_of_bundle(&keys, &e.path),
+                max_size.unwrap_or(0),
+                None,
+                |i, n| crate::bundle::parts::part_name(&dir.path().join(&name), i, n),
+            )?;
             let out = made
                 .into_iter()
                 .map(|p| (p.file_name().expect("named").to_string_lossy().into_owned(), p))
@@ -369,10 +373,11 @@ fn same_part(node: &Node, medium: &Medium, comps: &[&str], name: &str, want: &Pa
     let (Ok(have), Ok(want)) = (parts::parse(&path, name), parts::parse(want, name)) else {
         return false;
     };
-    let Some(pk) = node.card().ok().and_then(|c| c.identity.public_key().ok()) else {
-        return false;
-    };
-    have.header == want.header && parts::authenticate(&path, name, &have, &pk).is_ok()
+    have.header == want.header
+        && node
+            .own_public_keys()
+            .iter()
+            .any(|pk| parts::authenticate(&path, name, &have, pk).is_ok())
 }
 
 fn remove_rel(medium: &Medium, rel: &str) -> std::io::Result<()> {

@@ -118,6 +118,13 @@ pub fn describe(label: &str, r: &ImportReport) -> String {
     if r.stored {
         match (r.kind.as_str(), &r.file) {
             ("request", Some(id)) => s.push_str(&format!(", request {id} stored (issue it with `secfile issue {id}`)")),
+            ("rekey", _) => {
+                if let Some((_, from, at)) = &r.rekey {
+                    s.push_str(&format!(
+                        ", new keys bound from its height {from} (rekey block at master height {at})"
+                    ));
+                }
+            }
             (_, Some(id)) => s.push_str(&format!(", security file {id} received and accepted")),
             _ => {}
         }
@@ -137,6 +144,9 @@ pub fn describe(label: &str, r: &ImportReport) -> String {
     if r.forks > 0 {
         s.push_str(&format!(", {} fork evidence blocks kept", r.forks));
     }
+    if r.keys_switched {
+        s.push_str(", this node's key rotation is bound: switched to the new keys");
+    }
     s
 }
 
@@ -146,6 +156,8 @@ pub fn to_json(r: &ImportReport) -> serde_json::Value {
         "file": r.file, "stored": r.stored,
         "pending": r.pending, "forks": r.forks, "known": r.known, "ignored": r.ignored, "changed": r.changed(),
         "receipted": r.receipted,
+        "rekey": r.rekey.as_ref().map(|(id, from, at)| serde_json::json!({"id": id, "from": from, "height": at})),
+        "keys_switched": r.keys_switched,
         "parts": r.parts.map(|(have, count)| serde_json::json!({"have": have, "count": count})),
     })
 }

@@ -13,6 +13,7 @@ pub mod merge;
 pub mod op;
 pub mod outbox;
 pub mod prove;
+pub mod rekey;
 pub mod request;
 pub mod resend;
 pub mod roster;
@@ -109,7 +110,12 @@ pub fn write_parts(
         sender: header.sender.clone(),
         recipients: header.recipients.clone(),
     };
-    crate::bundle::parts::split(bundle, &whose, &keys.sign, max, only, |i, n| {
-        crate::bundle::parts::part_name(out, i, n)
-    })
+    crate::bundle::parts::split(
+        bundle,
+        &whose,
+        crate::act::rekey::key_of_bundle(&keys, bundle),
+        max,
+        only,
+        |i, n| crate::bundle::parts::part_name(out, i, n),
+    )
 }

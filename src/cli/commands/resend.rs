@@ -51,9 +51,14 @@ pub fn run(ctx: &Context, ui: &Ui, a: ResendArgs) -> Result<i32, Error> {
             sender: node.id().to_string(),
             recipients: vec![e.meta.recipient.clone()],
         };
-        let written = crate::bundle::parts::split(&e.path, &whose, &keys.sign, max, a.part, |i, n| {
-            crate::bundle::parts::part_name(out, i, n)
-        })?;
+        let written = crate::bundle::parts::split(
+            &e.path,
+            &whose,
+            crate::act::rekey::key_of_bundle(&keys, &e.path),
+            max,
+            a.part,
+            |i, n| crate::bundle::parts::part_name(out, i, n),
+        )?;
         if written.is_empty() {
             return Err(Error::usage(format!(
                 "--part {}: the bundle has fewer parts at --max-size {max}",

@@ -18,6 +18,15 @@ pub enum RosterCommand {
         #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::cli::complete::nodes))]
         member: String,
     },
+    /// Bind a member's new keys from its rekey request bundle (master only): a `rekey` block
+    ///
+    /// Checks the request's two signatures (the member's current key and its new key), that
+    /// the member is in the roster and not removed, and that the height it names lies
+    /// beyond its chain held here; the bundle's blocks are imported first.
+    Rekey {
+        /// The rekey request bundle (- for stdin)
+        bundle: PathBuf,
+    },
     /// List the roster as derived from the master's chain held here
     List,
 }
@@ -49,6 +58,18 @@ pub fn run(ctx: &Context, ui: &Ui, c: RosterCommand) -> Result<i32, Error> {
                 serde_json::json!({"id": id, "name": name, "height": b.height, "cutoff": cutoff}),
             );
         }
+        RosterCommand::Rekey { bundle } => {
+            let (input, _guard) = crate::cli::spool_stdin(&node, &bundle)?;
+            let r = crate::act::rekey::roster_rekey(&node, &input, &label(&bundle))?;
+            let (id, from, height) = r.rekey.clone().expect("a bound request");
+            let name = crate::text::Untrusted(&r.sender_name).to_string();
+            ui.result(
+                &format!(
+                    "rekeyed {name} (id {id}): new keys from its height {from}, rekey block at master height {height}"
+                ),
+                serde_json::json!({"id": id, "name": r.sender_name, "from": from, "height": height, "request": r.file}),
+            );
+        }
         RosterCommand::List => {
             let st = node.load()?;
             let mut text = crate::cli::ui::Lines::new();
@@ -66,7 +87,9 @@ pub fn run(ctx: &Context, ui: &Ui, c: RosterCommand) -> Result<i32, Error> {
                 rows.push(serde_json::json!({
                     "name": m.identity.name, "id": m.identity.id, "role": m.identity.role.as_str(),
                     "status": status, "admitted_at": m.admitted_at,
-                    "fingerprint": m.identity.fingerprint(),
+                    // the card's (its node id derives from it), whatever rotations followed
+                    "fingerprint": crate::identity::fingerprint(&m.keys[0].age, &m.keys[0].minisign),
+                    "rotations": m.keys.len() - 1, "minisign": m.identity.minisign, "age": m.identity.age,
                     "cutoff": m.removed.as_ref().map(|r| r.0),
                 }));
             }

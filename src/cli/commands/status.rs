@@ -28,6 +28,18 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
     ));
     text.line(format!("fingerprint {}", crate::identity::grouped(&fp)));
     text.line(format!("master {}", node.config.master));
+    let rotations = st.eval.members.get(me).map_or(0, |m| m.keys.len() - 1);
+    let rekey_pending = crate::act::rekey::pending(&node);
+    if rotations > 0 || rekey_pending {
+        text.line(format!(
+            "keys: rotated {rotations} time(s){}",
+            if rekey_pending {
+                "; a rotation awaits the master's rekey block (nothing is appended until it arrives)"
+            } else {
+                ""
+            }
+        ));
+    }
     text.line(format!(
         "admitted: {}",
         if admitted {
@@ -205,6 +217,7 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
         serde_json::json!({
             "id": me, "name": node.config.name, "role": node.config.role.as_str(), "fingerprint": fp,
             "master": node.config.master, "admitted": admitted, "chains": chains,
+            "keys": {"rotations": rotations, "rekey_pending": rekey_pending},
             "pending": pending, "forks": forks, "requests": open_requests, "home": node.home.root.display().to_string(),
             "peers": peers, "outbox": outbox_json, "awaiting_receipt": awaiting, "parts": parts_json,
             "finality": {

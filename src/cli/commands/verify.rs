@@ -54,7 +54,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
             audited.map(|()| global)
         })?;
         audit::check_rollback(&node, &st, &global, &mut report)?;
-        audit::check_keys(&node, &mut report);
+        audit::check_keys(&node, &st, &mut report);
         audit::check_stored_content(&node, &mut report)?;
         audit::check_checkpoints(&st, &global, &mut report);
         if let (Some(h), Some(text)) = (head, &a.global_head) {

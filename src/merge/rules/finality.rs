@@ -54,19 +54,16 @@ mod tests {
     use crate::identity::Identity;
 
     fn member(admitted_at: u64, admit_clock: u64, removed: Option<(u64, u64)>) -> Member {
-        Member {
-            identity: Identity {
-                name: "x".into(),
-                role: crate::home::Role::Member,
-                id: "x".into(),
-                age: String::new(),
-                minisign: String::new(),
-            },
-            admitted_at,
-            admit_clock,
-            card: String::new(),
-            removed: removed.map(|(h, at)| (h, String::new(), at)),
-        }
+        let identity = Identity {
+            name: "x".into(),
+            role: crate::home::Role::Member,
+            id: "x".into(),
+            age: String::new(),
+            minisign: String::new(),
+        };
+        let mut m = Member::new(identity, admitted_at, admit_clock, String::new());
+        m.removed = removed.map(|(h, at)| (h, String::new(), at));
+        m
     }
 
     #[test]

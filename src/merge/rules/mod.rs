@@ -6,6 +6,7 @@ pub mod anchor;
 pub mod clock;
 pub mod finality;
 pub mod fork;
+pub mod keys;
 pub mod removal;
 pub mod seen;
 
