@@ -162,10 +162,11 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
-/// A reader that hashes and counts what passes through it.
+/// A reader that hashes and counts what passes through it. Read it in large chunks (its
+/// caller's buffer is what the hasher sees).
 pub struct HashingReader<R> {
     inner: R,
-    hasher: Sha256,
+    hasher: Hasher,
     count: u64,
 }
 
@@ -173,20 +174,35 @@ impl<R: Read> HashingReader<R> {
     pub fn new(inner: R) -> Self {
         HashingReader {
             inner,
-            hasher: Sha256::new(),
+            hasher: Hasher::Inline(Sha256::new()),
+            count: 0,
+        }
+    }
+    /// Hash on a second thread, beside whatever the reader's caller does with the bytes.
+    pub fn background(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: Hasher::Background(BackgroundHasher::new()),
             count: 0,
         }
     }
     /// The digest and byte count of everything read so far.
     pub fn finish(self) -> (Hash, u64) {
-        (self.hasher.finalize().into(), self.count)
+        let h = match self.hasher {
+            Hasher::Inline(h) => h.finalize().into(),
+            Hasher::Background(b) => b.finish(),
+        };
+        (h, self.count)
     }
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
+        match &mut self.hasher {
+            Hasher::Inline(h) => h.update(&buf[..n]),
+            Hasher::Background(b) => b.update(&buf[..n]),
+        }
         self.count += n as u64;
         Ok(n)
     }
@@ -221,6 +237,18 @@ mod tests {
         let (out, h, n) = w.finish();
         assert_eq!((h, n), (sha256(&data), data.len() as u64));
         assert_eq!(out, data);
+        let mut r = HashingReader::background(&data[..]);
+        let mut back = Vec::new();
+        let mut buf = vec![0u8; 65_537];
+        loop {
+            let k = r.read(&mut buf).unwrap();
+            if k == 0 {
+                break;
+            }
+            back.extend_from_slice(&buf[..k]);
+        }
+        assert_eq!(r.finish(), (sha256(&data), data.len() as u64));
+        assert_eq!(back, data);
     }
 
     #[test]

@@ -194,6 +194,7 @@ pub fn export(
         recipients: recips,
         created: node.time(),
         armor,
+        size_hint: 0,
     };
     let carried = super::receipts::Receipts::load(&node.home).carried_for(&ids);
     let (tmp, header) = bundle::create(nb, dir, |pw| {
