@@ -193,7 +193,10 @@ pub fn create(
         file.seek(SeekFrom::Start(room))?;
         // the age crate writes 64 KiB chunks: gather them into large writes, each hashed on
         // the second core as it goes
-        let hw = BufWriter::with_capacity(WRITE_BUF, HashingWriter::background(file));
+        let hw = BufWriter::with_capacity(
+            WRITE_BUF,
+            HashingWriter::background(crate::home::durable::SyncBehind::new(file)?),
+        );
         let mut stream = enc.wrap_output(hw)?;
         {
             let dynw: &mut dyn Write = &mut stream;
@@ -203,7 +206,8 @@ pub fn create(
         }
         let bw = stream.finish()?;
         let hw = bw.into_inner().map_err(|e| e.into_error())?;
-        let (_, hash, size) = hw.finish();
+        let (sb, hash, size) = hw.finish();
+        sb.finish()?;
         Ok((hash, size))
     })()
     .at(ct.path())?;

@@ -19,6 +19,7 @@
 //! lock                   the home's lock file (flock)
 //! ```
 mod atomic;
+pub mod durable;
 mod lock;
 pub mod sweep;
 
