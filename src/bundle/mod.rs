@@ -17,7 +17,7 @@ pub mod payload;
 
 pub use payload::{PayloadReader, PayloadWriter};
 
-use crate::digest::{self, HashingWriter};
+use crate::digest::{self, HashingBufWriter};
 use crate::envelope;
 use crate::error::{Error, IoContext, Result};
 use crate::identity::SigningKey;
@@ -192,11 +192,8 @@ pub fn create(
         let mut file: &File = ct.as_file();
         file.seek(SeekFrom::Start(room))?;
         // the age crate writes 64 KiB chunks: gather them into large writes, each hashed on
-        // the second core as it goes
-        let hw = BufWriter::with_capacity(
-            WRITE_BUF,
-            HashingWriter::background(crate::home::durable::SyncBehind::new(file)?),
-        );
+        // the second core as it goes, and synced behind
+        let hw = HashingBufWriter::with_capacity(WRITE_BUF, crate::home::durable::SyncBehind::new(file)?);
         let mut stream = enc.wrap_output(hw)?;
         {
             let dynw: &mut dyn Write = &mut stream;
@@ -204,9 +201,7 @@ pub fn create(
             fill(&mut pw)?;
             pw.finish()?;
         }
-        let bw = stream.finish()?;
-        let hw = bw.into_inner().map_err(|e| e.into_error())?;
-        let (sb, hash, size) = hw.finish();
+        let (sb, hash, size) = stream.finish()?.finish()?;
         sb.finish()?;
         Ok((hash, size))
     })()
@@ -245,7 +240,7 @@ pub fn create(
 
 /// The write buffer in front of the bundle file: the age crate writes 64 KiB chunks, and
 /// large writes nearly halve its cost of writing a file (CRATES.md).
-const WRITE_BUF: usize = 4 << 20;
+const WRITE_BUF: usize = 2 << 20;
 
 /// A bundle whose header has been read and syntax-checked, not yet authenticated.
 #[derive(Debug)]
