@@ -95,10 +95,11 @@ run() {
     shift
     sync
     cat "$W/big" >/dev/null
-    /usr/bin/time -f "%e %M %O" -o "$W/time" "$@" >/dev/null 2>"$W/err" || { cat "$W/err" >&2; exit 1; }
-    read -r secs rss blocks <"$W/time"
-    eval "${key}_s+=\" $secs\"; ${key}_rss+=\" $rss\"; ${key}_w=$((blocks / 2048))"
-    printf '  %-14s %7.2f s %6d MiB peak RSS %6d MiB written\n' "$key" "$secs" "$((rss / 1024))" "$((blocks / 2048))"
+    /usr/bin/time -f "%e %M %O %U %S" -o "$W/time" "$@" >/dev/null 2>"$W/err" || { cat "$W/err" >&2; exit 1; }
+    read -r secs rss blocks usr sys <"$W/time"
+    cpu=$(echo "$usr + $sys" | bc -l)
+    eval "${key}_s+=\" $secs\"; ${key}_rss+=\" $rss\"; ${key}_cpu+=\" $cpu\"; ${key}_w=$((blocks / 2048))"
+    printf '  %-14s %7.2f s %7.2f s CPU %6d MiB peak RSS %6d MiB written\n' "$key" "$secs" "$cpu" "$((rss / 1024))" "$((blocks / 2048))"
 }
 
 stock_issue() {
@@ -144,12 +145,13 @@ med() { eval "echo \"\$$1\"" | median; }
 ratio() { echo "$1 / $2" | bc -l; }
 echo
 echo "medians of $ROUNDS rounds, ${SIZE_MIB} MiB, $( [ "$BUSY" = 1 ] && echo "other core busy" || echo "no added load" ):"
-printf '%-9s %-46s %8s %8s %6s  %-26s %s\n' step stock stock secfile ratio "peak RSS stock / secfile" "MiB written stock / secfile"
+printf '%-9s %-46s %8s %8s %6s  %-17s %-26s %s\n' step stock stock secfile ratio "CPU s stock / sf" "peak RSS stock / secfile" "MiB written stock / secfile"
 row() {
     local step=$1 what=$2 st sf
     st=$(med "stock_${step}_s")
     sf=$(med "sf_${step}_s")
-    printf '%-9s %-46s %7.2fs %7.2fs %6.2f  %-26s %s\n' "$step" "$what" "$st" "$sf" "$(ratio "$sf" "$st")" \
+    printf '%-9s %-46s %7.2fs %7.2fs %6.2f  %-17s %-26s %s\n' "$step" "$what" "$st" "$sf" "$(ratio "$sf" "$st")" \
+        "$(printf '%.2f / %.2f' "$(med "stock_${step}_cpu")" "$(med "sf_${step}_cpu")")" \
         "$(($(med "stock_${step}_rss") / 1024)) / $(($(med "sf_${step}_rss") / 1024)) MiB" \
         "$(eval "echo \$stock_${step}_w") / $(eval "echo \$sf_${step}_w")"
 }
