@@ -97,6 +97,19 @@ impl BackgroundHasher {
             tx.send(buf).expect("hasher thread alive");
         }
     }
+    /// Hand over a buffer whole (no copy); it comes back through [`Self::spare`].
+    pub fn update_owned(&mut self, buf: Vec<u8>) {
+        if let Some(tx) = &self.tx {
+            tx.send(buf).expect("hasher thread alive");
+        }
+    }
+    /// An empty buffer of at least `cap` bytes: one the thread has finished with, or new.
+    pub fn spare(&mut self, cap: usize) -> Vec<u8> {
+        let mut b = self.free.try_recv().unwrap_or_default();
+        b.clear();
+        b.reserve(cap);
+        b
+    }
     pub fn finish(mut self) -> Hash {
         drop(self.tx.take());
         self.handle.take().expect("joined once").join().expect("hasher thread")
@@ -163,10 +176,69 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
-/// A reader that hashes and counts what passes through it.
+/// A buffered writer that hashes what it writes on a second thread without copying it
+/// again: each full buffer is written to the inner writer, then handed whole to the
+/// hashing thread, which gives it back for reuse. `BufWriter` in front of
+/// [`HashingWriter::background`] copies every byte twice before the write.
+pub struct HashingBufWriter<W: Write> {
+    inner: W,
+    buf: Vec<u8>,
+    cap: usize,
+    hasher: BackgroundHasher,
+    count: u64,
+}
+
+impl<W: Write> HashingBufWriter<W> {
+    pub fn with_capacity(cap: usize, inner: W) -> Self {
+        HashingBufWriter {
+            inner,
+            buf: Vec::with_capacity(cap),
+            cap,
+            hasher: BackgroundHasher::new(),
+            count: 0,
+        }
+    }
+
+    fn write_buf(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.inner.write_all(&self.buf)?;
+        self.count += self.buf.len() as u64;
+        let next = self.hasher.spare(self.cap);
+        let full = std::mem::replace(&mut self.buf, next);
+        self.hasher.update_owned(full);
+        Ok(())
+    }
+
+    /// Write what is buffered; the inner writer, the digest and the byte count.
+    pub fn finish(mut self) -> io::Result<(W, Hash, u64)> {
+        self.write_buf()?;
+        self.inner.flush()?;
+        Ok((self.inner, self.hasher.finish(), self.count))
+    }
+}
+
+impl<W: Write> Write for HashingBufWriter<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.buf.len() + data.len() > self.cap {
+            self.write_buf()?;
+        }
+        let n = data.len().min(self.cap);
+        self.buf.extend_from_slice(&data[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.write_buf()?;
+        self.inner.flush()
+    }
+}
+
+/// A reader that hashes and counts what passes through it. Read it in large chunks (its
+/// caller's buffer is what the hasher sees).
 pub struct HashingReader<R> {
     inner: R,
-    hasher: Sha256,
+    hasher: Hasher,
     count: u64,
 }
 
@@ -174,20 +246,35 @@ impl<R: Read> HashingReader<R> {
     pub fn new(inner: R) -> Self {
         HashingReader {
             inner,
-            hasher: Sha256::new(),
+            hasher: Hasher::Inline(Sha256::new()),
+            count: 0,
+        }
+    }
+    /// Hash on a second thread, beside whatever the reader's caller does with the bytes.
+    pub fn background(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: Hasher::Background(BackgroundHasher::new()),
             count: 0,
         }
     }
     /// The digest and byte count of everything read so far.
     pub fn finish(self) -> (Hash, u64) {
-        (self.hasher.finalize().into(), self.count)
+        let h = match self.hasher {
+            Hasher::Inline(h) => h.finalize().into(),
+            Hasher::Background(b) => b.finish(),
+        };
+        (h, self.count)
     }
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
+        match &mut self.hasher {
+            Hasher::Inline(h) => h.update(&buf[..n]),
+            Hasher::Background(b) => b.update(&buf[..n]),
+        }
         self.count += n as u64;
         Ok(n)
     }
@@ -222,6 +309,29 @@ mod tests {
         let (out, h, n) = w.finish();
         assert_eq!((h, n), (sha256(&data), data.len() as u64));
         assert_eq!(out, data);
+        let mut w = HashingBufWriter::with_capacity(100_000, Vec::new());
+        for c in data.chunks(70_001).chain([&data[..0]]) {
+            w.write_all(c).unwrap();
+        }
+        let big = vec![5u8; 250_001];
+        w.write_all(&big).unwrap();
+        let (out, h, n) = w.finish().unwrap();
+        let mut all = data.clone();
+        all.extend_from_slice(&big);
+        assert_eq!((h, n), (sha256(&all), all.len() as u64));
+        assert_eq!(out, all);
+        let mut r = HashingReader::background(&data[..]);
+        let mut back = Vec::new();
+        let mut buf = vec![0u8; 65_537];
+        loop {
+            let k = r.read(&mut buf).unwrap();
+            if k == 0 {
+                break;
+            }
+            back.extend_from_slice(&buf[..k]);
+        }
+        assert_eq!(r.finish(), (sha256(&data), data.len() as u64));
+        assert_eq!(back, data);
     }
 
     #[test]

@@ -1539,3 +1539,37 @@ fn resend_writes_the_kept_bundle_again_plain_or_armored() {
     assert_eq!(json(&out)["error"]["kind"], "not-found");
     assert_eq!(run(&net.home("hq"), &["resend", "nonsense"]).0, 2);
 }
+
+/// The 1 GiB path, small: a content of several MiB (past the 1 MiB read size and many age
+/// chunks) is issued with `--out` (its ciphertext written in place, `--out` sharing the
+/// outbox bundle's bytes) and armored, imported, and extracted byte for byte.
+#[test]
+fn a_large_attachment_round_trips_byte_for_byte() {
+    let net = Net::new(&["alice"]);
+    let alice = net.id("alice");
+    let content = noise(5 * 1024 * 1024 + 123, 11);
+    let doc = write(&net, "big.bin", &content);
+    let out = net.path("big.bundle");
+    let id = issue_to(&net, "alice", &doc, &out, &[]);
+    let ob = outbox(&net.home("hq"), &alice);
+    assert_eq!(ob.len(), 1, "{ob:?}");
+    let sent = std::fs::read(&out).unwrap();
+    assert!(sent == std::fs::read(&ob[0]).unwrap(), "--out is the outbox bundle");
+    // a copy, not a link: writing to --out leaves the bundle the outbox keeps as it was
+    std::fs::write(&out, b"overwritten").unwrap();
+    assert!(
+        std::fs::read(&ob[0]).unwrap() == sent,
+        "the outbox copy changed with --out"
+    );
+    std::fs::write(&out, &sent).unwrap();
+    assert!(sent.len() > content.len());
+    ok(&net.home("alice"), &["import", s(&out)]);
+    assert!(extract(&net, "alice", &id, "big.out") == content);
+    assert!(extract(&net, "alice", &id, "big.out2") == content);
+    // armored: written again from the ciphertext, imported the same
+    let asc = net.path("big.bundle.asc");
+    let id2 = issue_to(&net, "alice", &doc, &asc, &["--armor"]);
+    assert!(std::fs::read(&asc).unwrap().starts_with(b"-----BEGIN"));
+    ok(&net.home("alice"), &["import", s(&asc)]);
+    assert!(extract(&net, "alice", &id2, "big2.out") == content);
+}

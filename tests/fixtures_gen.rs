@@ -777,6 +777,7 @@ fn forged_block_bundle(g: &Gen, out: &Path) {
         recipients: vec![(g.id("alice").into(), alice.identity.recipient().unwrap())],
         created: "2026-11-23T12:00:00Z".into(),
         armor: false,
+        size_hint: 0,
     };
     let (tmp, _) = secfile::bundle::create(nb, out.parent().unwrap(), |pw| {
         pw.entry("frontier.yaml", &frontier.encode())?;

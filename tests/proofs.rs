@@ -400,3 +400,57 @@ fn a_later_removal_changes_no_earlier_files_root() {
     assert_eq!(code, 0, "{j}");
     assert_ne!(std::fs::read(&p).unwrap(), std::fs::read(&q).unwrap());
 }
+
+#[test]
+fn a_proof_after_the_master_rotated_its_keys_checks_with_the_original_card() {
+    let net = Net::new(&["alice"]);
+    // one file issued under the first key, the master rotates twice, one file after
+    let before = give(&net, "alice", "before.txt");
+    ok(&net.home("hq"), &["rekey"]);
+    settle(&net, &["hq", "alice"]);
+    ok(&net.home("hq"), &["rekey"]);
+    let after = give(&net, "alice", "after.txt");
+    settle(&net, &["hq", "alice"]);
+    let card = net.path("hq.card");
+    for (id, who) in [(&before, "alice"), (&after, "alice"), (&after, "hq")] {
+        let p = prove(&net, who, id, &format!("{who}-{id}.proof"));
+        let (code, j) = verify_alone(&p, &card);
+        assert_eq!(code, 0, "{j}");
+        assert!(steps(&j).iter().all(|(_, ok)| *ok), "{j}");
+        if let Some((code, out)) = python(&p, &card) {
+            assert_eq!(code, 0, "{out}");
+        }
+        // a proof with the rotation left out no longer checks: the checkpoint is signed by
+        // a key the card alone does not give
+        let q = net.path("cut.proof");
+        std::fs::write(&q, without_rekeys(&std::fs::read(&p).unwrap())).unwrap();
+        let (code, j) = verify_alone(&q, &card);
+        assert_eq!(code, 1, "{j}");
+        assert!(steps(&j).contains(&("checkpoint-signature".to_string(), false)), "{j}");
+    }
+    for n in ["hq", "alice"] {
+        ok(&net.home(n), &["verify"]);
+    }
+}
+
+/// A proof with its `rekey` and `rekey.minisig` parts cut out (framed by their length).
+fn without_rekeys(proof: &[u8]) -> Vec<u8> {
+    let (mut out, mut rest) = (Vec::new(), proof);
+    while !rest.is_empty() {
+        let nl = rest.iter().position(|&b| b == b'\n').unwrap();
+        let line = std::str::from_utf8(&rest[..nl]).unwrap();
+        let mut part = nl + 1;
+        let name = line.split(' ').next().unwrap();
+        if matches!(
+            name,
+            "manifest" | "manifest.minisig" | "rekey" | "rekey.minisig" | "checkpoint" | "checkpoint.minisig"
+        ) {
+            part += line.split(' ').nth(1).unwrap().parse::<usize>().unwrap() + 1;
+        }
+        if !name.starts_with("rekey") {
+            out.extend_from_slice(&rest[..part]);
+        }
+        rest = &rest[part..];
+    }
+    out
+}

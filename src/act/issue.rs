@@ -167,10 +167,7 @@ fn issue_in(
     let (size, reader): (u64, Box<dyn Read>) = match (&content_path, generated) {
         (Some(p), _) => {
             let f = crate::input::open_regular(p)?;
-            (
-                f.metadata().at(p)?.len(),
-                Box::new(std::io::BufReader::with_capacity(1 << 20, f)),
-            )
+            (f.metadata().at(p)?.len(), Box::new(f))
         }
         (None, Some(g)) => (g.len() as u64, Box::new(std::io::Cursor::new(g))),
         _ => unreachable!("one content source"),
@@ -191,10 +188,13 @@ fn issue_in(
         recipients: vec![(to.identity.id.clone(), to.identity.recipient().map_err(Error::Env)?)],
         created: node.time(),
         armor,
+        size_hint: size + super::HINT_SLACK,
     };
     let bar = crate::progress::task("issuing", Some(size), crate::progress::Unit::Bytes);
     let (tmp, header) = bundle::create(nb, &dir, |pw| {
-        let mut hr = digest::HashingReader::new(crate::progress::Reader::new(reader.take(size), &bar));
+        // hashed on the second core while this one encrypts (the payload writer reads 1 MiB
+        // at a time)
+        let mut hr = digest::HashingReader::background(crate::progress::Reader::new(reader.take(size), &bar));
         pw.entry_from("content", size, &mut hr)?;
         let (h, n) = hr.finish();
         // content from a request keeps the name the member gave it; the stored copy must

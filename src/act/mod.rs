@@ -30,6 +30,11 @@ use crate::subchain::{Block, sign};
 use journal::{Journal, Op};
 use std::path::{Path, PathBuf};
 
+/// What a bundle carrying content holds beside it (payload lines, manifest or request and
+/// their signatures, a few blocks): added to the content's size for
+/// [`crate::bundle::NewBundle::size_hint`].
+pub const HINT_SLACK: u64 = 4096;
+
 /// Who may run an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Who {
@@ -349,15 +354,21 @@ impl<'n> Tx<'n> {
             &self.stage.join(journal::OUTSIDE),
             &serde_json::to_vec(&list).expect("list"),
         )?;
-        let mut src = std::fs::File::open(from).at(from)?;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .at(&tmp)?;
-        std::io::copy(&mut src, &mut f).at(&tmp)?;
-        f.flush().at(&tmp)?;
-        f.sync_all().at(&tmp)?;
+        // A copy, never a hard link: the outbox keeps the bundle as this node's record until
+        // its receipt, and a name outside the home sharing its inode would let a write to
+        // `--out` (a truncating redirect, an editor) change the kept bundle. The kernel
+        // copies it (copy_file_range), and it is fsynced before the commit point.
+        {
+            let mut src = std::fs::File::open(from).at(from)?;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .at(&tmp)?;
+            std::io::copy(&mut src, &mut f).at(&tmp)?;
+            f.flush().at(&tmp)?;
+            f.sync_all().at(&tmp)?;
+        }
         self.ops.push(Op::Out {
             staged: journal::path_hex(&tmp),
             dest: journal::path_hex(out),
@@ -395,11 +406,13 @@ impl<'n> Tx<'n> {
 
     /// Make a bundle to one member carrying `entries` and then the blocks it may lack
     /// (this node's frontier, its staged blocks included), in the staging directory.
+    /// `size_hint`: about how many bytes the entries hold ([`crate::bundle::NewBundle`]).
     pub fn make_bundle(
         &mut self,
         kind: &str,
         to: &crate::merge::validate::Member,
         armor: bool,
+        size_hint: u64,
         entries: impl FnOnce(&mut crate::bundle::PayloadWriter<&mut dyn std::io::Write>) -> std::io::Result<()>,
     ) -> Result<(tempfile::NamedTempFile, crate::bundle::Header)> {
         use crate::transport::sync;
@@ -417,6 +430,7 @@ impl<'n> Tx<'n> {
             recipients: vec![(to.identity.id.clone(), recipient)],
             created: node.time(),
             armor,
+            size_hint,
         };
         let st = &self.st;
         crate::bundle::create(nb, &dir, |pw| {

@@ -50,12 +50,12 @@ pub fn transfer(node: &Node, id: &str, to: &str, armor: bool, out: Option<&Path>
     };
     let (block, _) = tx.stage_block("transfer", bodies::to_value(&body))?;
     let bar = crate::progress::task("transferring", Some(m.content.size), crate::progress::Unit::Bytes);
-    let (tmp, header) = tx.make_bundle("transfer", &target, armor, |pw| {
+    let (tmp, header) = tx.make_bundle("transfer", &target, armor, m.content.size + super::HINT_SLACK, |pw| {
         pw.entry("manifest.yaml", &raw)?;
         pw.entry("manifest.yaml.minisig", &sig)?;
         // the stored content must still be what the manifest says: checked as it is sent
-        let mut hr = digest::HashingReader::new(crate::progress::Reader::new(
-            std::io::Read::take(std::io::BufReader::with_capacity(1 << 20, content), m.content.size),
+        let mut hr = digest::HashingReader::background(crate::progress::Reader::new(
+            std::io::Read::take(content, m.content.size),
             &bar,
         ));
         pw.entry_from("content", m.content.size, &mut hr)?;

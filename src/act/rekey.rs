@@ -141,7 +141,7 @@ fn request(node: &Node, armor: bool, out: Option<&Path>) -> Result<Rotated> {
     }
     tx.put(&dir.join(DOC), &raw)?;
     let master = tx.st.eval.members[&node.config.master].clone();
-    let (tmp, header) = tx.make_bundle("rekey", &master, armor, |pw| {
+    let (tmp, header) = tx.make_bundle("rekey", &master, armor, 0, |pw| {
         pw.entry(DOC, &raw)?;
         pw.entry(SIG_OLD, old_sig.as_bytes())?;
         pw.entry(SIG_NEW, new_sig.as_bytes())

@@ -82,28 +82,34 @@ pub fn request(node: &Node, r: Request<'_>) -> Result<Made> {
         want.as_ref().map(|a| a.size),
         crate::progress::Unit::Bytes,
     );
-    let (tmp, header) = tx.make_bundle("request", &master, r.armor, |pw| {
-        pw.entry("request.yaml", &raw)?;
-        pw.entry("request.yaml.minisig", sig.as_bytes())?;
-        if let (Some(p), Some(a)) = (r.attach, &want) {
-            // the attachment as hashed: a file that changed since is refused, not sent
-            let f = std::fs::File::open(p)?;
-            let mut hr = digest::HashingReader::new(crate::progress::Reader::new(
-                std::io::Read::take(std::io::BufReader::new(f), a.size),
-                &bar,
-            ));
-            pw.entry_from("content", a.size, &mut hr)?;
-            let (h, n) = hr.finish();
-            if n != a.size || digest::hex(&h) != a.sha256 {
-                return Err(std::io::Error::other(Error::rejected(
-                    p.display(),
-                    "tampered",
-                    "the attachment changed while it was read",
-                )));
+    let (tmp, header) = tx.make_bundle(
+        "request",
+        &master,
+        r.armor,
+        want.as_ref().map_or(0, |a| a.size + super::HINT_SLACK),
+        |pw| {
+            pw.entry("request.yaml", &raw)?;
+            pw.entry("request.yaml.minisig", sig.as_bytes())?;
+            if let (Some(p), Some(a)) = (r.attach, &want) {
+                // the attachment as hashed: a file that changed since is refused, not sent
+                let f = std::fs::File::open(p)?;
+                let mut hr = digest::HashingReader::background(crate::progress::Reader::new(
+                    std::io::Read::take(f, a.size),
+                    &bar,
+                ));
+                pw.entry_from("content", a.size, &mut hr)?;
+                let (h, n) = hr.finish();
+                if n != a.size || digest::hex(&h) != a.sha256 {
+                    return Err(std::io::Error::other(Error::rejected(
+                        p.display(),
+                        "tampered",
+                        "the attachment changed while it was read",
+                    )));
+                }
             }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     let meta = outbox::Meta {
         bundle: header.id.clone(),
         kind: "request".into(),

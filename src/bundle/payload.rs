@@ -4,6 +4,8 @@
 use std::io::{self, BufRead, Read, Write};
 
 pub const MAGIC: &str = "secfile-payload 1";
+/// The read size when a large entry is streamed in.
+const COPY_BUF: usize = 1 << 20;
 /// The most entries in one payload.
 pub const MAX_ENTRIES: u64 = 2_000_000;
 
@@ -34,7 +36,26 @@ impl<W: Write> PayloadWriter<W> {
     pub fn entry_from<R: Read>(&mut self, name: &str, size: u64, r: R) -> io::Result<()> {
         assert!(is_entry_name(name), "entry name {name:?}");
         writeln!(self.w, "{name} {size}")?;
-        let copied = io::copy(&mut r.take(size), &mut self.w)?;
+        let copied = if size <= COPY_BUF as u64 / 16 {
+            io::copy(&mut r.take(size), &mut self.w)?
+        } else {
+            // large content: big reads, so a hashing reader's thread and the age stream see
+            // large chunks (io::copy would read 8 KiB at a time)
+            let mut buf = vec![0u8; COPY_BUF.min(size as usize)];
+            let mut r = r.take(size);
+            let mut n = 0u64;
+            loop {
+                let k = match r.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(k) => k,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                self.w.write_all(&buf[..k])?;
+                n += k as u64;
+            }
+            n
+        };
         if copied != size {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,

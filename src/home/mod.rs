@@ -21,6 +21,7 @@
 //! lock                   the home's lock file (flock)
 //! ```
 mod atomic;
+pub mod durable;
 mod lock;
 pub mod sweep;
 

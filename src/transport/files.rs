@@ -228,15 +228,27 @@ pub fn extract(node: &Node, id: &str, out: &mut dyn Write) -> Result<ContentInfo
     Ok(m.content)
 }
 
-/// `file extract --out FILE`: check the stored content against the manifest's SHA-256, then
-/// copy it File to File (the kernel copies: copy_file_range), so the data crosses user
-/// space once, for the hash.
+/// `file extract --out FILE`: copy the stored content File to File (the kernel copies:
+/// copy_file_range, no user-space pass) while a second thread hashes it on the other core,
+/// then check it against the manifest's size and SHA-256. The caller writes `dest` as a
+/// temp file and renames it only when this returns Ok, so a copy that fails the check is
+/// never seen: the two passes run side by side instead of one after the other.
 pub fn extract_to_file(node: &Node, id: &str, dest: &mut std::fs::File) -> Result<ContentInfo> {
     let (m, _, _) = stored_manifest(node, id)?;
     let cp = dossier::store::content_path(&node.home, id);
-    let mut f = std::fs::File::open(&cp)
-        .map_err(|_| Error::rejected(id, "not-found", "this node never received the content of that file"))?;
-    let (h, n) = digest::sha256_reader(&mut f).at(&cp)?;
+    let open = || {
+        std::fs::File::open(&cp)
+            .map_err(|_| Error::rejected(id, "not-found", "this node never received the content of that file"))
+    };
+    let mut f = open()?;
+    let g = open()?;
+    let (hashed, copied) = std::thread::scope(|s| {
+        let hasher = s.spawn(move || digest::sha256_reader(g.take(m.content.size + 1)));
+        let copied = std::io::copy(&mut (&mut f).take(m.content.size + 1), dest);
+        (hasher.join().expect("hashing thread"), copied)
+    });
+    let (h, n) = hashed.at(&cp)?;
+    let copied = copied.at(&cp)?;
     if n != m.content.size || digest::hex(&h) != m.content.sha256 {
         return Err(Error::rejected(
             cp.display(),
@@ -244,9 +256,6 @@ pub fn extract_to_file(node: &Node, id: &str, dest: &mut std::fs::File) -> Resul
             "stored content does not match the manifest's SHA-256",
         ));
     }
-    use std::io::Seek;
-    f.seek(std::io::SeekFrom::Start(0)).at(&cp)?;
-    let copied = std::io::copy(&mut f, dest).at(&cp)?;
     if copied != n {
         return Err(Error::rejected(
             cp.display(),

@@ -6,7 +6,7 @@
 use super::sync::{self, Frontier};
 use crate::act::{Tx, Who};
 use crate::bundle::{self, PayloadReader};
-use crate::digest::{self, Hash, HashingWriter};
+use crate::digest::{self, Hash};
 use crate::dossier::{self, Manifest, RequestDoc};
 use crate::error::{Error, IoContext, Result};
 use crate::merge::{Cand, Evaluation, Status, evaluate_on, evaluate_with};
@@ -107,17 +107,19 @@ fn read_payload<R: BufRead>(r: R, label: &str, header: &bundle::Header, tmp_dir:
             p.docs.insert(e.name.clone(), b);
         } else if e.name == "content" && header.kind != "sync" && p.content.is_none() {
             crate::home::ensure_dir(tmp_dir)?;
-            let mut tmp = tempfile::Builder::new()
+            let tmp = tempfile::Builder::new()
                 .prefix(".tmp-")
                 .tempfile_in(tmp_dir)
                 .at(tmp_dir)?;
-            let mut w = std::io::BufWriter::with_capacity(1 << 20, HashingWriter::background(tmp.as_file_mut()));
+            // synced behind as it is written: the commit's fsync flushes only the tail
+            let sb = crate::home::durable::SyncBehind::new(tmp.as_file()).at(tmp_dir)?;
+            let mut w = crate::digest::HashingBufWriter::with_capacity(1 << 20, sb);
             r.copy_to(&e, &mut w).map_err(|er| match er {
                 bundle::payload::CopyError::Bad(s) => bad(s),
                 bundle::payload::CopyError::Io(io) => Error::io(tmp_dir, io),
             })?;
-            let hw = w.into_inner().map_err(|e| Error::io(tmp_dir, e.into_error()))?;
-            let (_, hash, size) = hw.finish();
+            let (sb, hash, size) = w.finish().map_err(|e| Error::io(tmp.path(), e))?;
+            sb.finish().map_err(|e| Error::io(tmp.path(), e))?;
             p.content = Some((tmp, hash, size));
         } else if let Some((chain, height, hash, is_sig)) = sync::parse_entry_name(&e.name) {
             let limit = if is_sig {

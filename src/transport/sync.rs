@@ -285,6 +285,7 @@ fn make_bundles(
             recipients: recips.clone(),
             created: node.time(),
             armor,
+            size_hint: 0,
         };
         let (tmp, header) = bundle::create(nb, dir, |pw| {
             write_blocks(pw, node, st, ix, &send)?;
