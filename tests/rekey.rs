@@ -352,6 +352,7 @@ fn craft_request(net: &Net, member: &str, sigs: Sigs, out: &Path) {
         recipients: vec![(hq, hq_age.parse().unwrap())],
         created: "2026-11-23T12:00:00Z".into(),
         armor: false,
+        size_hint: 0,
     };
     let (tmp, _) = secfile::bundle::create(nb, out.parent().unwrap(), |pw| {
         pw.entry("frontier.yaml", &frontier.encode())?;

@@ -582,7 +582,7 @@ mod tests {
             let parsed = parse(&path, "t").unwrap();
             assert_eq!(parsed.header, header);
             authenticate(&path, "t", &parsed, &keys.sign.pk).unwrap();
-            let mut r = PayloadReader::new(decrypt_stream(&path, "t", &parsed, &keys.age).unwrap()).unwrap();
+            let mut r = PayloadReader::new(decrypt_stream(&path, "t", &parsed, &[&keys.age]).unwrap()).unwrap();
             let e = r.next_entry().unwrap().unwrap();
             assert_eq!(e.name, "content");
             let mut back = Vec::new();
