@@ -6,8 +6,13 @@
 # copies it to a scratch dir and measures full verify, full merge, merge after +1% blocks,
 # sync export --to of ~100 new blocks and its import at the peer: seconds, blocks/s,
 # peak RSS, each one's ratio to a floor measured in the same run, and the targets.
+#   bash bench/chain.sh --commands [--1m] # every everyday command at 1k/100k(/1M): bench/commands.sh
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if [[ ${1:-} == --commands ]]; then
+    shift
+    exec bash "$ROOT/bench/commands.sh" "$@"
+fi
 K=${1:-16}
 N=${2:-6250}
 BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}/secfile-bench}
