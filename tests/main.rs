@@ -12,6 +12,7 @@ mod hostile;
 mod interop;
 mod prop;
 mod tamper;
+mod verify_stream;
 
 #[test]
 fn three_node_consortium_verifies() {

@@ -11,6 +11,8 @@ use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
+pub mod stream;
+
 /// One problem: the input it concerns, a stable kind word, and what is wrong.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Problem {
@@ -126,11 +128,16 @@ pub fn verify_state(node: &Node, st: &crate::node::State, report: &mut Report) -
             ),
         );
     }
+    check_key_modes(node, report);
+    Ok(())
+}
+
+/// The secret key files are private (kind `permissions`).
+pub fn check_key_modes(node: &Node, report: &mut Report) {
     for name in ["age.key", "minisign.key"] {
         let p = node.home.keys_dir().join(name);
         check_private(&p, report);
     }
-    Ok(())
 }
 
 #[cfg(unix)]
@@ -438,6 +445,27 @@ pub fn checkpoint_path(node: &Node) -> std::path::PathBuf {
     node.home.state_dir().join("checkpoint.yaml")
 }
 
+/// The rollback checkpoint, when there is one; an unreadable one is only noted.
+pub fn read_checkpoint(node: &Node, report: &mut Report) -> Result<Option<Checkpoint>> {
+    let p = checkpoint_path(node);
+    let bytes = match std::fs::read(&p) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(&p, e)),
+    };
+    match serde_yaml::from_slice(&bytes) {
+        Ok(c) => Ok(Some(c)),
+        Err(e) => {
+            // derived state, never fatal: a clean verify writes it again
+            report.notes.push(format!(
+                "{}: unreadable checkpoint ({e}); rebuilt by this verify if the home is clean, so rollback below it cannot be checked this time",
+                p.display()
+            ));
+            Ok(None)
+        }
+    }
+}
+
 /// Report every chain that is now shorter than, or different below, the last checkpoint,
 /// and a final global chain that no longer extends the checkpointed head.
 pub fn check_rollback(
@@ -446,22 +474,8 @@ pub fn check_rollback(
     global: &crate::merge::global::Global,
     report: &mut Report,
 ) -> Result<()> {
-    let p = checkpoint_path(node);
-    let bytes = match std::fs::read(&p) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io(&p, e)),
-    };
-    let cp: Checkpoint = match serde_yaml::from_slice(&bytes) {
-        Ok(c) => c,
-        Err(e) => {
-            // derived state, never fatal: a clean verify writes it again
-            report.notes.push(format!(
-                "{}: unreadable checkpoint ({e}); rebuilt by this verify if the home is clean, so rollback below it cannot be checked this time",
-                p.display()
-            ));
-            return Ok(());
-        }
+    let Some(cp) = read_checkpoint(node, report)? else {
+        return Ok(());
     };
     for h in &cp.heads {
         // blocks past a removal's cutoff are invalid by the removal, not rolled back
@@ -544,10 +558,12 @@ pub fn check_checkpoints(st: &crate::node::State, global: &crate::merge::global:
 
 /// Record the current heads as the checkpoint (after a clean verify).
 pub fn save_checkpoint(node: &Node, st: &crate::node::State, global: &crate::merge::global::Global) -> Result<()> {
-    let cp = Checkpoint {
-        global: global.head_hex(),
-        heads: st.frontier(),
-    };
+    save_checkpoint_of(node, global.head_hex(), st.frontier())
+}
+
+/// Record `global` and `heads` as the checkpoint.
+pub fn save_checkpoint_of(node: &Node, global: String, heads: Vec<crate::subchain::SeenRef>) -> Result<()> {
+    let cp = Checkpoint { global, heads };
     let text = serde_yaml::to_string(&cp).expect("checkpoint serialises");
     crate::home::atomic_write(&checkpoint_path(node), text.as_bytes())
 }

@@ -260,9 +260,15 @@ impl Node {
     }
 
     fn load_incremental(&self) -> Result<Option<Loaded>> {
-        let Some(mut ix) = std::fs::read(self.index_path()).ok().and_then(|b| Index::decode(&b)) else {
+        let Some(ix) = std::fs::read(self.index_path()).ok().and_then(|b| Index::decode(&b)) else {
             return Ok(None);
         };
+        self.load_onto(ix)
+    }
+
+    /// [`Node::load_settled`]'s incremental load on an index already in hand (a stored
+    /// one, or one `verify` just built): `None` when the store does not simply extend it.
+    pub fn load_onto(&self, mut ix: Index) -> Result<Option<Loaded>> {
         if ix.master != self.master_card.identity.id || !dir_is_empty(&self.home.forks_dir()) {
             return Ok(None);
         }
