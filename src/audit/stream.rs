@@ -161,11 +161,16 @@ fn stream(node: &Node, head: HeadQuery, report: &mut Report) -> Result<Option<In
     if !quiet_dir(&home.forks_dir()) {
         return Ok(None);
     }
+    // the layout first, from the listings alone: a FIFO or device where a block should be
+    // must be named by the whole scan, never opened (it would block)
+    let Some(lens) = chain_files(node) else {
+        return Ok(None);
+    };
     // every block file and signature, read and checked a batch at a time
     let Some(mut ix) = node.build_index()? else {
         return Ok(None);
     };
-    if !chain_files_exact(node, &ix) {
+    if ix.chains.len() != lens.len() || ix.chains.iter().any(|(c, x)| lens.get(c) != Some(&x.len())) {
         return Ok(None);
     }
     if !quiet_dir(&home.pending_dir()) {
@@ -334,39 +339,59 @@ fn rollback(node: &Node, ix: &Index, cp: &super::Checkpoint, global_found: Optio
     }
 }
 
-/// True when every chain directory holds exactly the block files and signatures of the
-/// heights its chain has in the index, as regular files, and nothing else but temp files
-/// (what the whole scan would find no layout problem in).
-fn chain_files_exact(node: &Node, ix: &Index) -> bool {
-    let chains: Vec<(String, u64)> = ix.chains.iter().map(|(c, x)| (c.clone(), x.len())).collect();
-    let home = &node.home;
-    let exact = |(chain, len): (String, u64)| -> bool {
-        let dir = home.chain_dir(&chain);
-        let Ok(rd) = std::fs::read_dir(&dir) else { return false };
-        let (mut blocks, mut sigs) = (0u64, 0u64);
-        for e in rd {
-            let Ok(e) = e else { return false };
-            let Ok(name) = e.file_name().into_string() else {
-                return false;
-            };
+/// Each chain directory's number of blocks, when every one holds exactly the block files
+/// and signatures of heights 0..n as regular files, and nothing else but temp files (what
+/// the whole scan would find no layout problem in); `None` otherwise.
+fn chain_files(node: &Node) -> Option<std::collections::BTreeMap<String, u64>> {
+    let root = node.home.chains_dir();
+    let mut chains = Vec::new();
+    match std::fs::read_dir(&root) {
+        Ok(rd) => {
+            for d in rd {
+                let d = d.ok()?;
+                let name = d.file_name().into_string().ok()?;
+                if name.starts_with(".tmp-") {
+                    continue;
+                }
+                if !d.file_type().ok()?.is_dir() || !crate::subchain::is_node_id(&name) {
+                    return None;
+                }
+                chains.push(name);
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(_) => return None,
+    }
+    let count = |chain: String| -> Option<(String, u64)> {
+        let dir = root.join(&chain);
+        let mut blocks: Vec<u64> = Vec::new();
+        let mut sigs: Vec<u64> = Vec::new();
+        for e in std::fs::read_dir(&dir).ok()? {
+            let e = e.ok()?;
+            let name = e.file_name().into_string().ok()?;
             if name.starts_with(".tmp-") {
                 continue;
             }
-            if !e.file_type().is_ok_and(|t| t.is_file()) {
-                return false;
+            if !e.file_type().ok()?.is_file() {
+                return None;
             }
-            let (base, count) = match name.strip_suffix(".minisig") {
+            let (base, list) = match name.strip_suffix(".minisig") {
                 Some(base) => (base, &mut sigs),
                 None => (name.as_str(), &mut blocks),
             };
-            match crate::subchain::parse_block_file_name(base) {
-                Some(h) if h < len && crate::subchain::block_file_name(h) == base => *count += 1,
-                _ => return false,
+            let h = crate::subchain::parse_block_file_name(base)?;
+            if crate::subchain::block_file_name(h) != base {
+                return None;
             }
+            list.push(h);
         }
-        blocks == len && sigs == len
+        blocks.sort_unstable();
+        sigs.sort_unstable();
+        let n = blocks.len() as u64;
+        let contiguous = blocks.iter().enumerate().all(|(i, &h)| h == i as u64);
+        (contiguous && blocks == sigs).then_some((chain, n))
     };
-    crate::par::par_map(chains, exact).into_iter().all(|ok| ok)
+    crate::par::par_map(chains, count).into_iter().collect()
 }
 
 /// True when `p` is absent, or holds nothing but empty directories named by node ids (no
