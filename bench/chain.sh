@@ -2,6 +2,8 @@
 # Scale benchmark of issue 3 item 8 (not a timed test):
 #   bash bench/chain.sh [K] [N]          # default 16 × 6250 = 100k blocks; 16 62500 = 1M
 #   REPEAT=5 bash bench/chain.sh         # verify and its floors: median of 5 runs (default 3)
+#   WHOLE=1 bash bench/chain.sh          # also time verify's whole evaluation (every block
+#                                        # held at once, SECFILE_VERIFY_WHOLE=1): ~4 GiB at 1M
 # Generates (once, cached under $BENCH_DIR) a master home with K sub-chains of N blocks,
 # copies it to a scratch dir and measures full verify, full merge, merge after +1% blocks,
 # sync export --to of ~100 new blocks and its import at the peer: seconds, blocks/s,
@@ -63,7 +65,11 @@ FLOOR_READ=$(median "${FR[@]}")
 FLOOR_VERIFY=$(median "${FV[@]}")
 SEC[verify]=$(median "${VS[@]}")
 RSS[verify]=$(median "${VR[@]}")
-echo "  floor_read ${FR[*]}; floor_verify ${FV[*]}; verify ${VS[*]} (medians below)" >&2
+echo "  floor_read ${FR[*]}; floor_verify ${FV[*]}; verify ${VS[*]}, peak RSS ${VR[*]} KiB (medians below)" >&2
+if [[ ${WHOLE:-0} == 1 ]]; then
+    warm
+    run verify_whole env SECFILE_VERIFY_WHOLE=1 "$S" --home "$M" verify
+fi
 SEC[floor_read]=$FLOOR_READ
 FLOOR_BOTH=$(echo "$FLOOR_READ + $FLOOR_VERIFY" | bc)
 # a cold merge: no signature cache, no settled index
@@ -98,10 +104,11 @@ line() { printf '%-12s %8s %10s %9s  %s\n' "$1" "${SEC[$1]}" "$(bps "${SEC[$1]}"
 printf '%-12s %8s %10s %9s  %s\n' floor_read "$FLOOR_READ" "$(bps "$FLOOR_READ" $TOTAL)" - "listing and reading every block and signature file, warm"
 printf '%-12s %8s %10s %9s  %s\n' floor_verify "$FLOOR_VERIFY" "$(bps "$FLOOR_VERIFY" $TOTAL)" - "single verification (ed25519-dalek verify), all cores"
 line verify $TOTAL "$(r "${SEC[verify]}" "$FLOOR_BOTH")x (floor_read + floor_verify) (target <= 1.5); $(r "${SEC[verify]}" "$FLOOR_VERIFY")x floor_verify alone"
+[[ -n ${SEC[verify_whole]:-} ]] && line verify_whole $TOTAL "$(r "${SEC[verify_whole]}" "$FLOOR_BOTH")x floor; the whole evaluation, one run (SECFILE_VERIFY_WHOLE=1)"
 line merge_full $TOTAL "$(r "${SEC[merge_full]}" "${SEC[floor_read]}")x floor_read; cold signature cache"
 line merge_warm $TOTAL "$(r "${SEC[merge_warm]}" "${SEC[merge_full]}")x merge_full; nothing new"
 line merge_inc $((TOTAL / 100)) "$(r "${SEC[merge_inc]}" "${SEC[merge_full]}")x merge_full after +1% (target <= 0.05)"
 line export_full $TOTAL "$(r "${SEC[export_full]}" "${SEC[floor_read]}")x floor_read"
 line export_inc 100 "$(r "${SEC[export_inc]}" "${SEC[export_full]}")x export_full for ~100 blocks (target <= 0.05)"
 line import_inc 100 "$(r "${SEC[import_inc]}" "${SEC[export_full]}")x export_full"
-echo "memory target: merge of 1M blocks <= 256 MiB (merge_full RSS above at $TOTAL blocks)"
+echo "memory targets at 1M blocks: merge <= 256 MiB, verify (streamed) <= 512 MiB (RSS above at $TOTAL blocks)"

@@ -14,6 +14,7 @@ mod proofs;
 mod prop;
 mod rekey;
 mod tamper;
+mod verify_stream;
 mod view;
 
 #[test]

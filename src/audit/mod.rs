@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 pub mod proof;
+pub mod stream;
 
 /// One problem: the input it concerns, a stable kind word, and what is wrong.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -51,7 +52,7 @@ impl Report {
 pub fn verify_home(node: &Node, report: &mut Report) -> Result<()> {
     let st = node.load_full()?;
     verify_state(node, &st, report)?;
-    check_keys(node, &st, report);
+    check_keys(node, &st.eval.members, report);
     check_stored_content(node, report)
 }
 
@@ -130,6 +131,13 @@ pub fn verify_state(node: &Node, st: &crate::node::State, report: &mut Report) -
             ),
         );
     }
+    check_key_modes(node, report);
+    Ok(())
+}
+
+/// The secret key files are private (kind `permissions`): the current keys, and those of
+/// a rotation (pending, retired).
+pub fn check_key_modes(node: &Node, report: &mut Report) {
     // the current keys, and those of a rotation (pending, retired)
     let kd = node.home.keys_dir();
     let mut dirs = vec![kd.clone()];
@@ -151,7 +159,6 @@ pub fn verify_state(node: &Node, st: &crate::node::State, report: &mut Report) -
             }
         }
     }
-    Ok(())
 }
 
 #[cfg(unix)]
@@ -470,6 +477,27 @@ pub fn checkpoint_path(node: &Node) -> std::path::PathBuf {
     node.home.state_dir().join("checkpoint.yaml")
 }
 
+/// The rollback checkpoint, when there is one; an unreadable one is only noted.
+pub fn read_checkpoint(node: &Node, report: &mut Report) -> Result<Option<Checkpoint>> {
+    let p = checkpoint_path(node);
+    let bytes = match std::fs::read(&p) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(&p, e)),
+    };
+    match serde_yaml::from_slice(&bytes) {
+        Ok(c) => Ok(Some(c)),
+        Err(e) => {
+            // derived state, never fatal: a clean verify writes it again
+            report.notes.push(format!(
+                "{}: unreadable checkpoint ({e}); rebuilt by this verify if the home is clean, so rollback below it cannot be checked this time",
+                p.display()
+            ));
+            Ok(None)
+        }
+    }
+}
+
 /// Report every chain that is now shorter than, or different below, the last checkpoint,
 /// and a final global chain that no longer extends the checkpointed head.
 pub fn check_rollback(
@@ -478,22 +506,8 @@ pub fn check_rollback(
     global: &crate::merge::global::Global,
     report: &mut Report,
 ) -> Result<()> {
-    let p = checkpoint_path(node);
-    let bytes = match std::fs::read(&p) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io(&p, e)),
-    };
-    let cp: Checkpoint = match serde_yaml::from_slice(&bytes) {
-        Ok(c) => c,
-        Err(e) => {
-            // derived state, never fatal: a clean verify writes it again
-            report.notes.push(format!(
-                "{}: unreadable checkpoint ({e}); rebuilt by this verify if the home is clean, so rollback below it cannot be checked this time",
-                p.display()
-            ));
-            return Ok(());
-        }
+    let Some(cp) = read_checkpoint(node, report)? else {
+        return Ok(());
     };
     for h in &cp.heads {
         // blocks past a removal's cutoff are invalid by the removal, not rolled back
@@ -597,10 +611,12 @@ pub fn check_checkpoints(st: &crate::node::State, global: &crate::merge::global:
 
 /// Record the current heads as the checkpoint (after a clean verify).
 pub fn save_checkpoint(node: &Node, st: &crate::node::State, global: &crate::merge::global::Global) -> Result<()> {
-    let cp = Checkpoint {
-        global: global.head_hex(),
-        heads: st.frontier(),
-    };
+    save_checkpoint_of(node, global.head_hex(), st.frontier())
+}
+
+/// Record `global` and `heads` as the checkpoint.
+pub fn save_checkpoint_of(node: &Node, global: String, heads: Vec<crate::subchain::SeenRef>) -> Result<()> {
+    let cp = Checkpoint { global, heads };
     let text = serde_yaml::to_string(&cp).expect("checkpoint serialises");
     crate::home::atomic_write(&checkpoint_path(node), text.as_bytes())
 }
@@ -696,16 +712,16 @@ pub fn verify_block_file(st: &crate::node::State, path: &Path, report: &mut Repo
 /// and nothing else lies there (but `retired/` and `next/`, the key sets of a rotation).
 /// After a rotation the keys in force are those the master's chain bound last (`st`'s
 /// roster), not the card's. Problems have kind `keys`.
-pub fn check_keys(node: &Node, st: &crate::node::State, report: &mut Report) {
+pub fn check_keys(
+    node: &Node,
+    members: &std::collections::BTreeMap<String, crate::merge::validate::Member>,
+    report: &mut Report,
+) {
     use std::str::FromStr;
     let dir = node.home.keys_dir();
     let mut bad = |p: &Path, why: String| report.push(p.display(), "keys", why);
     let card = match node.card() {
-        Ok(c) => st
-            .eval
-            .members
-            .get(node.id())
-            .map_or(c.identity, |m| m.identity.clone()),
+        Ok(c) => members.get(node.id()).map_or(c.identity, |m| m.identity.clone()),
         Err(e) => {
             bad(
                 &dir,

@@ -307,20 +307,24 @@ impl AsOf {
     /// order; `upto` never below what was applied already).
     pub fn advance(&mut self, entries: &[Entry], upto: usize, cands: &[Cand]) {
         assert!(upto >= self.applied, "final chains only grow");
-        let mut touched = std::collections::BTreeSet::new();
         for e in &entries[self.applied..upto] {
             let b = cands[e.cand].block.as_ref().expect("valid blocks parse");
-            if let Some(f) = b.body_str("file") {
-                touched.insert(f.to_string());
-            }
-            self.d.apply(&self.master, b, "final");
+            self.apply_block(b);
         }
-        self.d.orphans.clear();
         self.applied = upto;
-        for id in touched {
-            if let Some(f) = self.d.files.get(&id) {
-                self.leaf_hashes
-                    .insert(id, crate::digest::merkle::leaf_hash(leaf_line(f).as_bytes()));
+    }
+
+    /// Apply the next final entry's block (blocks of kinds outside [`FILE_KINDS`] change
+    /// nothing and may be left out; [`Self::applied`] is not counted).
+    pub fn apply_block(&mut self, b: &Block) {
+        self.d.apply(&self.master, b, "final");
+        self.d.orphans.clear();
+        if let Some(id) = b.body_str("file") {
+            if let Some(f) = self.d.files.get(id) {
+                self.leaf_hashes.insert(
+                    id.to_string(),
+                    crate::digest::merkle::leaf_hash(leaf_line(f).as_bytes()),
+                );
                 self.root = None;
             }
         }

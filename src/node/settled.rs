@@ -62,7 +62,7 @@ impl Node {
     pub fn load_settled(&self) -> Result<Loaded> {
         let stored = std::fs::read(self.index_path()).ok().and_then(|b| Index::decode(&b));
         if let Some(ix) = stored {
-            if let Some(l) = self.load_incremental(ix)? {
+            if let Some(l) = self.load_onto(ix)? {
                 return Ok(l);
             }
         } else if !self.index_path().exists() && !self.unclean_path().exists() {
@@ -70,7 +70,7 @@ impl Node {
             // does not grow with the history
             if let Some(ix) = self.build_index()? {
                 self.save_index(&ix);
-                if let Some(l) = self.load_incremental(ix)? {
+                if let Some(l) = self.load_onto(ix)? {
                     return Ok(l);
                 }
             }
@@ -409,7 +409,10 @@ impl Node {
         Some((cands, places, paths, eval, new))
     }
 
-    fn load_incremental(&self, mut ix: Index) -> Result<Option<Loaded>> {
+    /// [`Node::load_settled`]'s incremental load on an index already in hand (a stored
+    /// one, one just built, or one `verify` just built): `None` when the store does not
+    /// simply extend it.
+    pub fn load_onto(&self, mut ix: Index) -> Result<Option<Loaded>> {
         if ix.master != self.master_card.identity.id || !dir_is_empty(&self.home.forks_dir()) {
             return Ok(None);
         }
@@ -674,12 +677,16 @@ fn settled_of(eval: &Evaluation, i: usize) -> Settled {
 /// is absent, `Err(())` when it cannot be read or is over the size limit.
 fn read_block(home: &crate::home::Home, chain: String, h: u64) -> std::result::Result<Option<Cand>, ()> {
     let path = store::chain_path(home, &chain, h);
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
+    let sig_path = std::path::PathBuf::from(format!("{}.minisig", path.display()));
+    // a FIFO or device where a block should be is never opened (it would block): the
+    // whole evaluation's scan names it
+    match std::fs::symlink_metadata(&path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(_) => return Err(()),
-    };
-    let sig = std::fs::read(format!("{}.minisig", path.display())).map_err(|_| ())?;
+        Ok(m) if m.is_file() && std::fs::symlink_metadata(&sig_path).is_ok_and(|m| m.is_file()) => {}
+        _ => return Err(()),
+    }
+    let bytes = std::fs::read(&path).map_err(|_| ())?;
+    let sig = std::fs::read(&sig_path).map_err(|_| ())?;
     if bytes.len() > crate::subchain::MAX_BLOCK {
         return Err(());
     }

@@ -45,52 +45,19 @@ pub fn run(ctx: &Context, ui: &Ui, a: VerifyArgs) -> Result<i32, Error> {
             }
             Err(e) => return Err(e),
         };
-        let st = node.load_full()?;
-        // the audit of the evaluation and the global merge are independent: side by side
-        let global = std::thread::scope(|s| {
-            let merging = s.spawn(|| crate::merge::global::merge(&st.eval, &st.cands));
-            let audited = audit::verify_state(&node, &st, &mut report);
-            let global = merging.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-            audited.map(|()| global)
-        })?;
-        audit::check_rollback(&node, &st, &global, &mut report)?;
-        audit::check_keys(&node, &st, &mut report);
-        audit::check_stored_content(&node, &mut report)?;
-        audit::check_checkpoints(&st, &global, &mut report);
-        if let (Some(h), Some(text)) = (head, &a.global_head) {
-            if !global.contains_head(&h) {
-                report.problems.push(audit::Problem {
-                    input: "--global-head".into(),
-                    kind: "not-found".into(),
-                    message: format!("{text} is not the running hash of any entry of this node's final global chain (head {}, {} final)", global.head_hex(), global.final_count),
-                });
-            }
-        }
+        // streamed (memory bounded by the settled index) unless the store is not clean;
+        // SECFILE_VERIFY_WHOLE=1 evaluates everything at once, as before (for comparison)
+        let mode = match std::env::var_os("SECFILE_VERIFY_WHOLE").is_some_and(|v| v == "1") {
+            true => audit::stream::Mode::Whole,
+            false => audit::stream::Mode::Stream,
+        };
+        let query = head.zip(a.global_head.as_deref());
+        let verified = audit::stream::audit_home(&node, query, mode, &mut report)?;
         if lock.is_some() {
-            // three files of state/, each written on its own: side by side
-            let ok = report.ok();
-            std::thread::scope(|s| {
-                if ok {
-                    s.spawn(|| node.keep_sig_cache(&st));
-                }
-                // the settled index other commands trust: rebuilt from what was just
-                // verified, or dropped so that they evaluate everything and see the problem
-                s.spawn(|| {
-                    match ok
-                        .then(|| crate::node::settled::index_of(node.id_of_master(), &st, &global))
-                        .flatten()
-                    {
-                        Some(ix) => node.save_index(&ix),
-                        None => node.drop_index(),
-                    }
-                });
-                if ok {
-                    audit::save_checkpoint(&node, &st, &global)?;
-                }
-                Ok::<(), Error>(())
-            })?;
+            verified.save(&node, report.ok())?;
         }
-        std::mem::forget((st, global));
+        // the whole evaluation holds every block: the process is about to exit
+        std::mem::forget(verified);
     }
     if !a.paths.is_empty() {
         let node = ctx.node().ok();
