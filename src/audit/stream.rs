@@ -385,24 +385,7 @@ fn rollback(node: &Node, ix: &Index, cp: &super::Checkpoint, global_found: Optio
 /// the whole scan would find no layout problem in); `None` otherwise.
 fn chain_files(node: &Node) -> Option<std::collections::BTreeMap<String, u64>> {
     let root = node.home.chains_dir();
-    let mut chains = Vec::new();
-    match std::fs::read_dir(&root) {
-        Ok(rd) => {
-            for d in rd {
-                let d = d.ok()?;
-                let name = d.file_name().into_string().ok()?;
-                if name.starts_with(".tmp-") {
-                    continue;
-                }
-                if !d.file_type().ok()?.is_dir() || !crate::subchain::is_node_id(&name) {
-                    return None;
-                }
-                chains.push(name);
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(_) => return None,
-    }
+    let chains: Vec<String> = crate::node::settled::list_chain_dirs(&root)?.into_iter().collect();
     let count = |chain: String| -> Option<(String, u64)> {
         let dir = root.join(&chain);
         let mut blocks: Vec<u64> = Vec::new();

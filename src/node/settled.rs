@@ -701,7 +701,7 @@ fn read_block(home: &crate::home::Home, chain: String, h: u64) -> std::result::R
 
 /// The chain directories of `chains/`; `None` on anything unexpected there (the whole
 /// evaluation then names it).
-fn list_chain_dirs(root: &std::path::Path) -> Option<BTreeSet<String>> {
+pub(crate) fn list_chain_dirs(root: &std::path::Path) -> Option<BTreeSet<String>> {
     let mut out = BTreeSet::new();
     let rd = match std::fs::read_dir(root) {
         Ok(rd) => rd,
