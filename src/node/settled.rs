@@ -113,7 +113,8 @@ impl Node {
         at: &[(String, u64)],
     ) -> Option<Vec<(crate::subchain::Block, crate::digest::Hash)>> {
         let home = &self.home;
-        let read = |(chain, h): (String, u64)| read_block(home, chain, h).ok().flatten();
+        // the hash is checked against the index; the signature is not needed
+        let read = |(chain, h): (String, u64)| read_block_with(home, chain, h, false).ok().flatten();
         let mut out = Vec::with_capacity(at.len());
         for c in par_map(at.to_vec(), read) {
             let c = c?;
@@ -676,6 +677,17 @@ fn settled_of(eval: &Evaluation, i: usize) -> Settled {
 /// A block of `chains/` and its signature as a candidate: `Ok(None)` when the block file
 /// is absent, `Err(())` when it cannot be read or is over the size limit.
 fn read_block(home: &crate::home::Home, chain: String, h: u64) -> std::result::Result<Option<Cand>, ()> {
+    read_block_with(home, chain, h, true)
+}
+
+/// [`read_block`], the signature left unread when `with_sig` is false (a settled block
+/// read back for what it says: `log`, the files' fold).
+fn read_block_with(
+    home: &crate::home::Home,
+    chain: String,
+    h: u64,
+    with_sig: bool,
+) -> std::result::Result<Option<Cand>, ()> {
     let path = store::chain_path(home, &chain, h);
     let sig_path = std::path::PathBuf::from(format!("{}.minisig", path.display()));
     // a FIFO or device where a block should be is never opened (it would block): the
@@ -685,17 +697,26 @@ fn read_block(home: &crate::home::Home, chain: String, h: u64) -> std::result::R
         Ok(m) if m.is_file() && std::fs::symlink_metadata(&sig_path).is_ok_and(|m| m.is_file()) => {}
         _ => return Err(()),
     }
-    let bytes = std::fs::read(&path).map_err(|_| ())?;
-    let sig = std::fs::read(&sig_path).map_err(|_| ())?;
-    if bytes.len() > crate::subchain::MAX_BLOCK {
-        return Err(());
-    }
+    // bounded while reading: a block file over the limit is refused, never read whole
+    let limited = |p: &std::path::Path, limit: usize| -> std::result::Result<Vec<u8>, ()> {
+        use std::io::Read;
+        let mut buf = Vec::new();
+        std::fs::File::open(p)
+            .and_then(|f| f.take(limit as u64 + 1).read_to_end(&mut buf))
+            .map_err(|_| ())?;
+        if buf.len() > limit { Err(()) } else { Ok(buf) }
+    };
+    let bytes = limited(&path, crate::subchain::MAX_BLOCK)?;
+    let sig = match with_sig {
+        true => Some(limited(&sig_path, crate::envelope::MAX_SIG)?),
+        false => None,
+    };
     Ok(Some(Cand::new(
         path.display().to_string(),
         false,
         Some((chain, Some(h))),
         bytes,
-        Some(sig),
+        sig,
     )))
 }
 
