@@ -41,7 +41,9 @@ pub struct Node {
 
 /// A cache write held back (see [`Node::flush_caches`]).
 pub(crate) enum Deferred {
-    Index(Vec<u8>),
+    Index(Box<crate::merge::index::IndexWrite>),
+    /// Remove `state/index` (not `index.none`): the next command builds it again.
+    ForgetIndex,
     DropIndex,
     SigKeys(Vec<crate::digest::Hash>),
     SigCache(Vec<u8>),

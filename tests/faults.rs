@@ -134,7 +134,7 @@ fn home_snap(home: &Path) -> Vec<(PathBuf, Vec<u8>)> {
         .into_iter()
         .filter(|(p, _)| {
             let rel = p.strip_prefix(home).unwrap();
-            !(rel.starts_with("state/sigcache") || rel.starts_with("state/index"))
+            !(rel.starts_with("state/sigcache") || rel.starts_with("state/index") || rel.starts_with("state/index.d"))
         })
         .collect()
 }

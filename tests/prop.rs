@@ -94,7 +94,11 @@ impl Sim {
         let l = self.nodes[i].load_settled().unwrap();
         let got = (l.global.head(), l.global.final_count, l.global.len());
         assert_eq!(got, want, "incremental merge differs from the whole merge");
-        assert_eq!(l.render(true), global::render(&g, true), "merge --out differs");
+        assert_eq!(
+            l.render(&self.nodes[i], true).unwrap(),
+            global::render(&g, true),
+            "merge --out differs"
+        );
         // and built from nothing, batch by batch
         let ix = self.nodes[i].home.state_dir().join("index");
         let _ = std::fs::remove_file(&ix);

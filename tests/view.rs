@@ -261,13 +261,39 @@ fn a_damaged_or_missing_index_is_rebuilt_silently() {
         // reading commands write nothing; a command that succeeds rebuilds it
         ok(&home, &["merge"]);
         assert!(
-            secfile::merge::index::Index::decode(&std::fs::read(&ix).unwrap()).is_some(),
+            secfile::merge::index::Index::decode(&std::fs::read(&ix).unwrap(), &home.join("state/index.d")).is_some(),
             "the index is rebuilt"
         );
     }
+    // each chain's anchored prefix (state/index.d/<chain>): short, missing, garbage, or a
+    // byte flipped (found only when its chunk is read) — the same answers, rebuilt after
+    let segs: Vec<_> = std::fs::read_dir(home.join("state/index.d"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(!segs.is_empty(), "the master's chain has an anchored prefix on disk");
+    let reads = |home: &std::path::Path| READS.iter().map(|a| read(home, a)).collect::<Vec<_>>();
+    for seg in &segs {
+        for damage in 0..5 {
+            // a command that changes the home saves the index (and appends to segments)
+            ok(&home, &["append", "--kind", "note"]);
+            let want = reads(&home);
+            let good = std::fs::read(seg).unwrap();
+            match damage {
+                0 => std::fs::write(seg, &good[..good.len() - 1]).unwrap(),
+                1 => std::fs::remove_file(seg).unwrap(),
+                2 => std::fs::write(seg, b"garbage").unwrap(),
+                3 => std::fs::write(seg, crate::common::flipped(&good, good.len() / 2, 1)).unwrap(),
+                _ => std::fs::write(seg, crate::common::flipped(&good, 0, 1)).unwrap(),
+            }
+            assert!(reads(&home) == want, "{} damaged ({damage})", seg.display());
+            ok(&home, &["merge"]);
+            assert!(reads(&home) == want, "{} after a merge ({damage})", seg.display());
+        }
+    }
+    let want = reads(&home);
     std::fs::remove_file(&ix).unwrap();
-    let got: Vec<_> = READS.iter().map(|a| read(&home, a)).collect();
-    assert_eq!(got, want);
+    assert!(reads(&home) == want, "without an index");
     ok(&home, &["verify"]);
 }
 

@@ -199,14 +199,14 @@ fn stream(node: &Node, head: HeadQuery, report: &mut Report) -> Result<Option<In
     // the threshold of their cuts, from the index's anchors
     let master = node.id_of_master();
     let mut cps: Vec<Cp> = Vec::new();
-    if let (Some(x), Some(code)) = (ix.chains.get(master), ix.kinds.iter().position(|k| k == "checkpoint")) {
-        for h in 0..x.len() {
-            if x.kinds[h as usize] as usize != code {
-                continue;
-            }
+    if let (Some(x), Some(code)) = (ix.chains.get(master), ix.kind_code_of("checkpoint")) {
+        let Some(heights) = x.heights_of_kind(code) else {
+            return Ok(None);
+        };
+        for h in heights {
             let p = store::chain_path(home, master, h);
             let Ok(bytes) = std::fs::read(&p) else { return Ok(None) };
-            if digest::sha256(&bytes) != x.hashes[h as usize] {
+            if x.hash(h) != Some(digest::sha256(&bytes)) {
                 return Ok(None);
             }
             let Ok(b) = crate::subchain::Block::decode(&bytes) else {
@@ -216,9 +216,10 @@ fn stream(node: &Node, head: HeadQuery, report: &mut Report) -> Result<Option<In
                 continue;
             };
             // as global::checkpoint_body: the checkpoint itself never counts in its body
+            // (the index was built in memory by this run: no segment is read)
             let bounds = finality::bounds(&ix.members, h, |id| match id == master {
                 true => Some((h, b.clock)),
-                false => ix.chains.get(id).and_then(|c| c.latest_in_cut(h)),
+                false => ix.chains.get(id).and_then(|c| c.latest_in_cut(h).flatten()),
             });
             let threshold = finality::threshold(&bounds).unwrap_or(0);
             cps.push(Cp {
@@ -357,7 +358,7 @@ fn rollback(node: &Node, ix: &Index, cp: &super::Checkpoint, global_found: Optio
                     ),
                 )
             }
-            Some(x) if digest::hex(&x.hashes[h.height as usize]) != h.hash => report.push(
+            Some(x) if x.hash(h.height).map(|x| digest::hex(&x)).as_deref() != Some(h.hash.as_str()) => report.push(
                 store::chain_path(&node.home, &h.chain, h.height).display(),
                 "rollback",
                 format!(

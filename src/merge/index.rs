@@ -18,13 +18,15 @@
 //! `verify` never reads it; it rewrites it after a clean run. Pure: encode and decode
 //! here; the node reads and writes it.
 use super::global::{self, Entry, Global};
+use super::rules::NO_ANCHOR;
 use super::rules::keys::KeyChange;
-use super::rules::{NO_ANCHOR, finality};
 use super::validate::{Base, Member, Settled};
 use crate::digest::{self, Hash};
 use crate::identity::Identity;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 /// v3: with each block's anchor (the master height whose causal past first holds it), and
 /// built under the signature rule (DESIGN §5): an older index may count as settled a block
@@ -32,40 +34,208 @@ use std::collections::BTreeMap;
 /// built again.
 ///
 /// v4: members carry their key history (`rekey`, DESIGN §5 "Keys"); a v3 index is rebuilt.
-const MAGIC: &[u8] = b"secfile settled index v4\n";
+///
+/// v5: split in two (issue 11, cost at 1M blocks): `state/index` keeps the metadata and
+/// each chain's tail (from its last anchored block on), and `state/index.d/<chain>` each
+/// chain's anchored prefix, appended to and read a chunk at a time on demand, each chunk
+/// checked against its hash in `state/index`. A v4 index is rebuilt.
+const MAGIC: &[u8] = b"secfile settled index v5\n";
 
-/// One chain's settled blocks, heights 0..len.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ChainIndex {
-    pub hashes: Vec<Hash>,
-    pub clocks: Vec<u64>,
-    pub master_seen: Vec<u64>,
-    /// The anchor of each block ([`NO_ANCHOR`]: none yet); never decreasing.
-    pub anchors: Vec<u64>,
+/// Bytes of one block's record: hash, clock, master-seen height, anchor, kind code.
+pub const REC: usize = 32 + 8 + 8 + 8 + 2;
+/// Records per chunk of a segment file (each chunk is read and checked whole: 232 KiB).
+const CHUNK: u64 = 4096;
+/// Chunks a segment keeps in memory once read (a streaming reader needs one or two).
+const CACHED: usize = 8;
+
+/// What the index says of one settled block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rec {
+    pub hash: Hash,
+    pub clock: u64,
+    pub master_seen: u64,
+    /// The anchor ([`NO_ANCHOR`]: none yet); never decreasing along a chain.
+    pub anchor: u64,
     /// Index into [`Index::kinds`].
-    pub kinds: Vec<u16>,
+    pub kind: u16,
+}
+
+impl Rec {
+    fn put(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.hash);
+        out.extend_from_slice(&self.clock.to_le_bytes());
+        out.extend_from_slice(&self.master_seen.to_le_bytes());
+        out.extend_from_slice(&self.anchor.to_le_bytes());
+        out.extend_from_slice(&self.kind.to_le_bytes());
+    }
+    fn get(b: &[u8]) -> Rec {
+        let u = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        Rec {
+            hash: b[..32].try_into().expect("32 bytes"),
+            clock: u(32),
+            master_seen: u(40),
+            anchor: u(48),
+            kind: u16::from_le_bytes([b[56], b[57]]),
+        }
+    }
+    pub fn settled(&self) -> Settled {
+        Settled {
+            master_seen: self.master_seen,
+            anchor: self.anchor,
+        }
+    }
+}
+
+/// A chain's anchored prefix on disk (`state/index.d/<chain>`): records 0..len, read a
+/// chunk at a time, each chunk checked against its hash before it is believed. The file is
+/// opened when the index is read: a segment is only ever appended to beyond what an index
+/// names, or replaced whole by a rename, so what this handle reads stays what the index
+/// named while another command saves a newer one.
+#[derive(Debug)]
+struct Segment {
+    file: std::fs::File,
+    len: u64,
+    chunks: Vec<Hash>,
+    cache: Mutex<Vec<(u64, Arc<Vec<u8>>)>>,
+}
+
+impl Segment {
+    /// The bytes of chunk `c`, checked; `None` when the file is missing, short or differs.
+    fn chunk(&self, c: u64) -> Option<Arc<Vec<u8>>> {
+        let mut cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, b)) = cache.iter().find(|(k, _)| *k == c) {
+            return Some(b.clone());
+        }
+        let want = *self.chunks.get(c as usize)?;
+        let from = c * CHUNK;
+        let to = (from + CHUNK).min(self.len);
+        let mut buf = vec![0u8; ((to - from) as usize) * REC];
+        std::os::unix::fs::FileExt::read_exact_at(&self.file, &mut buf, from * REC as u64).ok()?;
+        if digest::sha256(&buf) != want {
+            return None;
+        }
+        let b = Arc::new(buf);
+        if cache.len() >= CACHED {
+            cache.remove(0);
+        }
+        cache.push((c, b.clone()));
+        Some(b)
+    }
+
+    fn rec(&self, h: u64) -> Option<Rec> {
+        if h >= self.len {
+            return None;
+        }
+        let b = self.chunk(h / CHUNK)?;
+        let i = (h % CHUNK) as usize * REC;
+        Some(Rec::get(&b[i..i + REC]))
+    }
+}
+
+/// One chain's settled blocks, heights 0..len: an anchored prefix on disk (0..stored), the
+/// rest in memory (always the head, and every block not anchored yet).
+#[derive(Debug, Clone, Default)]
+pub struct ChainIndex {
+    seg: Option<Arc<Segment>>,
+    stored: u64,
+    tail: Vec<Rec>,
     /// Heights 1..=final_height are in the final prefix.
     pub final_height: u64,
+    /// How many blocks of each kind code.
+    counts: Vec<u64>,
+}
+
+impl PartialEq for ChainIndex {
+    fn eq(&self, o: &Self) -> bool {
+        let mut counts = (self.counts.clone(), o.counts.clone());
+        let n = counts.0.len().max(counts.1.len());
+        counts.0.resize(n, 0);
+        counts.1.resize(n, 0);
+        self.len() == o.len()
+            && self.final_height == o.final_height
+            && counts.0 == counts.1
+            && (0..self.len()).all(|h| self.rec(h).is_some() && self.rec(h) == o.rec(h))
+    }
 }
 
 impl ChainIndex {
     pub fn len(&self) -> u64 {
-        self.hashes.len() as u64
+        self.stored + self.tail.len() as u64
     }
     pub fn is_empty(&self) -> bool {
-        self.hashes.is_empty()
+        self.len() == 0
     }
     /// The head's height (chains in the index are never empty).
     pub fn head(&self) -> u64 {
         self.len() - 1
     }
-    /// The first height not anchored yet (`len` when all are).
-    pub fn unanchored(&self) -> u64 {
-        self.anchors.partition_point(|&a| a != NO_ANCHOR) as u64
+    /// The record at height `h`: `None` beyond the head, or when the segment file holding
+    /// it is missing or damaged (the caller then evaluates the whole store).
+    pub fn rec(&self, h: u64) -> Option<Rec> {
+        match h.checked_sub(self.stored) {
+            Some(i) => self.tail.get(i as usize).copied(),
+            None => self.seg.as_ref()?.rec(h),
+        }
     }
-    /// (height, clock) of the latest block in the cut of master height `m`.
-    pub fn latest_in_cut(&self, m: u64) -> Option<(u64, u64)> {
-        finality::latest_in_cut(&self.anchors, m).map(|h| (h, self.clocks[h as usize]))
+    pub fn hash(&self, h: u64) -> Option<Hash> {
+        self.rec(h).map(|r| r.hash)
+    }
+    /// The head's hash (the head is always in memory).
+    pub fn head_hash(&self) -> Hash {
+        self.tail.last().expect("a chain in the index holds its head").hash
+    }
+    /// The first height not anchored yet (`len` when all are); every block from the last
+    /// anchored one on is in memory.
+    pub fn unanchored(&self) -> u64 {
+        self.stored + self.tail.partition_point(|r| r.anchor != NO_ANCHOR) as u64
+    }
+    /// (height, clock) of the latest block in the cut of master height `m` (a binary search
+    /// over the anchors, which never decrease); `None` when a segment read fails.
+    pub fn latest_in_cut(&self, m: u64) -> Option<Option<(u64, u64)>> {
+        let (mut lo, mut hi) = match self.tail.first() {
+            // the answer lies in the tail: no segment read
+            Some(r) if r.anchor <= m => (self.stored, self.len()),
+            _ => (0, self.stored),
+        };
+        // the first height whose anchor is above m, in lo..hi
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.rec(mid)?.anchor <= m {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        match lo.checked_sub(1) {
+            Some(h) => Some(Some((h, self.rec(h)?.clock))),
+            None => Some(None),
+        }
+    }
+    /// How many blocks have kind code `k` (nothing is read).
+    pub fn count(&self, k: u16) -> u64 {
+        self.counts.get(k as usize).copied().unwrap_or(0)
+    }
+    /// The heights of the blocks with kind code `k`, in order (read only when there are
+    /// any); `None` when a segment read fails.
+    pub fn heights_of_kind(&self, k: u16) -> Option<Vec<u64>> {
+        let want = self.count(k);
+        let mut out = Vec::with_capacity(want as usize);
+        let mut h = 0;
+        while (out.len() as u64) < want && h < self.len() {
+            if self.rec(h)?.kind == k {
+                out.push(h);
+            }
+            h += 1;
+        }
+        Some(out)
+    }
+    fn push(&mut self, r: Rec) {
+        let k = r.kind as usize;
+        if self.counts.len() <= k {
+            self.counts.resize(k + 1, 0);
+        }
+        self.counts[k] += 1;
+        self.tail.push(r);
     }
 }
 
@@ -80,6 +250,8 @@ pub struct Index {
     pub final_count: u64,
     pub head: Hash,
 }
+
+impl Eq for ChainIndex {}
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -98,6 +270,11 @@ struct MemberMeta {
 struct ChainMeta {
     id: String,
     len: u64,
+    /// Records in the segment file (the rest follow the metadata).
+    stored: u64,
+    /// The SHA-256 of each chunk of the segment file (the last one may be partial).
+    chunks: Vec<String>,
+    counts: Vec<u64>,
     final_height: u64,
 }
 
@@ -110,6 +287,23 @@ struct Meta {
     chains: Vec<ChainMeta>,
     final_count: u64,
     head: String,
+}
+
+/// What saving an index writes: each segment's new records first (at their offset, or a
+/// whole new file), then `state/index` (which names the segments' chunk hashes).
+#[derive(Debug)]
+pub struct IndexWrite {
+    pub meta: Vec<u8>,
+    pub segments: Vec<SegWrite>,
+}
+
+#[derive(Debug)]
+pub struct SegWrite {
+    pub chain: String,
+    /// Byte offset of `bytes` in the segment file; 0 with `whole`: a new file.
+    pub offset: u64,
+    pub bytes: Vec<u8>,
+    pub whole: bool,
 }
 
 impl Index {
@@ -133,9 +327,14 @@ impl Index {
         self.kinds.get(k as usize).map_or("?", String::as_str)
     }
 
+    /// The code of a kind, if any settled block has it.
+    pub fn kind_code_of(&self, kind: &str) -> Option<u16> {
+        self.kinds.iter().position(|k| k == kind).map(|p| p as u16)
+    }
+
     fn kind_code(&mut self, kind: &str) -> u16 {
-        match self.kinds.iter().position(|k| k == kind) {
-            Some(p) => p as u16,
+        match self.kind_code_of(kind) {
+            Some(p) => p,
             None => {
                 self.kinds.push(kind.to_string());
                 (self.kinds.len() - 1) as u16
@@ -145,28 +344,41 @@ impl Index {
 
     /// Append a settled block at the next height of its chain.
     pub fn push(&mut self, chain: &str, hash: Hash, clock: u64, settled: Settled, kind: &str) {
-        let k = self.kind_code(kind);
-        let c = self.chains.entry(chain.to_string()).or_default();
-        c.hashes.push(hash);
-        c.clocks.push(clock);
-        c.master_seen.push(settled.master_seen);
-        c.anchors.push(settled.anchor);
-        c.kinds.push(k);
+        let kind = self.kind_code(kind);
+        self.chains.entry(chain.to_string()).or_default().push(Rec {
+            hash,
+            clock,
+            master_seen: settled.master_seen,
+            anchor: settled.anchor,
+            kind,
+        });
     }
 
-    /// What the index says of a settled block.
-    pub fn settled(&self, chain: &str, h: u64) -> Settled {
-        let c = &self.chains[chain];
-        Settled {
-            master_seen: c.master_seen[h as usize],
-            anchor: c.anchors[h as usize],
-        }
+    /// What the index says of a settled block (`None`: a segment read failed).
+    pub fn settled(&self, chain: &str, h: u64) -> Option<Settled> {
+        Some(self.chains.get(chain)?.rec(h)?.settled())
     }
 
-    /// Record that a settled block is now anchored.
-    pub fn set_anchor(&mut self, chain: &str, h: u64, anchor: u64) {
-        if let Some(a) = self.chains.get_mut(chain).and_then(|c| c.anchors.get_mut(h as usize)) {
-            *a = anchor;
+    /// Record that a settled block is now anchored; false when the block is not one the
+    /// index holds unanchored (the caller then evaluates the whole store).
+    #[must_use]
+    pub fn set_anchor(&mut self, chain: &str, h: u64, anchor: u64) -> bool {
+        let Some(c) = self.chains.get_mut(chain) else {
+            return false;
+        };
+        let Some(i) = h.checked_sub(c.stored) else {
+            return c
+                .seg
+                .as_ref()
+                .and_then(|s| s.rec(h))
+                .is_some_and(|r| r.anchor == anchor);
+        };
+        match c.tail.get_mut(i as usize) {
+            Some(r) => {
+                r.anchor = anchor;
+                true
+            }
+            None => false,
         }
     }
 
@@ -175,14 +387,21 @@ impl Index {
         self.chains.get(&self.master).map(ChainIndex::head)
     }
 
-    /// The finality bounds at M (see [`global::bounds`]).
-    pub fn bounds(&self) -> std::collections::BTreeMap<String, u64> {
-        match self.anchor() {
-            Some(m) => global::bounds(&self.members, m, |id| {
-                self.chains.get(id).and_then(|x| x.latest_in_cut(m))
-            }),
-            None => Default::default(),
-        }
+    /// The finality bounds at M (see [`global::bounds`]); `None` when a segment read fails
+    /// (at M every chain's answer is its last anchored block, which is in memory).
+    pub fn bounds(&self) -> Option<BTreeMap<String, u64>> {
+        let Some(m) = self.anchor() else {
+            return Some(Default::default());
+        };
+        let failed = std::cell::Cell::new(false);
+        let b = global::bounds(&self.members, m, |id| {
+            let x = self.chains.get(id)?;
+            x.latest_in_cut(m).unwrap_or_else(|| {
+                failed.set(true);
+                None
+            })
+        });
+        (!failed.get()).then_some(b)
     }
 
     /// True when `members` (a roster evaluated against this index) rewrites settled
@@ -198,8 +417,7 @@ impl Index {
                 Some((cut_h, cut_hash, _)) => {
                     was.and_then(|m| m.removed.as_ref()).is_none()
                         && (*cut_h < x.head()
-                            || (*cut_h == x.head()
-                                && digest::parse_hash(cut_hash) != Some(x.hashes[x.head() as usize])))
+                            || (*cut_h == x.head() && digest::parse_hash(cut_hash) != Some(x.head_hash())))
                 }
                 None => false,
             };
@@ -215,30 +433,30 @@ impl Index {
             .map(|(c, x)| crate::subchain::SeenRef {
                 chain: c.clone(),
                 height: x.head(),
-                hash: digest::hex(&x.hashes[x.head() as usize]),
+                hash: digest::hex(&x.head_hash()),
             })
             .collect()
     }
 
     /// The global entries of the settled blocks that are not final, for a merge to order
-    /// with the new ones.
-    pub fn tentative(&self) -> Vec<Entry> {
+    /// with the new ones; `None` when a segment read fails.
+    pub fn tentative(&self) -> Option<Vec<Entry>> {
         let mut out = Vec::new();
         for (chain, c) in &self.chains {
             for h in (c.final_height + 1)..c.len() {
-                let i = h as usize;
+                let r = c.rec(h)?;
                 out.push(Entry {
                     cand: usize::MAX,
-                    clock: c.clocks[i],
+                    clock: r.clock,
                     chain: chain.clone(),
                     height: h,
-                    kind: self.kind(c.kinds[i]).to_string(),
-                    block_hash: c.hashes[i],
+                    kind: self.kind(r.kind).to_string(),
+                    block_hash: r.hash,
                     running: [0; 32],
                 });
             }
         }
-        out
+        Some(out)
     }
 
     /// Record a merge's final prefix: its count, head and each chain's last final height.
@@ -253,39 +471,84 @@ impl Index {
     }
 
     /// Every entry of the global chain in order, final ones first, from the settled blocks
-    /// alone (for `merge --out`): a k-way merge of the chains, whose clocks increase.
-    pub fn entries(&self, mut each: impl FnMut(&Entry, bool)) {
+    /// alone (for `merge --out`): a k-way merge of the chains, whose clocks increase, read
+    /// a chunk at a time. `None` when a segment read fails (some entries may have been
+    /// given).
+    pub fn entries(&self, mut each: impl FnMut(&Entry, bool)) -> Option<()> {
         let mut heap = std::collections::BinaryHeap::new();
         for (chain, c) in &self.chains {
             if c.len() > 1 {
-                heap.push(std::cmp::Reverse((c.clocks[1], chain.as_str(), 1u64)));
+                heap.push(std::cmp::Reverse((c.rec(1)?.clock, chain.as_str(), 1u64)));
             }
         }
         let mut prev = [0u8; 32];
         let mut n = 0u64;
         while let Some(std::cmp::Reverse((clock, chain, h))) = heap.pop() {
             let c = &self.chains[chain];
-            let i = h as usize;
-            let running = global::chain_hash(&prev, &c.hashes[i]);
+            let r = c.rec(h)?;
+            let running = global::chain_hash(&prev, &r.hash);
             prev = running;
             let e = Entry {
                 cand: usize::MAX,
                 clock,
                 chain: chain.to_string(),
                 height: h,
-                kind: self.kind(c.kinds[i]).to_string(),
-                block_hash: c.hashes[i],
+                kind: self.kind(r.kind).to_string(),
+                block_hash: r.hash,
                 running,
             };
             each(&e, n < self.final_count);
             n += 1;
             if h + 1 < c.len() {
-                heap.push(std::cmp::Reverse((c.clocks[i + 1], chain, h + 1)));
+                heap.push(std::cmp::Reverse((c.rec(h + 1)?.clock, chain, h + 1)));
             }
         }
+        Some(())
     }
 
-    pub fn encode(&self) -> Vec<u8> {
+    /// What saving this index writes. Each chain's anchored blocks up to (not including)
+    /// its last anchored one move to its segment file: appended after what is there, or
+    /// a whole new file when the chain has none yet. `None` when a segment's last partial
+    /// chunk cannot be read back (its hash covers the records appended to it).
+    pub fn encode(&self) -> Option<IndexWrite> {
+        let mut segments = Vec::new();
+        let mut chains = Vec::new();
+        let mut tails = Vec::new();
+        for (id, c) in &self.chains {
+            let keep_from = c.unanchored().saturating_sub(1).min(c.head()).max(c.stored);
+            let mut chunks: Vec<Hash> = c.seg.as_ref().map_or(Vec::new(), |s| s.chunks.clone());
+            if keep_from > c.stored {
+                let mut bytes = Vec::with_capacity((keep_from - c.stored) as usize * REC);
+                for r in &c.tail[..(keep_from - c.stored) as usize] {
+                    r.put(&mut bytes);
+                }
+                // the chunks from the one the first new record falls in
+                let first = c.stored / CHUNK;
+                let mut all = match (c.stored % CHUNK, &c.seg) {
+                    (0, _) => Vec::new(),
+                    (_, Some(s)) => s.chunk(first)?.to_vec(),
+                    (_, None) => return None,
+                };
+                all.extend_from_slice(&bytes);
+                chunks.truncate(first as usize);
+                chunks.extend(all.chunks(CHUNK as usize * REC).map(digest::sha256));
+                segments.push(SegWrite {
+                    chain: id.clone(),
+                    offset: c.stored * REC as u64,
+                    bytes,
+                    whole: c.stored == 0,
+                });
+            }
+            chains.push(ChainMeta {
+                id: id.clone(),
+                len: c.len(),
+                stored: keep_from,
+                chunks: chunks.iter().map(|h| digest::hex(h)).collect(),
+                counts: c.counts.clone(),
+                final_height: c.final_height,
+            });
+            tails.push(&c.tail[(keep_from - c.stored) as usize..]);
+        }
         let meta = Meta {
             master: self.master.clone(),
             kinds: self.kinds.clone(),
@@ -302,48 +565,29 @@ impl Index {
                     master_saw: m.master_saw,
                 })
                 .collect(),
-            chains: self
-                .chains
-                .iter()
-                .map(|(id, c)| ChainMeta {
-                    id: id.clone(),
-                    len: c.len(),
-                    final_height: c.final_height,
-                })
-                .collect(),
+            chains,
             final_count: self.final_count,
             head: digest::hex(&self.head),
         };
-        let total: usize = self.chains.values().map(|c| c.hashes.len() * 58).sum();
+        let total: usize = tails.iter().map(|t| t.len() * REC).sum();
         let mut out = Vec::with_capacity(MAGIC.len() + 4096 + total + 32);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&serde_json::to_vec(&meta).expect("index metadata serialises"));
         out.push(b'\n');
-        for c in self.chains.values() {
-            for h in &c.hashes {
-                out.extend_from_slice(h);
-            }
-            for x in &c.clocks {
-                out.extend_from_slice(&x.to_le_bytes());
-            }
-            for x in &c.master_seen {
-                out.extend_from_slice(&x.to_le_bytes());
-            }
-            for x in &c.anchors {
-                out.extend_from_slice(&x.to_le_bytes());
-            }
-            for x in &c.kinds {
-                out.extend_from_slice(&x.to_le_bytes());
+        for t in tails {
+            for r in t {
+                r.put(&mut out);
             }
         }
         let sum = digest::sha256(&out);
         out.extend_from_slice(&sum);
-        out
+        Some(IndexWrite { meta: out, segments })
     }
 
-    /// Parse stored bytes; anything damaged or of another version gives `None` (the index
-    /// is then rebuilt).
-    pub fn decode(bytes: &[u8]) -> Option<Index> {
+    /// Parse `state/index`, its segments in `dir` (read later, a chunk at a time, each
+    /// checked then); anything damaged or of another version gives `None` (the index is
+    /// then rebuilt).
+    pub fn decode(bytes: &[u8], dir: &Path) -> Option<Index> {
         let (body, sum) = bytes.split_at_checked(bytes.len().checked_sub(32)?)?;
         if digest::sha256(body) != *sum {
             return None;
@@ -352,40 +596,50 @@ impl Index {
         let nl = rest.iter().position(|&b| b == b'\n')?;
         let meta: Meta = serde_json::from_slice(&rest[..nl]).ok()?;
         let mut data = &rest[nl + 1..];
-        let mut take = |n: usize| -> Option<&[u8]> {
-            let (a, b) = data.split_at_checked(n)?;
-            data = b;
-            Some(a)
-        };
-        let u64s = |b: &[u8]| -> Vec<u64> {
-            b.chunks_exact(8)
-                .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
-                .collect()
-        };
         let mut chains = BTreeMap::new();
         for c in &meta.chains {
-            let n = usize::try_from(c.len).ok().filter(|&n| n > 0)?;
-            let hashes = take(n.checked_mul(32)?)?
-                .chunks_exact(32)
-                .map(|h| h.try_into().expect("32 bytes"))
-                .collect();
-            let clocks = u64s(take(n * 8)?);
-            let master_seen = u64s(take(n * 8)?);
-            let anchors = u64s(take(n * 8)?);
-            let kinds: Vec<u16> = take(n * 2)?
-                .chunks_exact(2)
-                .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                .collect();
-            if kinds.iter().any(|&k| k as usize >= meta.kinds.len()) || c.final_height >= c.len {
+            if c.stored >= c.len || c.final_height >= c.len || !crate::subchain::is_node_id(&c.id) {
                 return None;
             }
+            let n = usize::try_from(c.len - c.stored).ok()?;
+            let (t, more) = data.split_at_checked(n.checked_mul(REC)?)?;
+            data = more;
+            let tail: Vec<Rec> = t.chunks_exact(REC).map(Rec::get).collect();
+            let chunks = c
+                .chunks
+                .iter()
+                .map(|h| digest::parse_hash(h))
+                .collect::<Option<Vec<Hash>>>()?;
+            if tail.iter().any(|r| r.kind as usize >= meta.kinds.len())
+                || c.counts.len() > meta.kinds.len()
+                || c.counts.iter().sum::<u64>() != c.len
+                || chunks.len() as u64 != c.stored.div_ceil(CHUNK)
+            {
+                return None;
+            }
+            // a segment that is missing or shorter than named makes the index unreadable
+            // now (rebuilt), not later
+            let seg = match c.stored {
+                0 => None,
+                n => {
+                    let file = std::fs::File::open(dir.join(&c.id)).ok()?;
+                    if !file.metadata().ok()?.is_file() || file.metadata().ok()?.len() < n.checked_mul(REC as u64)? {
+                        return None;
+                    }
+                    Some(Arc::new(Segment {
+                        file,
+                        len: n,
+                        chunks,
+                        cache: Mutex::new(Vec::new()),
+                    }))
+                }
+            };
             let ci = ChainIndex {
-                hashes,
-                clocks,
-                master_seen,
-                anchors,
-                kinds,
+                seg,
+                stored: c.stored,
+                tail,
                 final_height: c.final_height,
+                counts: c.counts.clone(),
             };
             chains.insert(c.id.clone(), ci);
         }
@@ -424,19 +678,54 @@ impl Index {
     }
 }
 
+/// Write what [`Index::encode`] gave: the segments first, then `state/index` (`path`), so
+/// that a crash between leaves the old index naming only records that were there. Best
+/// effort: on any failure the index is removed (the next command builds it again).
+pub fn save(path: &Path, dir: &Path, w: &IndexWrite) -> bool {
+    use std::io::Write;
+    let segs = || -> std::io::Result<()> {
+        for s in &w.segments {
+            let p = dir.join(&s.chain);
+            if s.whole {
+                crate::home::write_cache(&p, &s.bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
+            } else {
+                let mut f = std::fs::OpenOptions::new().write(true).open(&p)?;
+                std::os::unix::fs::FileExt::write_all_at(&f, &s.bytes, s.offset)?;
+                f.flush()?;
+            }
+        }
+        Ok(())
+    };
+    let ok = segs().is_ok() && crate::home::write_cache(path, &w.meta).is_ok();
+    if !ok {
+        let _ = std::fs::remove_file(path);
+    }
+    ok
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn s(m: u64, a: u64) -> Settled {
+        Settled {
+            master_seen: m,
+            anchor: a,
+        }
+    }
+
+    fn saved(ix: &Index, dir: &Path) -> Vec<u8> {
+        let w = ix.encode().expect("encodes");
+        assert!(save(&dir.join("index"), &dir.join("index.d"), &w));
+        std::fs::read(dir.join("index")).unwrap()
+    }
+
     #[test]
     fn round_trip_and_damage_refused() {
+        let d = tempfile::tempdir().unwrap();
         let mut ix = Index {
             master: "0123456789abcdef".into(),
             ..Index::default()
-        };
-        let s = |m, a| Settled {
-            master_seen: m,
-            anchor: a,
         };
         ix.push("0123456789abcdef", [1; 32], 0, s(0, 0), "genesis");
         ix.push("0123456789abcdef", [2; 32], 1, s(1, 1), "admit");
@@ -444,17 +733,98 @@ mod tests {
         ix.chains.get_mut("0123456789abcdef").unwrap().final_height = 1;
         ix.final_count = 1;
         ix.head = [9; 32];
-        let bytes = ix.encode();
-        assert_eq!(Index::decode(&bytes), Some(ix.clone()));
+        let bytes = saved(&ix, d.path());
+        let dir = d.path().join("index.d");
+        assert_eq!(Index::decode(&bytes, &dir), Some(ix.clone()));
         for cut in [0, 1, bytes.len() / 2, bytes.len() - 1] {
-            assert_eq!(Index::decode(&bytes[..cut]), None, "truncated at {cut}");
+            assert_eq!(Index::decode(&bytes[..cut], &dir), None, "truncated at {cut}");
         }
         let mut flipped = bytes.clone();
         flipped[MAGIC.len() + 3] ^= 1;
-        assert_eq!(Index::decode(&flipped), None);
-        assert_eq!(ix.tentative().len(), 0);
+        assert_eq!(Index::decode(&flipped, &dir), None);
+        assert_eq!(ix.tentative().unwrap().len(), 0);
         let mut seen = Vec::new();
-        ix.entries(|e, fin| seen.push((e.chain.clone(), e.height, fin)));
+        ix.entries(|e, fin| seen.push((e.chain.clone(), e.height, fin)))
+            .unwrap();
         assert_eq!(seen, vec![("0123456789abcdef".to_string(), 1, true)]);
+    }
+
+    /// Many blocks over several saves: the anchored prefix goes to the segment a chunk
+    /// at a time (appended, the partial last chunk re-hashed), every record reads back,
+    /// the fast searches agree with the plain ones, and a damaged segment is refused (at
+    /// decode when it is short, at the read when a byte differs).
+    #[test]
+    fn segments_append_read_back_and_refuse_damage() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("index.d");
+        let (m, c) = ("0123456789abcdef", "fedcba9876543210");
+        let mut ix = Index {
+            master: m.into(),
+            ..Index::default()
+        };
+        let mut want: Vec<Rec> = Vec::new();
+        let mut bytes = Vec::new();
+        let kinds = ["note", "issue", "op"];
+        for round in 0..5u64 {
+            // a stored index is read back before more is pushed, as commands do
+            if round > 0 {
+                ix = Index::decode(&bytes, &dir).expect("decodes");
+            }
+            let n = want.len() as u64;
+            // the previous round's unanchored blocks are anchored now (before any block
+            // after them: anchors never decrease along a chain)
+            if let Some(x) = ix.chains.get(c) {
+                for h in x.unanchored()..n {
+                    assert!(ix.set_anchor(c, h, h / 3));
+                }
+            }
+            for h in n..n + 3000 + round * 1000 {
+                ix.push(m, [h as u8; 32], 2 * h, s(h, h), "note");
+                let anchor = if h + 700 > n + 3000 + round * 1000 {
+                    NO_ANCHOR
+                } else {
+                    h / 3
+                };
+                let kind = kinds[(h % 3) as usize];
+                ix.push(c, digest::sha256(&h.to_le_bytes()), 2 * h + 1, s(h, anchor), kind);
+            }
+            want = (0..ix.chains[c].len()).map(|h| ix.chains[c].rec(h).unwrap()).collect();
+            bytes = saved(&ix, d.path());
+            let back = Index::decode(&bytes, &dir).expect("decodes");
+            assert_eq!(back, ix);
+            let x = &back.chains[c];
+            assert!(x.stored > 0 && x.stored < x.len());
+            for (h, r) in want.iter().enumerate() {
+                assert_eq!(x.rec(h as u64), Some(*r), "round {round} height {h}");
+            }
+            let anchors: Vec<u64> = want.iter().map(|r| r.anchor).collect();
+            for probe in [0, 1, 5, 100, 1000, 5000, u64::MAX - 1] {
+                let plain =
+                    super::super::rules::finality::latest_in_cut(&anchors, probe).map(|h| (h, want[h as usize].clock));
+                assert_eq!(x.latest_in_cut(probe), Some(plain), "probe {probe}");
+            }
+            for (k, name) in kinds.iter().enumerate() {
+                let code = back.kind_code_of(name).unwrap();
+                let plain: Vec<u64> = (0..want.len() as u64).filter(|h| h % 3 == k as u64).collect();
+                assert_eq!(x.count(code), plain.len() as u64);
+                assert_eq!(x.heights_of_kind(code), Some(plain));
+            }
+            // a stored block cannot be re-anchored elsewhere
+            assert!(!back.clone().set_anchor(c, 0, 12345));
+        }
+        // damage: a short segment is refused when read, a flipped byte when its chunk is
+        let seg = dir.join(c);
+        let good = std::fs::read(&seg).unwrap();
+        std::fs::write(&seg, &good[..good.len() - 1]).unwrap();
+        assert_eq!(Index::decode(&bytes, &dir), None);
+        std::fs::remove_file(&seg).unwrap();
+        assert_eq!(Index::decode(&bytes, &dir), None);
+        let mut bad = good.clone();
+        bad[REC * 5000 + 3] ^= 1;
+        std::fs::write(&seg, &bad).unwrap();
+        let back = Index::decode(&bytes, &dir).expect("the length is right");
+        assert_eq!(back.chains[c].rec(10), Some(want[10]), "another chunk reads");
+        assert_eq!(back.chains[c].rec(5000), None, "the damaged chunk does not");
+        assert_eq!(back.entries(|_, _| {}), None);
     }
 }

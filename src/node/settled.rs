@@ -38,17 +38,18 @@ pub struct Loaded {
 
 impl Loaded {
     /// The text of `merge --out` (see [`global::render`]), from the index when the merge
-    /// skipped its final prefix.
-    pub fn render(&self, include_tentative: bool) -> String {
+    /// skipped its final prefix (the whole store when a segment of it cannot be read).
+    pub fn render(&self, node: &Node, include_tentative: bool) -> Result<String> {
         let g = &self.global;
-        match &self.index {
-            Some(ix) if g.skipped > 0 => {
-                let mut r = global::Renderer::new(&g.head_hex(), g.final_count, g.tentative().len(), include_tentative);
-                ix.entries(|e, _| r.entry(e));
-                r.finish()
+        if let Some(ix) = self.index.as_ref().filter(|_| g.skipped > 0) {
+            let mut r = global::Renderer::new(&g.head_hex(), g.final_count, g.tentative().len(), include_tentative);
+            if ix.entries(|e, _| r.entry(e)).is_some() {
+                return Ok(r.finish());
             }
-            _ => global::render(g, include_tentative),
+            let st = node.load()?;
+            return Ok(global::render(&global::merge(&st.eval, &st.cands), include_tentative));
         }
+        Ok(global::render(g, include_tentative))
     }
 }
 
@@ -57,10 +58,17 @@ impl Node {
         self.home.state_dir().join("index")
     }
 
+    /// Where the index keeps each chain's anchored prefix (`state/index.d/<chain>`).
+    fn index_dir(&self) -> PathBuf {
+        self.home.state_dir().join("index.d")
+    }
+
     /// The store, through the settled index when it can be trusted to extend; the index
     /// is refreshed (best effort) when it changed.
     pub fn load_settled(&self) -> Result<Loaded> {
-        let stored = std::fs::read(self.index_path()).ok().and_then(|b| Index::decode(&b));
+        let stored = std::fs::read(self.index_path())
+            .ok()
+            .and_then(|b| Index::decode(&b, &self.index_dir()));
         if let Some(ix) = stored {
             if let Some(l) = self.load_onto(ix)? {
                 return Ok(l);
@@ -118,8 +126,8 @@ impl Node {
         let mut out = Vec::with_capacity(at.len());
         for c in par_map(at.to_vec(), read) {
             let c = c?;
-            let want = ix.chains.get(c.chain())?.hashes.get(c.height() as usize)?;
-            if *want != c.hash {
+            let want = ix.chains.get(c.chain())?.hash(c.height())?;
+            if want != c.hash {
                 return None;
             }
             let hash = c.hash;
@@ -144,10 +152,12 @@ impl Node {
         let mut settled_len = 0;
         if let Some(x) = v.index.chains.get(chain) {
             settled_len = x.len();
-            at = (0..x.len())
-                .filter(|&h| v.index.kind(x.kinds[h as usize]) == kind)
-                .map(|h| (chain.to_string(), h))
-                .collect();
+            if let Some(k) = v.index.kind_code_of(kind) {
+                match x.heights_of_kind(k) {
+                    Some(hs) => at = hs.into_iter().map(|h| (chain.to_string(), h)).collect(),
+                    None => return self.blocks_of_kind(&self.load()?, chain, kind),
+                }
+            }
         }
         let mut out: Vec<crate::subchain::Block> = match self.settled_blocks(&v.index, &at) {
             Some(b) => b.into_iter().map(|(b, _)| b).collect(),
@@ -172,7 +182,10 @@ impl Node {
             return seq.iter().filter(|&&i| st.block(i).kind == kind).count();
         };
         let x = v.index.chains.get(chain);
-        let settled = x.map_or(0, |x| x.kinds.iter().filter(|&&k| v.index.kind(k) == kind).count());
+        let settled = match (x, v.index.kind_code_of(kind)) {
+            (Some(x), Some(k)) => x.count(k) as usize,
+            _ => 0,
+        };
         let len = x.map_or(0, |x| x.len());
         settled
             + seq
@@ -191,7 +204,11 @@ impl Node {
 
     /// Keep an index (best effort: a read-only home only costs the next command time).
     pub fn save_index(&self, ix: &Index) {
-        self.cache_write(Deferred::Index(ix.encode()));
+        match ix.encode() {
+            Some(w) => self.cache_write(Deferred::Index(Box::new(w))),
+            // a segment's last chunk is unreadable: the next command builds it again
+            None => self.cache_write(Deferred::ForgetIndex),
+        }
     }
 
     /// Hold cache writes back until [`Node::flush_caches`] (a command that may still be
@@ -233,10 +250,13 @@ impl Node {
 
     fn write_now(&self, w: Deferred) {
         match w {
-            Deferred::Index(bytes) => {
-                if write_cache(&self.index_path(), &bytes).is_ok() {
+            Deferred::Index(w) => {
+                if crate::merge::index::save(&self.index_path(), &self.index_dir(), &w) {
                     let _ = std::fs::remove_file(self.unclean_path());
                 }
+            }
+            Deferred::ForgetIndex => {
+                let _ = std::fs::remove_file(self.index_path());
             }
             Deferred::DropIndex => {
                 let _ = write_cache(&self.unclean_path(), b"");
@@ -279,6 +299,12 @@ impl Node {
         }
     }
 
+    /// Remove the index now (not deferred): it was found damaged under a command, which
+    /// fails; the next command builds it again.
+    pub fn forget_index(&self) {
+        let _ = std::fs::remove_file(self.index_path());
+    }
+
     /// Forget the index and note that the store is not clean (after a whole evaluation,
     /// or `verify`, found a problem), so that no command trusts or rebuilds it until a
     /// whole evaluation finds the store clean again.
@@ -307,7 +333,7 @@ impl Node {
             }
             for r in &b.seen {
                 if let Some(x) = ix.chains.get(&r.chain) {
-                    if r.height < x.head() && digest::parse_hash(&r.hash) == Some(x.hashes[r.height as usize]) {
+                    if r.height < x.head() && digest::parse_hash(&r.hash).is_some_and(|h| x.hash(r.height) == Some(h)) {
                         stand.insert((r.chain.clone(), r.height));
                     }
                 }
@@ -327,11 +353,11 @@ impl Node {
             let c = c?;
             let (chain, h) = (c.chain().to_string(), c.height());
             let x = ix.chains.get(&chain)?;
-            if x.hashes.get(h as usize) != Some(&c.hash) {
+            if x.hash(h) != Some(c.hash) {
                 return None;
             }
             paths.push(PathBuf::from(&c.origin));
-            cands.push(Cand::settled_full(c, ix.settled(&chain, h)));
+            cands.push(Cand::settled_full(c, ix.settled(&chain, h)?));
             places.push(Place::Chains);
         }
         let heads = ix.chains.iter().map(|(c, x)| (c.clone(), x.head()));
@@ -339,16 +365,8 @@ impl Node {
             if in_tail.contains(&(chain.clone(), h)) {
                 continue;
             }
-            let x = &ix.chains[&chain];
-            let i = h as usize;
-            cands.push(Cand::settled(
-                &chain,
-                h,
-                x.hashes[i],
-                x.clocks[i],
-                ix.settled(&chain, h),
-                ix.kind(x.kinds[i]),
-            ));
+            let r = ix.chains[&chain].rec(h)?;
+            cands.push(Cand::settled(&chain, h, r.hash, r.clock, r.settled(), ix.kind(r.kind)));
             places.push(Place::Chains);
             paths.push(store::chain_path(&self.home, &chain, h));
         }
@@ -370,8 +388,8 @@ impl Node {
         // settled blocks that a new master block anchors
         for i in fresh..cands.len() {
             let was = cands[i].settled.map_or(NO_ANCHOR, |x| x.anchor);
-            if eval.anchor[i] != was {
-                ix.set_anchor(cands[i].chain(), cands[i].height(), eval.anchor[i]);
+            if eval.anchor[i] != was && !ix.set_anchor(cands[i].chain(), cands[i].height(), eval.anchor[i]) {
+                return None;
             }
         }
         // settle the new blocks: they extend their chains' sequences
@@ -429,7 +447,7 @@ impl Node {
             }
             // a cheap check that the index belongs to these files
             let p = store::chain_path(&self.home, chain, c.head());
-            if std::fs::read(&p).map(|b| digest::sha256(&b)).ok() != Some(c.hashes[c.head() as usize]) {
+            if std::fs::read(&p).map(|b| digest::sha256(&b)).ok() != Some(c.head_hash()) {
                 return Ok(None);
             }
         }
@@ -465,7 +483,9 @@ impl Node {
         // would cost in proportion to the history), then added to the cache
         let cache = SigCache::default();
         let before = ix.len();
-        let mut tail = ix.tentative();
+        let Some(mut tail) = ix.tentative() else {
+            return Ok(None);
+        };
         let Some((cands, places, paths, eval, new)) = self.settle(&mut ix, cands, places, paths, &cache) else {
             return Ok(None);
         };
@@ -474,7 +494,8 @@ impl Node {
         if ix.chains.len() != dirs.len() {
             return Ok(None);
         }
-        let g = global::extend(ix.final_count as usize, ix.head, ix.bounds(), ix.anchor(), tail);
+        let Some(bounds) = ix.bounds() else { return Ok(None) };
+        let g = global::extend(ix.final_count as usize, ix.head, bounds, ix.anchor(), tail);
         let changed = pushed > 0 || g.final_count as u64 != ix.final_count;
         ix.set_final(&g);
         if changed {
@@ -611,7 +632,8 @@ impl Node {
             return Ok(None);
         }
         // the final prefix, walking the chains in global order
-        let threshold = crate::merge::rules::finality::threshold(&ix.bounds());
+        // (in memory: nothing here reads a segment)
+        let threshold = crate::merge::rules::finality::threshold(&ix.bounds().expect("in memory"));
         let (mut count, mut head) = (0u64, [0u8; 32]);
         let mut finals: BTreeMap<String, u64> = BTreeMap::new();
         ix.entries(|e, _| {
@@ -620,7 +642,8 @@ impl Node {
                 head = e.running;
                 finals.insert(e.chain.clone(), e.height);
             }
-        });
+        })
+        .expect("in memory");
         ix.final_count = count;
         ix.head = head;
         for (c, h) in finals {

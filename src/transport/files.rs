@@ -93,30 +93,30 @@ fn fold(node: &Node, st: &State, v: &crate::node::View, tentative: bool) -> Opti
         })
         .unwrap_or_else(fresh);
     // the entries after the folded prefix, in global order
-    let mut tail: Vec<(u64, &str, u64)> = Vec::new();
+    let mut tail: Vec<(u64, &str, u64, u16)> = Vec::new();
     for (chain, x) in &ix.chains {
         let from = cache.final_heights.get(chain).map_or(1, |h| h + 1);
-        tail.extend((from..x.len()).map(|h| (x.clocks[h as usize], chain.as_str(), h)));
+        for h in from..x.len() {
+            let r = x.rec(h)?;
+            tail.push((r.clock, chain.as_str(), h, r.kind));
+        }
     }
     tail.sort_unstable();
     let finals = tail
         .iter()
-        .take_while(|(_, c, h)| *h <= ix.chains[*c].final_height)
+        .take_while(|(_, c, h, _)| *h <= ix.chains[*c].final_height)
         .count();
     if cache.final_count + finals as u64 != ix.final_count {
         return None;
     }
     // only the kinds a file's state or the roster depends on are read (the index knows
     // each block's kind), a batch at a time
-    let relevant = |(_, c, h): &&(u64, &str, u64)| {
-        let x = &ix.chains[*c];
-        dossier::state::FILE_KINDS.contains(&ix.kind(x.kinds[*h as usize]))
-    };
+    let relevant = |(_, _, _, k): &&(u64, &str, u64, u16)| dossier::state::FILE_KINDS.contains(&ix.kind(*k));
     let master = st.eval.master.as_str();
-    let pick = |part: &[(u64, &str, u64)]| -> Vec<(String, u64)> {
+    let pick = |part: &[(u64, &str, u64, u16)]| -> Vec<(String, u64)> {
         part.iter()
             .filter(relevant)
-            .map(|(_, c, h)| (c.to_string(), *h))
+            .map(|(_, c, h, _)| (c.to_string(), *h))
             .collect()
     };
     for part in tail[..finals].chunks(4096) {

@@ -223,15 +223,18 @@ fn plan_through_view(
             }
             // what Cand::settled_full does, in place
             c.sig = None;
-            c.settled = Some(ix.settled(&chain, h));
+            let Some(s) = ix.settled(&chain, h) else {
+                return Ok(None);
+            };
+            c.settled = Some(s);
         }
     }
     let mut news = Vec::new();
     let mut known = 0;
     for c in incoming(blocks, label)? {
         let Ok(b) = &c.block else { return Ok(None) };
-        match ix.chains.get(&b.chain).and_then(|x| x.hashes.get(b.height as usize)) {
-            Some(h) if *h == c.hash => known += 1,
+        match ix.chains.get(&b.chain).filter(|x| b.height < x.len()) {
+            Some(x) if x.hash(b.height) == Some(c.hash) => known += 1,
             Some(_) => return Ok(None),
             None => news.push(c),
         }
@@ -249,7 +252,7 @@ fn plan_through_view(
         for r in &c.block.as_ref().expect("checked").seen {
             if let Some(x) = ix.chains.get(&r.chain) {
                 if r.height < x.len() {
-                    if digest::parse_hash(&r.hash) != Some(x.hashes[r.height as usize]) {
+                    if x.hash(r.height).is_none() || digest::parse_hash(&r.hash) != x.hash(r.height) {
                         return Ok(None);
                     }
                     if !held.contains(&(r.chain.clone(), r.height)) {
@@ -260,16 +263,11 @@ fn plan_through_view(
         }
     }
     for (chain, h) in stand {
-        let x = &ix.chains[&chain];
-        let i = h as usize;
-        st.cands.push(Cand::settled(
-            &chain,
-            h,
-            x.hashes[i],
-            x.clocks[i],
-            ix.settled(&chain, h),
-            ix.kind(x.kinds[i]),
-        ));
+        let Some(r) = ix.chains[&chain].rec(h) else {
+            return Ok(None);
+        };
+        st.cands
+            .push(Cand::settled(&chain, h, r.hash, r.clock, r.settled(), ix.kind(r.kind)));
         st.places.push(Place::Chains);
         st.paths.push(store::chain_path(&node.home, &chain, h));
     }
@@ -585,8 +583,9 @@ pub fn import_nth(tx: &mut Tx<'_>, input: &Path, label: &str, nth: usize) -> Res
     };
     let frontier = payload.frontier.take().expect("checked");
     let blocks = std::mem::take(&mut payload.blocks);
-    // a file, transfer or request is judged against blocks the index does not hold in full
-    let st = if header.kind != "sync" && st.view.is_some() {
+    // a file, transfer or request is judged through the index too (the blocks it looks
+    // for are read back by kind); a key rotation against the whole store
+    let st = if header.kind == "rekey" && st.view.is_some() {
         node.load()?
     } else {
         st
@@ -667,12 +666,47 @@ fn doc<'a>(p: &'a Payload, name: &str, label: &str) -> Result<&'a [u8]> {
         .ok_or_else(|| Error::rejected(label, "malformed", format!("no {name} in the bundle")))
 }
 
-/// Find a valid block of `kind` on `chain` whose body satisfies `pred`.
-fn find_block(plan: &Plan, chain: &str, kind: &str, pred: impl Fn(&serde_yaml::Value) -> bool) -> Option<usize> {
-    plan.eval.chains.get(chain)?.iter().copied().find(|&i| {
+/// True when a valid block of `kind` on `chain` has a body that satisfies `pred`: among
+/// the plan's blocks, and, when the store was loaded through the index, among the settled
+/// blocks of that kind (the index says which heights: only they are read back). A settled
+/// block file that no longer matches the index is an error (as `log` says it).
+fn find_block(
+    node: &Node,
+    plan: &Plan,
+    chain: &str,
+    kind: &str,
+    pred: impl Fn(&serde_yaml::Value) -> bool,
+) -> Result<bool> {
+    let seq = plan.eval.chains.get(chain).map_or(&[][..], Vec::as_slice);
+    if seq.iter().any(|&i| {
+        // stand-ins for settled blocks carry no body: those are looked up below
         let b = plan.cands[i].block.as_ref().expect("valid");
         b.kind == kind && pred(&b.body)
-    })
+    }) {
+        return Ok(true);
+    }
+    let Some(v) = plan.view.as_deref() else {
+        return Ok(false);
+    };
+    let (Some(x), Some(code)) = (v.index.chains.get(chain), v.index.kind_code_of(kind)) else {
+        return Ok(false);
+    };
+    let tampered = || {
+        Error::rejected(
+            node.home.chains_dir().display(),
+            "tampered",
+            "a block file changed since it was verified: run `secfile verify`",
+        )
+    };
+    let heights = x.heights_of_kind(code).ok_or_else(tampered)?;
+    for part in heights.chunks(1024) {
+        let at: Vec<(String, u64)> = part.iter().map(|&h| (chain.to_string(), h)).collect();
+        let blocks = node.settled_blocks(&v.index, &at).ok_or_else(tampered)?;
+        if blocks.iter().any(|(b, _)| b.kind == kind && pred(&b.body)) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn body_str<'a>(v: &'a serde_yaml::Value, k: &str) -> Option<&'a str> {
@@ -715,11 +749,9 @@ fn import_request(
     let digest_hex = digest::hex(&digest::sha256(raw));
     let node = tx.node;
     let plan = plan_blocks(node, st, blocks, label, report)?;
-    if find_block(&plan, &req.member, "request", |b| {
+    if !find_block(node, &plan, &req.member, "request", |b| {
         body_str(b, "request") == Some(req.id.as_str()) && body_str(b, "digest") == Some(digest_hex.as_str())
-    })
-    .is_none()
-    {
+    })? {
         return Err(Error::rejected(
             label,
             "not-authorised",
@@ -785,17 +817,17 @@ fn import_file(
                 format!("security file is for {}, not this node", m.holder),
             ));
         }
-        find_block(&plan, &m.issuer, "issue", |b| {
+        find_block(node, &plan, &m.issuer, "issue", |b| {
             body_str(b, "file") == Some(m.file.as_str()) && body_str(b, "manifest") == Some(mhash.as_str())
-        })
+        })?
     } else {
-        find_block(&plan, &header.sender, "transfer", |b| {
+        find_block(node, &plan, &header.sender, "transfer", |b| {
             body_str(b, "file") == Some(m.file.as_str())
                 && body_str(b, "to") == Some(me.as_str())
                 && body_str(b, "manifest") == Some(mhash.as_str())
-        })
+        })?
     };
-    if found.is_none() {
+    if !found {
         return Err(Error::rejected(
             label,
             "not-authorised",
@@ -808,10 +840,9 @@ fn import_file(
     }
     report.file = Some(m.file.clone());
     let already = dossier::store::content_path(&node.home, &m.file).exists()
-        && find_block(&plan, &me, "accept", |b| {
+        && find_block(node, &plan, &me, "accept", |b| {
             body_str(b, "file") == Some(m.file.as_str()) && body_str(b, "from") == Some(header.sender.as_str())
-        })
-        .is_some();
+        })?;
     stage_blocks(tx, &plan, report)?;
     tx.st = state_after(plan, label);
     if already {

@@ -143,6 +143,8 @@ pub struct Outgoing {
     pub height: u64,
     pub hash: digest::Hash,
     pub cand: Option<usize>,
+    /// The block's clock (the order a split export sends in).
+    pub clock: u64,
 }
 
 /// Make a sync bundle in a temp file in `dir`. With the settled index (`ix`, which then
@@ -214,8 +216,7 @@ pub fn export_split(
             {
                 (true, 0)
             }
-            (Some(i), _) => (false, st.block(i).clock),
-            (None, Some(ix)) => (false, ix.chains[&o.chain].clocks[o.height as usize]),
+            (Some(_), _) | (None, Some(_)) => (false, o.clock),
             (None, None) => (true, 0),
         }
     };
@@ -350,6 +351,7 @@ pub fn select_for(node: &Node, st: &State, recipients: &[String]) -> Result<Vec<
                     height: c.height(),
                     hash: c.hash,
                     cand: Some(i),
+                    clock: st.block(i).clock,
                 });
             }
         }
@@ -367,16 +369,31 @@ pub fn select_settled(node: &Node, ix: &Index, recipients: &[String], all: bool)
             let start = f
                 .as_ref()
                 .and_then(|f| f.heads.iter().find(|h| &h.chain == chain))
-                .filter(|h| h.height < x.len() && digest::parse_hash(&h.hash) == Some(x.hashes[h.height as usize]))
+                .filter(|h| {
+                    h.height < x.len() && digest::parse_hash(&h.hash).is_some_and(|w| x.hash(h.height) == Some(w))
+                })
                 .map_or(0, |h| h.height + 1);
             lowest = lowest.min(start);
         }
-        send.extend((lowest..x.len()).map(|h| Outgoing {
-            chain: chain.clone(),
-            height: h,
-            hash: x.hashes[h as usize],
-            cand: None,
-        }));
+        for h in lowest..x.len() {
+            // a segment of the index found damaged under the command (its files were
+            // checked when it was read): it is dropped, and the next run rebuilds it
+            let Some(r) = x.rec(h) else {
+                node.forget_index();
+                return Err(Error::rejected(
+                    node.home.state_dir().join("index.d").join(chain).display(),
+                    "damaged",
+                    "the settled index changed under this command; it was removed: run the command again",
+                ));
+            };
+            send.push(Outgoing {
+                chain: chain.clone(),
+                height: h,
+                hash: r.hash,
+                cand: None,
+                clock: r.clock,
+            });
+        }
     }
     Ok(send)
 }
@@ -420,6 +437,7 @@ pub fn select(node: &Node, st: &State, recipients: &[String], all: bool) -> Resu
             height: st.cands[i].height(),
             hash: st.cands[i].hash,
             cand: Some(i),
+            clock: st.cands[i].block.as_ref().map_or(0, |b| b.clock),
         })
         .collect())
 }

@@ -71,9 +71,14 @@ pub fn run(ctx: &Context, ui: &Ui, a: LogArgs) -> Result<i32, Error> {
     if let Some(v) = st.view.as_deref() {
         // through the index: only the blocks shown are read, a batch at a time, and
         // printed as they are read
-        let at = picked(&v.index, chain.as_deref(), a.global, a.limit);
+        let at = picked(&v.index, chain.as_deref(), a.global, a.limit).unwrap_or_default();
         let first = at.len().min(BATCH);
-        if let Some(blocks) = node.settled_blocks(&v.index, &at[..first]) {
+        let blocks = match at.is_empty() {
+            // the index could not be read (an empty log goes the whole way too: it is cheap)
+            true => None,
+            false => node.settled_blocks(&v.index, &at[..first]),
+        };
+        if let Some(blocks) = blocks {
             let mut out = ui.stream();
             for (b, h) in &blocks {
                 print(&mut out, b, h);
@@ -141,55 +146,58 @@ fn whole(st: &State, chain: Option<&str>, global: bool, limit: Option<usize>) ->
 }
 
 /// The (chain, height) of the blocks shown, in order, from the settled index (which holds
-/// every valid block when a load went through it): the same choice as [`whole`].
-fn picked(ix: &Index, chain: Option<&str>, global: bool, limit: Option<usize>) -> Vec<(String, u64)> {
-    let n = limit.unwrap_or(usize::MAX);
-    if global {
-        // the newest n entries of the global order
-        let total = ix.len().saturating_sub(ix.chains.len() as u64) as usize;
-        let skip = total.saturating_sub(n);
-        let mut out = Vec::new();
-        let mut k = 0;
-        ix.entries(|e, _| {
-            if k >= skip && chain.is_none_or(|c| c == e.chain) {
-                out.push((e.chain.clone(), e.height));
-            }
-            k += 1;
-        });
-        return out;
-    }
-    match chain {
-        Some(c) => {
+/// every valid block when a load went through it): the same choice as [`whole`]. With a
+/// limit only the newest blocks are looked at (a k-way merge of the chains backwards from
+/// their heads). `None` when a segment of the index cannot be read.
+fn picked(ix: &Index, chain: Option<&str>, global: bool, limit: Option<usize>) -> Option<Vec<(String, u64)>> {
+    match (chain, global, limit) {
+        (Some(c), _, n) => {
             let len = ix.chains[c].len();
-            (len.saturating_sub(n as u64)..len)
-                .map(|h| (c.to_string(), h))
-                .collect()
+            let from = n.map_or(0, |n| len.saturating_sub(n as u64));
+            Some((from..len).map(|h| (c.to_string(), h)).collect())
         }
-        None => {
-            // every chain in chain order; with a limit, the newest n by (clock, chain)
-            let keep: Option<std::collections::BTreeSet<(String, u64)>> = limit.map(|n| {
-                let mut heap = std::collections::BinaryHeap::new();
-                for (c, x) in &ix.chains {
-                    for h in 0..x.len() {
-                        heap.push(std::cmp::Reverse((x.clocks[h as usize], c.as_str(), h)));
-                        if heap.len() > n {
-                            heap.pop();
-                        }
-                    }
-                }
-                heap.into_iter()
-                    .map(|std::cmp::Reverse((_, c, h))| (c.to_string(), h))
-                    .collect()
-            });
+        (None, true, None) => {
             let mut out = Vec::new();
-            for (c, x) in &ix.chains {
-                for h in 0..x.len() {
-                    if keep.as_ref().is_none_or(|k| k.contains(&(c.clone(), h))) {
-                        out.push((c.clone(), h));
-                    }
-                }
-            }
-            out
+            ix.entries(|e, _| out.push((e.chain.clone(), e.height)))?;
+            Some(out)
+        }
+        // the newest n of the global order (no genesis), oldest first
+        (None, true, Some(n)) => {
+            let mut out = newest(ix, n, 1)?;
+            out.reverse();
+            Some(out)
+        }
+        (None, false, None) => Some(
+            ix.chains
+                .iter()
+                .flat_map(|(c, x)| (0..x.len()).map(move |h| (c.clone(), h)))
+                .collect(),
+        ),
+        // every chain: the newest n by (clock, chain), shown in chain order
+        (None, false, Some(n)) => {
+            let keep: std::collections::BTreeSet<(String, u64)> = newest(ix, n, 0)?.into_iter().collect();
+            Some(keep.into_iter().collect())
         }
     }
+}
+
+/// The newest `n` settled blocks at heights `min_h` and above, by (clock, chain id),
+/// newest first: a k-way merge backwards from each chain's head (each chain's clocks
+/// increase with its height), reading only what it gives.
+fn newest(ix: &Index, n: usize, min_h: u64) -> Option<Vec<(String, u64)>> {
+    let mut heap = std::collections::BinaryHeap::new();
+    for (c, x) in &ix.chains {
+        if x.head() >= min_h {
+            heap.push((x.rec(x.head())?.clock, c.as_str(), x.head()));
+        }
+    }
+    let mut out = Vec::with_capacity(n.min(1 << 16));
+    while out.len() < n {
+        let Some((_, c, h)) = heap.pop() else { break };
+        out.push((c.to_string(), h));
+        if h > min_h {
+            heap.push((ix.chains[c].rec(h - 1)?.clock, c, h - 1));
+        }
+    }
+    Some(out)
 }

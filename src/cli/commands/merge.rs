@@ -34,15 +34,19 @@ pub fn run(ctx: &Context, ui: &Ui, a: MergeArgs) -> Result<i32, Error> {
         .count();
     let tentative = g.tentative().len();
     let pending = tentative + waiting;
-    let rendered = || loaded.render(a.include_pending);
+    let rendered = || loaded.render(&node, a.include_pending);
     match a.out.as_deref() {
         Some(p) if p == std::path::Path::new("-") => {
             use std::io::Write;
             let mut o = std::io::stdout().lock();
-            o.write_all(rendered().as_bytes()).map_err(|e| Error::io("stdout", e))?;
+            o.write_all(rendered()?.as_bytes())
+                .map_err(|e| Error::io("stdout", e))?;
             return Ok(0);
         }
-        Some(p) => crate::home::write_out_with(p, |w| std::io::Write::write_all(w, rendered().as_bytes()))?,
+        Some(p) => {
+            let text = rendered()?;
+            crate::home::write_out_with(p, |w| std::io::Write::write_all(w, text.as_bytes()))?
+        }
         None => {}
     }
     let mut text = crate::cli::ui::Lines::new();
