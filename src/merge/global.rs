@@ -137,15 +137,27 @@ pub fn checkpoint_body(
     latest: impl Fn(&str) -> Option<(u64, u64)>,
     entries: &[Entry],
 ) -> (u64, Hash, u64) {
+    let (t, limit) = checkpoint_limit(master, members, m, clock, latest);
+    let n = entries.partition_point(|e| e.clock <= limit);
+    let head = n.checked_sub(1).map_or([0u8; 32], |k| entries[k].running);
+    (n as u64, head, t)
+}
+
+/// The threshold T of a `checkpoint` block at master height `m` with clock `clock`, and
+/// the highest clock its body's final chain takes in (T, and never the block itself).
+pub fn checkpoint_limit(
+    master: &str,
+    members: &BTreeMap<String, Member>,
+    m: u64,
+    clock: u64,
+    latest: impl Fn(&str) -> Option<(u64, u64)>,
+) -> (u64, u64) {
     let b = finality::bounds(members, m, |id| match id == master {
         true => Some((m, clock)),
         false => latest(id),
     });
     let t = finality::threshold(&b).unwrap_or(0);
-    let limit = t.min(clock.saturating_sub(1));
-    let n = entries.partition_point(|e| e.clock <= limit);
-    let head = n.checked_sub(1).map_or([0u8; 32], |k| entries[k].running);
-    (n as u64, head, t)
+    (t, t.min(clock.saturating_sub(1)))
 }
 
 /// [`checkpoint_body`] of the valid master block `i` of a whole evaluation, with its merge

@@ -61,17 +61,41 @@ const FILES_CACHE_VERSION: u32 = 1;
 /// command that changed the home calls it when it commits). Best effort, like every cache.
 pub fn refresh(node: &Node, st: &State) {
     if let Some(v) = st.view.as_deref() {
-        let _ = fold(node, st, v, false);
+        let _ = fold(node, st, v, Upto::Final);
     }
 }
 
 fn through_view(node: &Node, st: &State, v: &crate::node::View) -> Option<BTreeMap<String, FileState>> {
-    fold(node, st, v, true)
+    fold(node, st, v, Upto::All).map(dossier::state::Deriver::finish)
+}
+
+/// The `files` root (DESIGN §5 "Checkpoints") of the first `count` entries of the global
+/// order, through the index: `count` must not be below the index's final prefix (`None`
+/// otherwise, or when the index's files cannot be read: the caller then evaluates the
+/// whole store). Operations on files not issued yet change no leaf, so the root of the
+/// derivation's files is that of [`dossier::state::AsOf`] (tests/view.rs compares the
+/// checkpoints made both ways).
+pub fn root_through_view(node: &Node, st: &State, count: u64) -> Option<crate::digest::Hash> {
+    let v = st.view.as_deref()?;
+    let d = fold(node, st, v, Upto::Count(count))?;
+    let leaves: Vec<String> = d.files.values().map(dossier::state::leaf_line).collect();
+    Some(dossier::state::files_root(&leaves))
+}
+
+/// How far [`fold`] applies the global order.
+#[derive(Clone, Copy)]
+enum Upto {
+    /// The final prefix (the cache is brought up to it).
+    Final,
+    /// Every entry, those after the final prefix as `tentative`.
+    All,
+    /// The first `n` entries, all as `final` (`n` at least the final prefix).
+    Count(u64),
 }
 
 /// The final prefix's state from `state/files`, advanced by the entries that became final
-/// since (and queued to be written back); with `tentative`, the tail applied too.
-fn fold(node: &Node, st: &State, v: &crate::node::View, tentative: bool) -> Option<BTreeMap<String, FileState>> {
+/// since (and queued to be written back), then as far as `upto` says.
+fn fold(node: &Node, st: &State, v: &crate::node::View, upto: Upto) -> Option<dossier::state::Deriver> {
     let ix = &v.index;
     let path = node.home.state_dir().join("files");
     let fresh = || FilesCache {
@@ -137,16 +161,21 @@ fn fold(node: &Node, st: &State, v: &crate::node::View, tentative: bool) -> Opti
             node.cache_write(crate::node::Deferred::Files(bytes));
         }
     }
-    if !tentative {
-        return Some(BTreeMap::new());
-    }
     let mut d = cache.deriver;
-    for part in tail[finals..].chunks(4096) {
+    let (rest, status) = match upto {
+        Upto::Final => return Some(d),
+        Upto::All => (&tail[finals..], "tentative"),
+        Upto::Count(n) => {
+            let more = usize::try_from(n.checked_sub(ix.final_count)?).ok()?;
+            (tail[finals..].get(..more)?, "final")
+        }
+    };
+    for part in rest.chunks(4096) {
         for (b, _) in node.settled_blocks(ix, &pick(part))? {
-            d.apply(master, &b, "tentative");
+            d.apply(master, &b, status);
         }
     }
-    Some(d.finish())
+    Some(d)
 }
 
 /// Load a stored manifest and check the master's signature on it.
