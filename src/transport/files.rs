@@ -116,35 +116,53 @@ fn fold(node: &Node, st: &State, v: &crate::node::View, upto: Upto) -> Option<do
                     .all(|(ch, h)| ix.chains.get(ch).is_some_and(|x| *h <= x.final_height))
         })
         .unwrap_or_else(fresh);
-    // the entries after the folded prefix, in global order
-    let mut tail: Vec<(u64, &str, u64, u16)> = Vec::new();
+    // the entries after the folded prefix: those now final (up to each chain's final
+    // height), of which only the kinds a file's state or the roster depends on are kept
+    // (the index knows each block's kind, and counts them: a chain with none is not
+    // read), and all those after the final prefix (the unsettled tail, small)
+    let relevant: Vec<bool> = ix
+        .kinds
+        .iter()
+        .map(|k| dossier::state::FILE_KINDS.contains(&k.as_str()))
+        .collect();
+    let is_relevant = |k: u16| relevant.get(k as usize).copied().unwrap_or(false);
+    let mut finals = 0u64;
+    let mut fin: Vec<(u64, &str, u64)> = Vec::new();
+    let mut rest: Vec<(u64, &str, u64, u16)> = Vec::new();
+    let mut last_final: Option<(u64, &str)> = None;
     for (chain, x) in &ix.chains {
         let from = cache.final_heights.get(chain).map_or(1, |h| h + 1);
-        for h in from..x.len() {
+        let fh = x.final_height;
+        if fh >= 1 {
+            last_final = last_final.max(Some((x.rec(fh)?.clock, chain.as_str())));
+        }
+        if from <= fh {
+            finals += fh - from + 1;
+            let any = (0..ix.kinds.len() as u16).any(|k| is_relevant(k) && x.count(k) > 0);
+            for h in (from..=fh).filter(|_| any) {
+                let r = x.rec(h)?;
+                if is_relevant(r.kind) {
+                    fin.push((r.clock, chain.as_str(), h));
+                }
+            }
+        }
+        for h in (fh + 1).max(from)..x.len() {
             let r = x.rec(h)?;
-            tail.push((r.clock, chain.as_str(), h, r.kind));
+            rest.push((r.clock, chain.as_str(), h, r.kind));
         }
     }
-    tail.sort_unstable();
-    let finals = tail
-        .iter()
-        .take_while(|(_, c, h, _)| *h <= ix.chains[*c].final_height)
-        .count();
-    if cache.final_count + finals as u64 != ix.final_count {
+    fin.sort_unstable();
+    rest.sort_unstable();
+    // the final prefix is every entry up to the threshold: nothing after it sorts before
+    if cache.final_count + finals != ix.final_count
+        || rest.first().is_some_and(|(c, ch, _, _)| Some((*c, *ch)) < last_final)
+    {
         return None;
     }
-    // only the kinds a file's state or the roster depends on are read (the index knows
-    // each block's kind), a batch at a time
-    let relevant = |(_, _, _, k): &&(u64, &str, u64, u16)| dossier::state::FILE_KINDS.contains(&ix.kind(*k));
     let master = st.eval.master.as_str();
-    let pick = |part: &[(u64, &str, u64, u16)]| -> Vec<(String, u64)> {
-        part.iter()
-            .filter(relevant)
-            .map(|(_, c, h, _)| (c.to_string(), *h))
-            .collect()
-    };
-    for part in tail[..finals].chunks(4096) {
-        for (b, _) in node.settled_blocks(ix, &pick(part))? {
+    for part in fin.chunks(4096) {
+        let at: Vec<(String, u64)> = part.iter().map(|(_, c, h)| (c.to_string(), *h)).collect();
+        for (b, _) in node.settled_blocks(ix, &at)? {
             cache.deriver.apply(master, &b, "final");
         }
     }
@@ -164,14 +182,19 @@ fn fold(node: &Node, st: &State, v: &crate::node::View, upto: Upto) -> Option<do
     let mut d = cache.deriver;
     let (rest, status) = match upto {
         Upto::Final => return Some(d),
-        Upto::All => (&tail[finals..], "tentative"),
+        Upto::All => (&rest[..], "tentative"),
         Upto::Count(n) => {
             let more = usize::try_from(n.checked_sub(ix.final_count)?).ok()?;
-            (tail[finals..].get(..more)?, "final")
+            (rest.get(..more)?, "final")
         }
     };
     for part in rest.chunks(4096) {
-        for (b, _) in node.settled_blocks(ix, &pick(part))? {
+        let at: Vec<(String, u64)> = part
+            .iter()
+            .filter(|(_, _, _, k)| is_relevant(*k))
+            .map(|(_, c, h, _)| (c.to_string(), *h))
+            .collect();
+        for (b, _) in node.settled_blocks(ix, &at)? {
             d.apply(master, &b, status);
         }
     }
