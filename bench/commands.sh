@@ -75,7 +75,7 @@ for N in "${SIZES[@]}"; do
     "$S" --home "$M" append --kind warm >/dev/null
     # and the member has sent something since (no block: the blocks to come are made for it)
     MASTER_ID=$("$S" --home "$M" --json status | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
-    "$S" --home "$P" sync export --to "$MASTER_ID" --out "$W/warm.bundle" >/dev/null
+    "$S" --home "$P" sync export --to "$MASTER_ID" --out "$W/warm.bundle" >/dev/null 2>&1
     measure "$TOTAL" status "$S" --home "$M" status
     measure "$TOTAL" log_limit "$S" --home "$M" log --global --limit 20
     measure "$TOTAL" file_list "$S" --home "$M" file list --all

@@ -11,7 +11,7 @@ import sys
 import time
 
 dest, files = sys.argv[1], sys.argv[2:]
-datas = [(os.path.basename(f), open(f, "rb").read()) for f in files]
+datas = [("%05d-%s" % (i, os.path.basename(f)), open(f, "rb").read()) for i, f in enumerate(files)]
 os.makedirs(dest)
 t = time.perf_counter()
 for name, data in datas:

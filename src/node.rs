@@ -41,9 +41,7 @@ pub struct Node {
 
 /// A cache write held back (see [`Node::flush_caches`]).
 pub(crate) enum Deferred {
-    Index(Box<crate::merge::index::IndexWrite>),
-    /// Remove `state/index` (not `index.none`): the next command builds it again.
-    ForgetIndex,
+    Index(Box<crate::merge::index::Index>),
     DropIndex,
     SigKeys(Vec<crate::digest::Hash>),
     SigCache(Vec<u8>),

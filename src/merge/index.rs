@@ -86,8 +86,19 @@ impl Rec {
     }
 }
 
+/// One step of a segment's hash chain: SHA-256 of the previous value and one record. A
+/// segment's chunk `c` is checked by running the chain over its records from the value at
+/// the end of chunk `c - 1` (zeros for the first); appending continues from the last
+/// value, so a save never reads a segment back.
+fn chain_step(prev: &Hash, rec: &[u8]) -> Hash {
+    let mut b = [0u8; 32 + REC];
+    b[..32].copy_from_slice(prev);
+    b[32..].copy_from_slice(rec);
+    digest::sha256(&b)
+}
+
 /// A chain's anchored prefix on disk (`state/index.d/<chain>`): records 0..len, read a
-/// chunk at a time, each chunk checked against its hash before it is believed. The file is
+/// chunk at a time, each chunk checked against its hash chain before it is believed. The file is
 /// opened when the index is read: a segment is only ever appended to beyond what an index
 /// names, or replaced whole by a rename, so what this handle reads stays what the index
 /// named while another command saves a newer one.
@@ -111,7 +122,11 @@ impl Segment {
         let to = (from + CHUNK).min(self.len);
         let mut buf = vec![0u8; ((to - from) as usize) * REC];
         std::os::unix::fs::FileExt::read_exact_at(&self.file, &mut buf, from * REC as u64).ok()?;
-        if digest::sha256(&buf) != want {
+        let start = match c {
+            0 => [0; 32],
+            _ => self.chunks[c as usize - 1],
+        };
+        if buf.chunks_exact(REC).fold(start, |v, rec| chain_step(&v, rec)) != want {
             return None;
         }
         let b = Arc::new(buf);
@@ -272,7 +287,7 @@ struct ChainMeta {
     len: u64,
     /// Records in the segment file (the rest follow the metadata).
     stored: u64,
-    /// The SHA-256 of each chunk of the segment file (the last one may be partial).
+    /// The segment's hash chain at the end of each chunk (the last one may be partial).
     chunks: Vec<String>,
     counts: Vec<u64>,
     final_height: u64,
@@ -508,9 +523,8 @@ impl Index {
 
     /// What saving this index writes. Each chain's anchored blocks up to (not including)
     /// its last anchored one move to its segment file: appended after what is there, or
-    /// a whole new file when the chain has none yet. `None` when a segment's last partial
-    /// chunk cannot be read back (its hash covers the records appended to it).
-    pub fn encode(&self) -> Option<IndexWrite> {
+    /// a whole new file when the chain has none yet.
+    pub fn encode(&self) -> IndexWrite {
         let mut segments = Vec::new();
         let mut chains = Vec::new();
         let mut tails = Vec::new();
@@ -522,16 +536,16 @@ impl Index {
                 for r in &c.tail[..(keep_from - c.stored) as usize] {
                     r.put(&mut bytes);
                 }
-                // the chunks from the one the first new record falls in
-                let first = c.stored / CHUNK;
-                let mut all = match (c.stored % CHUNK, &c.seg) {
-                    (0, _) => Vec::new(),
-                    (_, Some(s)) => s.chunk(first)?.to_vec(),
-                    (_, None) => return None,
-                };
-                all.extend_from_slice(&bytes);
-                chunks.truncate(first as usize);
-                chunks.extend(all.chunks(CHUNK as usize * REC).map(digest::sha256));
+                // the hash chain goes on from the last value: nothing is read back
+                let mut v = chunks.last().copied().unwrap_or([0; 32]);
+                for (k, rec) in bytes.chunks_exact(REC).enumerate() {
+                    v = chain_step(&v, rec);
+                    let at = ((c.stored + k as u64) / CHUNK) as usize;
+                    match chunks.len() == at {
+                        true => chunks.push(v),
+                        false => chunks[at] = v,
+                    }
+                }
                 segments.push(SegWrite {
                     chain: id.clone(),
                     offset: c.stored * REC as u64,
@@ -581,7 +595,7 @@ impl Index {
         }
         let sum = digest::sha256(&out);
         out.extend_from_slice(&sum);
-        Some(IndexWrite { meta: out, segments })
+        IndexWrite { meta: out, segments }
     }
 
     /// Parse `state/index`, its segments in `dir` (read later, a chunk at a time, each
@@ -715,7 +729,7 @@ mod tests {
     }
 
     fn saved(ix: &Index, dir: &Path) -> Vec<u8> {
-        let w = ix.encode().expect("encodes");
+        let w = ix.encode();
         assert!(save(&dir.join("index"), &dir.join("index.d"), &w));
         std::fs::read(dir.join("index")).unwrap()
     }

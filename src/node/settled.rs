@@ -204,11 +204,8 @@ impl Node {
 
     /// Keep an index (best effort: a read-only home only costs the next command time).
     pub fn save_index(&self, ix: &Index) {
-        match ix.encode() {
-            Some(w) => self.cache_write(Deferred::Index(Box::new(w))),
-            // a segment's last chunk is unreadable: the next command builds it again
-            None => self.cache_write(Deferred::ForgetIndex),
-        }
+        // encoded when written: a reading command, which writes no cache, never pays for it
+        self.cache_write(Deferred::Index(Box::new(ix.clone())));
     }
 
     /// Hold cache writes back until [`Node::flush_caches`] (a command that may still be
@@ -250,13 +247,10 @@ impl Node {
 
     fn write_now(&self, w: Deferred) {
         match w {
-            Deferred::Index(w) => {
-                if crate::merge::index::save(&self.index_path(), &self.index_dir(), &w) {
+            Deferred::Index(ix) => {
+                if crate::merge::index::save(&self.index_path(), &self.index_dir(), &ix.encode()) {
                     let _ = std::fs::remove_file(self.unclean_path());
                 }
-            }
-            Deferred::ForgetIndex => {
-                let _ = std::fs::remove_file(self.index_path());
             }
             Deferred::DropIndex => {
                 let _ = write_cache(&self.unclean_path(), b"");

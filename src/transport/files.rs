@@ -129,13 +129,9 @@ fn fold(node: &Node, st: &State, v: &crate::node::View, upto: Upto) -> Option<do
     let mut finals = 0u64;
     let mut fin: Vec<(u64, &str, u64)> = Vec::new();
     let mut rest: Vec<(u64, &str, u64, u16)> = Vec::new();
-    let mut last_final: Option<(u64, &str)> = None;
     for (chain, x) in &ix.chains {
         let from = cache.final_heights.get(chain).map_or(1, |h| h + 1);
         let fh = x.final_height;
-        if fh >= 1 {
-            last_final = last_final.max(Some((x.rec(fh)?.clock, chain.as_str())));
-        }
         if from <= fh {
             finals += fh - from + 1;
             let any = (0..ix.kinds.len() as u16).any(|k| is_relevant(k) && x.count(k) > 0);
@@ -153,10 +149,7 @@ fn fold(node: &Node, st: &State, v: &crate::node::View, upto: Upto) -> Option<do
     }
     fin.sort_unstable();
     rest.sort_unstable();
-    // the final prefix is every entry up to the threshold: nothing after it sorts before
-    if cache.final_count + finals != ix.final_count
-        || rest.first().is_some_and(|(c, ch, _, _)| Some((*c, *ch)) < last_final)
-    {
+    if cache.final_count + finals != ix.final_count {
         return None;
     }
     let master = st.eval.master.as_str();
