@@ -22,6 +22,9 @@ pub struct Options {
     pub lock_wait: Duration,
     pub passphrase: Option<SecretString>,
     pub age_work_factor: Option<u8>,
+    /// Blocks settled per batch when the settled index is built (0: 8192). Tests set a
+    /// few to reach the batch boundaries with few blocks (`SECFILE_SETTLE_BATCH`).
+    pub settle_batch: usize,
 }
 
 pub mod settled;

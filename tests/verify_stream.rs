@@ -356,3 +356,36 @@ fn damaged_homes_fall_back_to_the_whole_evaluation() {
         "a tampered block: the whole evaluation"
     );
 }
+
+/// The settled index is built a batch at a time in clock order; at every batch size the
+/// build succeeds (the stream streams, with the whole verdict), including a member's
+/// genesis that the master names before the member's first block (it waits for that block
+/// unless a block names it first: it then goes with that one).
+#[test]
+fn the_index_builds_at_every_batch_size() {
+    let mut sim = Sim::new(2);
+    sim.flood();
+    sim.append(0);
+    sim.flood();
+    for i in [1, 2, 0, 2, 1] {
+        sim.append(i);
+    }
+    sim.flood();
+    for node in &sim.nodes {
+        for batch in 1..=6 {
+            let twin = Node::open(
+                Home::new(&node.home.root),
+                secfile::node::Options {
+                    settle_batch: batch,
+                    ..opts()
+                },
+            )
+            .unwrap();
+            assert!(
+                same_verdict(&twin, None),
+                "{}: batches of {batch}: the index did not build",
+                node.home.root.display()
+            );
+        }
+    }
+}

@@ -367,3 +367,44 @@ fn a_big_export_is_split_into_bundles_imported_in_any_order() {
     let v = crate::common::ok_json(&hq, &["sync", "export", "--to", "bob", "--all", "--max-blocks", "5"]);
     assert_eq!(v["out"].as_array().unwrap().len(), n);
 }
+
+#[test]
+fn more_new_blocks_than_the_index_holds_rebuild_it_in_batches() {
+    // alice's index holds the few blocks she has; then more of hq's blocks than that are
+    // copied straight into her chains/ (a restore, a copied stick): rather than settle
+    // them all at once (memory in proportion to them), the index is built again a batch
+    // at a time (3 blocks here), and every command gives what a whole evaluation gives
+    let net = Net::new(&["alice"]);
+    let alice = net.home("alice");
+    ok(&alice, &["merge"]);
+    let hq = net.home("hq");
+    for k in 0..14 {
+        ok(&hq, &["append", "--kind", "note", "--field", &format!("k={k}")]);
+    }
+    let id = net.id("hq");
+    copy_tree(&hq.join("chains").join(&id), &alice.join("chains").join(&id), &[]);
+    let before = std::fs::read(alice.join("state/index")).unwrap();
+    let fast = net.path("alice-fast");
+    let slow = net.path("alice-slow");
+    copy_tree(&alice, &fast, &[]);
+    copy_tree(&alice, &slow, &[]);
+    let out = crate::common::at(&fast, &["--json", "merge"])
+        .env("SECFILE_SETTLE_BATCH", "3")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let after = std::fs::read(fast.join("state/index")).unwrap();
+    assert_ne!(before, after, "the index was brought up to date");
+    for args in READS {
+        force_whole(&slow);
+        assert_eq!(
+            read(&fast, args),
+            read(&slow, args),
+            "`{}` after the rebuild",
+            args.join(" ")
+        );
+    }
+    force_whole(&slow);
+    let args = ["--json", "append", "--kind", "probe"];
+    assert_eq!(read(&fast, &args), read(&slow, &args), "the next append");
+}

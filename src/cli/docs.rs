@@ -69,6 +69,9 @@ Fixed time (Unix seconds or RFC 3339) for the informational time fields; for tes
 \fBSECFILE_SCRYPT_LOG_N\fR
 The scrypt work factor (log2 N) used when \fBinit \-\-passphrase\-file\fR encrypts the keys; lower it only for tests.
 .TP
+\fBSECFILE_SETTLE_BATCH\fR
+Blocks settled per batch when the settled index is built (default 8192; memory follows it); for tests.
+.TP
 \fBXDG_DATA_HOME\fR, \fBHOME\fR
 Locate the default home.
 .SH SECURITY

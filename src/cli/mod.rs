@@ -194,6 +194,7 @@ pub struct Context {
     pub now: i64,
     pub lock_wait: Duration,
     pub age_work_factor: Option<u8>,
+    pub settle_batch: usize,
 }
 
 impl Context {
@@ -239,12 +240,21 @@ impl Context {
                 })?),
                 Err(_) => None,
             };
+        let settle_batch = match std::env::var("SECFILE_SETTLE_BATCH") {
+            Ok(s) => s
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| Error::usage(format!("SECFILE_SETTLE_BATCH={s:?}: want a positive integer")))?,
+            Err(_) => 0,
+        };
         Ok(Context {
             home: home.map(Home::new),
             passphrase,
             now,
             lock_wait,
             age_work_factor,
+            settle_batch,
         })
     }
 
@@ -254,6 +264,7 @@ impl Context {
             lock_wait: self.lock_wait,
             passphrase: self.passphrase.clone(),
             age_work_factor: self.age_work_factor,
+            settle_batch: self.settle_batch,
         }
     }
 

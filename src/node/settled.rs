@@ -425,7 +425,11 @@ impl Node {
     /// [`Node::load_settled`]'s incremental load on an index already in hand (a stored
     /// one, one just built, or one `verify` just built): `None` when the store does not
     /// simply extend it.
-    pub fn load_onto(&self, mut ix: Index) -> Result<Option<Loaded>> {
+    pub fn load_onto(&self, ix: Index) -> Result<Option<Loaded>> {
+        self.load_onto_with(ix, true)
+    }
+
+    fn load_onto_with(&self, mut ix: Index, may_rebuild: bool) -> Result<Option<Loaded>> {
         if ix.master != self.master_card.identity.id || !dir_is_empty(&self.home.forks_dir()) {
             return Ok(None);
         }
@@ -451,6 +455,16 @@ impl Node {
                 wanted.push((chain.clone(), h));
                 h += 1;
             }
+        }
+        // more new files than the index holds (and than a batch): settling them at once
+        // would hold them all in memory, so the index is built again from chains/, a
+        // batch at a time, in at most twice the reading the new files need anyway
+        if may_rebuild && wanted.len() > self.settle_batch().max(ix.len() as usize) {
+            let Some(built) = self.build_index()? else {
+                return Ok(None);
+            };
+            self.save_index(&built);
+            return self.load_onto_with(built, false);
         }
         let home = &self.home;
         let read = |(chain, h): (String, u64)| read_block(home, chain, h).ok().flatten();
@@ -519,10 +533,20 @@ impl Node {
     }
 }
 
-/// Blocks settled per batch by [`Node::build_index`].
+/// Blocks settled per batch by [`Node::build_index`] (unless [`Options::settle_batch`]
+/// says otherwise).
+///
+/// [`Options::settle_batch`]: crate::node::Options::settle_batch
 const BATCH: usize = 8192;
 
 impl Node {
+    fn settle_batch(&self) -> usize {
+        match self.opts.settle_batch {
+            0 => BATCH,
+            n => n,
+        }
+    }
+
     /// Build the index from `chains/` alone, reading each chain in height order and
     /// settling the blocks in (clock, chain id) order a batch at a time: the order in which
     /// every block's predecessor, `seen` blocks and admission come before it. A member's
@@ -592,7 +616,7 @@ impl Node {
                 Some(b.clock)
             };
             let mut batch: Vec<Cand> = Vec::new();
-            while batch.len() < BATCH {
+            while batch.len() < self.settle_batch() {
                 // every chain still being read must show its next key (two blocks ahead)
                 if next
                     .keys()
@@ -606,7 +630,20 @@ impl Node {
                     .min();
                 let Some((_, chain)) = pick else { break };
                 let q = ahead.get_mut(&chain).expect("picked");
-                batch.push(q.pop_front().expect("non-empty"));
+                let c = q.pop_front().expect("non-empty");
+                // a member's genesis waits for its first block, unless a block names it
+                // first (the master's, once the member sent it): then it goes with that one
+                if let Ok(b) = &c.block {
+                    for r in b.seen.iter().filter(|r| r.height == 0 && r.chain != master) {
+                        if let Some(g) = ahead
+                            .get_mut(&r.chain)
+                            .filter(|g| g.front().is_some_and(|g| g.height() == 0))
+                        {
+                            batch.extend(g.pop_front());
+                        }
+                    }
+                }
+                batch.push(c);
             }
             if batch.is_empty() {
                 if ahead.values().all(VecDeque::is_empty) && done.len() == next.len() {
