@@ -42,7 +42,8 @@ use std::sync::{Arc, Mutex};
 ///
 /// v6: a segment's hash chain is one SHA-256 compression per record (it was a whole
 /// SHA-256 of the previous value and the record: two compressions and a finalisation) and a
-/// chunk is 1024 records (it was 4096): reading one old block checks 58 KiB, not 232 KiB.
+/// chunk is 1024 records (it was 4096): reading one old block checks 58 KiB, not 232 KiB;
+/// the chunk hashes are binary, before each chain's tail records (not hex in the JSON).
 const MAGIC: &[u8] = b"secfile settled index v6\n";
 
 /// Bytes of one block's record: hash, clock, master-seen height, anchor, kind code.
@@ -318,8 +319,6 @@ struct ChainMeta {
     len: u64,
     /// Records in the segment file (the rest follow the metadata).
     stored: u64,
-    /// The segment's hash chain at the end of each chunk (the last one may be partial).
-    chunks: Vec<String>,
     counts: Vec<u64>,
     final_height: u64,
 }
@@ -557,6 +556,19 @@ impl Index {
     /// a whole new file when the chain has none yet.
     pub fn encode(&self) -> IndexWrite {
         let mut segments = Vec::new();
+        let meta = self
+            .encode_with(|s| {
+                segments.push(s);
+                true
+            })
+            .expect("the sink takes every segment");
+        IndexWrite { meta, segments }
+    }
+
+    /// [`Index::encode`], each chain's segment write handed to `sink` as soon as it is
+    /// made (so that one chain's at a time is in memory: 58 MB at 1M blocks otherwise);
+    /// `None` as soon as the sink says it failed.
+    pub fn encode_with(&self, mut sink: impl FnMut(SegWrite) -> bool) -> Option<Vec<u8>> {
         let mut chains = Vec::new();
         let mut tails = Vec::new();
         for (id, c) in &self.chains {
@@ -583,22 +595,23 @@ impl Index {
                     h += n as u64;
                     rest = more;
                 }
-                segments.push(SegWrite {
+                if !sink(SegWrite {
                     chain: id.clone(),
                     offset: c.stored * REC as u64,
                     bytes,
                     whole: c.stored == 0,
-                });
+                }) {
+                    return None;
+                }
             }
             chains.push(ChainMeta {
                 id: id.clone(),
                 len: c.len(),
                 stored: keep_from,
-                chunks: chunks.iter().map(|h| digest::hex(h)).collect(),
                 counts: c.counts.clone(),
                 final_height: c.final_height,
             });
-            tails.push(&c.tail[(keep_from - c.stored) as usize..]);
+            tails.push((chunks, &c.tail[(keep_from - c.stored) as usize..]));
         }
         let meta = Meta {
             master: self.master.clone(),
@@ -620,19 +633,22 @@ impl Index {
             final_count: self.final_count,
             head: digest::hex(&self.head),
         };
-        let total: usize = tails.iter().map(|t| t.len() * REC).sum();
+        let total: usize = tails.iter().map(|(h, t)| h.len() * 32 + t.len() * REC).sum();
         let mut out = Vec::with_capacity(MAGIC.len() + 4096 + total + 32);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&serde_json::to_vec(&meta).expect("index metadata serialises"));
         out.push(b'\n');
-        for t in tails {
+        for (hashes, t) in tails {
+            for h in hashes {
+                out.extend_from_slice(&h);
+            }
             for r in t {
                 r.put(&mut out);
             }
         }
         let sum = digest::sha256(&out);
         out.extend_from_slice(&sum);
-        IndexWrite { meta: out, segments }
+        Some(out)
     }
 
     /// Parse `state/index`, its segments in `dir` (read later, a chunk at a time, each
@@ -652,19 +668,16 @@ impl Index {
             if c.stored >= c.len || c.final_height >= c.len || !crate::subchain::is_node_id(&c.id) {
                 return None;
             }
+            let k = usize::try_from(c.stored.div_ceil(CHUNK)).ok()?;
+            let (h, more) = data.split_at_checked(k.checked_mul(32)?)?;
+            let chunks: Vec<Hash> = h.chunks_exact(32).map(|h| h.try_into().expect("32 bytes")).collect();
             let n = usize::try_from(c.len - c.stored).ok()?;
-            let (t, more) = data.split_at_checked(n.checked_mul(REC)?)?;
+            let (t, more) = more.split_at_checked(n.checked_mul(REC)?)?;
             data = more;
             let tail: Vec<Rec> = t.chunks_exact(REC).map(Rec::get).collect();
-            let chunks = c
-                .chunks
-                .iter()
-                .map(|h| digest::parse_hash(h))
-                .collect::<Option<Vec<Hash>>>()?;
             if tail.iter().any(|r| r.kind as usize >= meta.kinds.len())
                 || c.counts.len() > meta.kinds.len()
                 || c.counts.iter().sum::<u64>() != c.len
-                || chunks.len() as u64 != c.stored.div_ceil(CHUNK)
             {
                 return None;
             }
@@ -733,25 +746,38 @@ impl Index {
 /// that a crash between leaves the old index naming only records that were there. Best
 /// effort: on any failure the index is removed (the next command builds it again).
 pub fn save(path: &Path, dir: &Path, w: &IndexWrite) -> bool {
-    use std::io::Write;
-    let segs = || -> std::io::Result<()> {
-        for s in &w.segments {
-            let p = dir.join(&s.chain);
-            if s.whole {
-                crate::home::write_cache(&p, &s.bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
-            } else {
-                let mut f = std::fs::OpenOptions::new().write(true).open(&p)?;
-                std::os::unix::fs::FileExt::write_all_at(&f, &s.bytes, s.offset)?;
-                f.flush()?;
-            }
-        }
-        Ok(())
-    };
-    let ok = segs().is_ok() && crate::home::write_cache(path, &w.meta).is_ok();
+    let ok =
+        w.segments.iter().all(|s| write_segment(dir, s).is_ok()) && crate::home::write_cache(path, &w.meta).is_ok();
     if !ok {
         let _ = std::fs::remove_file(path);
     }
     ok
+}
+
+/// Encode and [`save`] `ix`, each segment written as soon as it is encoded (one chain's
+/// records in memory at a time, not every chain's).
+pub fn save_index(path: &Path, dir: &Path, ix: &Index) -> bool {
+    let ok = match ix.encode_with(|s| write_segment(dir, &s).is_ok()) {
+        Some(meta) => crate::home::write_cache(path, &meta).is_ok(),
+        None => false,
+    };
+    if !ok {
+        let _ = std::fs::remove_file(path);
+    }
+    ok
+}
+
+fn write_segment(dir: &Path, s: &SegWrite) -> std::io::Result<()> {
+    use std::io::Write;
+    let p = dir.join(&s.chain);
+    if s.whole {
+        crate::home::write_cache(&p, &s.bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
+    } else {
+        let mut f = std::fs::OpenOptions::new().write(true).open(&p)?;
+        std::os::unix::fs::FileExt::write_all_at(&f, &s.bytes, s.offset)?;
+        f.flush()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

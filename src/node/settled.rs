@@ -73,9 +73,9 @@ impl Node {
             if let Some(l) = self.load_onto(ix)? {
                 return Ok(l);
             }
-        } else if !self.index_path().exists() && !self.unclean_path().exists() {
-            // first time: build the index in clock order, a batch at a time, so memory
-            // does not grow with the history
+        } else if !self.unclean_path().exists() {
+            // first time (or an index damaged, or of an older version): build the index in
+            // clock order, a batch at a time, so memory does not grow with the history
             if let Some(ix) = self.build_index()? {
                 self.save_index(&ix);
                 if let Some(l) = self.load_onto(ix)? {
@@ -225,6 +225,11 @@ impl Node {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .as_mut()
         {
+            // only the last index queued is written: an earlier one is dropped at once (at
+            // 1M blocks each is ~64 MB in memory)
+            if matches!(w, Deferred::Index(_)) {
+                q.retain(|d| !matches!(d, Deferred::Index(_)));
+            }
             q.push(w);
             return;
         }
@@ -248,7 +253,7 @@ impl Node {
     fn write_now(&self, w: Deferred) {
         match w {
             Deferred::Index(ix) => {
-                if crate::merge::index::save(&self.index_path(), &self.index_dir(), &ix.encode()) {
+                if crate::merge::index::save_index(&self.index_path(), &self.index_dir(), &ix) {
                     let _ = std::fs::remove_file(self.unclean_path());
                 }
             }
