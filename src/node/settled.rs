@@ -578,20 +578,31 @@ impl Node {
         // a first build verifies every signature (and records them for the other commands)
         let cache = SigCache::default();
         let home = &self.home;
+        let read = |(chain, h): (String, u64)| (chain.clone(), read_block(home, chain, h).ok());
+        // the blocks to read next: `refill` more of each chain that ran dry
+        let wanted =
+            |next: &mut BTreeMap<String, u64>, ahead: &BTreeMap<String, VecDeque<Cand>>, done: &BTreeSet<String>| {
+                let mut want = Vec::new();
+                for (chain, h) in next.iter_mut() {
+                    if done.contains(chain) || ahead.get(chain).is_some_and(|q| q.len() > 1) {
+                        continue;
+                    }
+                    for k in *h..*h + refill {
+                        want.push((chain.clone(), k));
+                    }
+                    *h += refill;
+                }
+                want
+            };
+        // what was read while the last batch settled
+        let mut prefetched = None;
         loop {
             // read ahead, on every core, for the chains that ran dry
-            let mut want = Vec::new();
-            for (chain, h) in &mut next {
-                if done.contains(chain) || ahead.get(chain).is_some_and(|q| q.len() > 1) {
-                    continue;
-                }
-                for k in *h..*h + refill {
-                    want.push((chain.clone(), k));
-                }
-                *h += refill;
-            }
-            let read = |(chain, h): (String, u64)| (chain.clone(), read_block(home, chain, h).ok());
-            for (chain, c) in par_map(want, read) {
+            let got = match prefetched.take() {
+                Some(got) => got,
+                None => par_map(wanted(&mut next, &ahead, &done), read),
+            };
+            for (chain, c) in got {
                 match c {
                     None => return Ok(None),
                     Some(None) => {
@@ -659,7 +670,16 @@ impl Node {
             let n = batch.len();
             let places = vec![Place::Chains; n];
             let paths = batch.iter().map(|c| PathBuf::from(&c.origin)).collect();
-            let Some((_, _, _, eval, _)) = self.settle(&mut ix, batch, places, paths, &cache) else {
+            // the next blocks are read while this batch settles (the same reads, in the
+            // same order, as at the top of the loop: only the time differs)
+            let want = wanted(&mut next, &ahead, &done);
+            let (settled, got) = std::thread::scope(|s| {
+                let reader = s.spawn(|| par_map(want, read));
+                let settled = self.settle(&mut ix, batch, places, paths, &cache);
+                (settled, reader.join().expect("reader panicked"))
+            });
+            prefetched = Some(got);
+            let Some((_, _, _, eval, _)) = settled else {
                 return Ok(None);
             };
             keys.extend_from_slice(&eval.sig_keys);
