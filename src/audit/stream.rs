@@ -61,7 +61,7 @@ impl Verified {
                 }
                 s.spawn(|| {
                     match ok
-                        .then(|| crate::node::settled::index_of(node.id_of_master(), st, global))
+                        .then(|| crate::node::settled::index_of(node.id_of_master(), node.id(), st, global))
                         .flatten()
                     {
                         Some(ix) => node.save_index(&ix),

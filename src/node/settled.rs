@@ -85,7 +85,7 @@ impl Node {
         }
         let st = self.load()?;
         let global = global::merge(&st.eval, &st.cands);
-        let index = index_of(&self.master_card.identity.id, &st, &global);
+        let index = index_of(&self.master_card.identity.id, self.id(), &st, &global);
         match &index {
             Some(ix) => self.save_index(ix),
             None => self.drop_index(),
@@ -371,12 +371,15 @@ impl Node {
         }
         let base = ix.base();
         let eval = evaluate_on(&self.master_card, &cands, Some(cache), Some(&base));
+        let mut waiting = 0;
         for i in 0..fresh {
             let ok = match places[i] {
                 Place::Chains => eval.status[i] == Status::Valid,
                 _ => matches!(eval.status[i], Status::Pending(_)),
             };
-            if !ok {
+            if waiting_genesis(self.id(), &cands[i], places[i], &eval.status[i]) {
+                waiting += 1;
+            } else if !ok {
                 return None;
             }
         }
@@ -418,7 +421,7 @@ impl Node {
             }
         }
         let settled_new = new.len() + eval.chains.keys().filter(|c| !base.heads.contains_key(*c)).count();
-        let fresh_chains = places[..fresh].iter().filter(|p| **p == Place::Chains).count();
+        let fresh_chains = places[..fresh].iter().filter(|p| **p == Place::Chains).count() - waiting;
         if settled_new != fresh_chains {
             // a new file of chains/ that is not part of its chain's valid sequence
             return None;
@@ -504,7 +507,8 @@ impl Node {
         };
         let pushed = ix.len() - before;
         tail.extend(new);
-        if ix.chains.len() != dirs.len() {
+        // every chain of chains/ is indexed, but for this node's genesis still waiting
+        if ix.chains.len() + usize::from(self.waits(&cands, &places, &eval)) != dirs.len() {
             return Ok(None);
         }
         let Some(bounds) = ix.bounds() else { return Ok(None) };
@@ -545,6 +549,11 @@ impl Node {
 const BATCH: usize = 8192;
 
 impl Node {
+    /// Whether an evaluation left this node's genesis waiting ([`waiting_genesis`]).
+    fn waits(&self, cands: &[Cand], places: &[Place], eval: &Evaluation) -> bool {
+        (0..cands.len()).any(|i| waiting_genesis(self.id(), &cands[i], places[i], &eval.status[i]))
+    }
+
     fn settle_batch(&self) -> usize {
         match self.opts.settle_batch {
             0 => BATCH,
@@ -596,6 +605,7 @@ impl Node {
             };
         // what was read while the last batch settled
         let mut prefetched = None;
+        let mut waited = false;
         loop {
             // read ahead, on every core, for the chains that ran dry
             let got = match prefetched.take() {
@@ -679,12 +689,14 @@ impl Node {
                 (settled, reader.join().expect("reader panicked"))
             });
             prefetched = Some(got);
-            let Some((_, _, _, eval, _)) = settled else {
+            let Some((cands, places, _, eval, _)) = settled else {
                 return Ok(None);
             };
+            waited |= self.waits(&cands, &places, &eval);
             keys.extend_from_slice(&eval.sig_keys);
         }
-        if ix.chains.len() != dirs.len() {
+        // every chain of chains/ is indexed, but for this node's genesis still waiting
+        if ix.chains.len() + usize::from(waited) != dirs.len() {
             return Ok(None);
         }
         // the final prefix, walking the chains in global order
@@ -712,16 +724,19 @@ impl Node {
 
 /// The index of a whole evaluation, when it is clean: no layout problems, no forks, every
 /// block of `chains/` valid and every block of `pending/` still pending.
-pub fn index_of(master: &str, st: &State, g: &Global) -> Option<Index> {
+pub fn index_of(master: &str, me: &str, st: &State, g: &Global) -> Option<Index> {
     if !st.layout.is_empty() || !st.eval.forks.is_empty() {
         return None;
     }
+    let mut waiting = 0;
     for (i, s) in st.eval.status.iter().enumerate() {
         let ok = matches!(
             (st.places[i], s),
             (Place::Chains, Status::Valid) | (Place::Pending, Status::Pending(_))
         );
-        if !ok {
+        if waiting_genesis(me, &st.cands[i], st.places[i], s) {
+            waiting += 1;
+        } else if !ok {
             return None;
         }
     }
@@ -738,11 +753,21 @@ pub fn index_of(master: &str, st: &State, g: &Global) -> Option<Index> {
             settled += 1;
         }
     }
-    if settled != st.places.iter().filter(|p| **p == Place::Chains).count() {
+    if settled + waiting != st.places.iter().filter(|p| **p == Place::Chains).count() {
         return None;
     }
     ix.set_final(g);
     Some(ix)
+}
+
+/// This node's own genesis, in `chains/` since `init`, still waiting for the master's
+/// admission (`not-admitted`, which `verify` notes as not yet a problem): a new member
+/// bringing itself up from a split export gets the admission, the newest master block, in
+/// the last bundle. It is the one block of `chains/` that may be other than valid in a
+/// clean store: the index leaves it (and its chain) out until it is valid, and every load
+/// evaluates it again, as the whole evaluation does.
+pub(crate) fn waiting_genesis(me: &str, c: &Cand, place: Place, s: &Status) -> bool {
+    place == Place::Chains && matches!(s, Status::Invalid("not-admitted", _)) && c.height() == 0 && c.chain() == me
 }
 
 /// What the index keeps of candidate `i` of an evaluation.

@@ -215,7 +215,12 @@ fn plan_through_view(
     let ix = &view.index;
     // the blocks of chains/ the load found beyond the index are in it now: settled blocks
     // read in full, as the evaluation against the index's heads expects
-    for (c, place) in st.cands.iter_mut().zip(&st.places) {
+    let me = node.id();
+    for (i, (c, place)) in st.cands.iter_mut().zip(&st.places).enumerate() {
+        // this node's genesis still waiting for its admission stays a block in full
+        if crate::node::settled::waiting_genesis(me, c, *place, &st.eval.status[i]) {
+            continue;
+        }
         if *place == Place::Chains && c.settled.is_none() {
             let (chain, h) = (c.chain().to_string(), c.height());
             if ix.chains.get(&chain).is_none_or(|x| h >= x.len()) {
@@ -284,6 +289,7 @@ fn plan_through_view(
     for (i, s) in eval.status.iter().enumerate() {
         let fine = if i < base {
             match st.places[i] {
+                Place::Chains if crate::node::settled::waiting_genesis(me, &cands[i], Place::Chains, s) => true,
                 Place::Chains => *s == Status::Valid,
                 _ => matches!(s, Status::Valid | Status::Pending(_)),
             }
