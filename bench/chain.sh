@@ -9,6 +9,7 @@
 # sync export --to of ~100 new blocks and its import at the peer: seconds, blocks/s,
 # peak RSS, each one's ratio to a floor measured in the same run, and the targets.
 #   bash bench/chain.sh --commands [--1m] # every everyday command at 1k/100k(/1M): bench/commands.sh
+#   bash bench/bringup.sh [K N [PER]]     # a new peer brought up by a split sync export --all
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [[ ${1:-} == --commands ]]; then
