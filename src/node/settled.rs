@@ -371,16 +371,12 @@ impl Node {
         }
         let base = ix.base();
         let eval = evaluate_on(&self.master_card, &cands, Some(cache), Some(&base));
-        let mut waiting = 0;
+        // the new files of chains/ that must join their chains' valid sequences
+        let mut fresh_valid = 0;
         for i in 0..fresh {
-            let ok = match places[i] {
-                Place::Chains => eval.status[i] == Status::Valid,
-                _ => matches!(eval.status[i], Status::Pending(_)),
-            };
-            if waiting_genesis(self.id(), &cands[i], places[i], &eval.status[i]) {
-                waiting += 1;
-            } else if !ok {
-                return None;
+            match in_clean_store(self.id(), &cands[i], places[i], &eval.status[i]) {
+                Some(valid) => fresh_valid += usize::from(valid),
+                None => return None,
             }
         }
         // a removal or a rotation that reaches below a settled block rewrites settled history
@@ -421,8 +417,7 @@ impl Node {
             }
         }
         let settled_new = new.len() + eval.chains.keys().filter(|c| !base.heads.contains_key(*c)).count();
-        let fresh_chains = places[..fresh].iter().filter(|p| **p == Place::Chains).count() - waiting;
-        if settled_new != fresh_chains {
+        if settled_new != fresh_valid {
             // a new file of chains/ that is not part of its chain's valid sequence
             return None;
         }
@@ -722,22 +717,18 @@ impl Node {
     }
 }
 
-/// The index of a whole evaluation, when it is clean: no layout problems, no forks, every
-/// block of `chains/` valid and every block of `pending/` still pending.
+/// The index of a whole evaluation, when it is clean ([`in_clean_store`]): no layout
+/// problems, no forks, every block of `chains/` valid (but for this node's waiting genesis)
+/// and every block of `pending/` still pending.
 pub fn index_of(master: &str, me: &str, st: &State, g: &Global) -> Option<Index> {
     if !st.layout.is_empty() || !st.eval.forks.is_empty() {
         return None;
     }
-    let mut waiting = 0;
+    let mut valid = 0;
     for (i, s) in st.eval.status.iter().enumerate() {
-        let ok = matches!(
-            (st.places[i], s),
-            (Place::Chains, Status::Valid) | (Place::Pending, Status::Pending(_))
-        );
-        if waiting_genesis(me, &st.cands[i], st.places[i], s) {
-            waiting += 1;
-        } else if !ok {
-            return None;
+        match in_clean_store(me, &st.cands[i], st.places[i], s) {
+            Some(v) => valid += usize::from(v),
+            None => return None,
         }
     }
     let mut ix = Index {
@@ -753,11 +744,24 @@ pub fn index_of(master: &str, me: &str, st: &State, g: &Global) -> Option<Index>
             settled += 1;
         }
     }
-    if settled + waiting != st.places.iter().filter(|p| **p == Place::Chains).count() {
+    // every valid block of chains/ is in its chain's sequence
+    if settled != valid {
         return None;
     }
     ix.set_final(g);
     Some(ix)
+}
+
+/// How a clean store holds a candidate: `Some(true)` a block the index holds (valid, in
+/// `chains/`), `Some(false)` one it leaves out (pending in `pending/`, or this node's
+/// [waiting genesis](waiting_genesis)); `None` when the store is not clean.
+fn in_clean_store(me: &str, c: &Cand, place: Place, s: &Status) -> Option<bool> {
+    match (place, s) {
+        (Place::Chains, Status::Valid) => Some(true),
+        (Place::Pending, Status::Pending(_)) => Some(false),
+        _ if waiting_genesis(me, c, place, s) => Some(false),
+        _ => None,
+    }
 }
 
 /// This node's own genesis, in `chains/` since `init`, still waiting for the master's

@@ -183,9 +183,9 @@ fn selection<'a>(
 }
 
 /// Blocks per sync bundle by default when an export is split ([`export_split`]): ~20 MB
-/// of bundle. The importing peer holds a bundle's blocks as it judges them, ~5 KB a block
-/// (measured at 1M blocks: 491 MiB peak for a 100,000-block bundle), so this keeps a new
-/// peer's bring-up near 100 MiB whatever the history.
+/// of bundle. The importing peer holds a bundle's blocks as it judges them, and the
+/// previous bundle's as it settles them, ~5 KB a block (measured at 1M blocks: 491-553 MiB
+/// an import with 100,000-block bundles, 210 MiB with 20,000), whatever the history.
 pub const BLOCKS_PER_BUNDLE: usize = 20_000;
 
 /// [`export`], split into several bundles of at most `per` blocks each when there are more:
