@@ -488,12 +488,7 @@ fn skipped_of(out: &str) -> Vec<serde_json::Value> {
 }
 
 fn left_of(out: &str) -> Vec<String> {
-    json(out)["left"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_string())
-        .collect()
+    crate::common::strings(&json(out)["left"])
 }
 
 #[test]

@@ -464,12 +464,7 @@ fn xfer_round_trip_keeps_what_it_left_until_confirmed_and_skips_damage() {
     }
     let a1 = append(&alice, "a1")["hash"].as_str().unwrap().to_string();
     let j = xfer(&alice);
-    let left: Vec<String> = j["left"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().into())
-        .collect();
+    let left: Vec<String> = crate::common::strings(&j["left"]);
     assert_eq!(left.len(), 2, "one bundle for each peer: {j}");
     for peer in [&hq_id, &bob_id] {
         assert!(
@@ -511,12 +506,7 @@ fn xfer_round_trip_keeps_what_it_left_until_confirmed_and_skips_damage() {
     // bundle carrying at least what the one it replaces did (the damaged one among them)
     let j = xfer(&alice);
     assert_eq!(j["confirmed"].as_array().unwrap().len(), 0, "{j}");
-    let left: Vec<String> = j["left"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().into())
-        .collect();
+    let left: Vec<String> = crate::common::strings(&j["left"]);
     assert_eq!(left.len(), 2, "{j}");
     for l in &left {
         assert!(usb.join(l).exists(), "{l}");
@@ -529,12 +519,7 @@ fn xfer_round_trip_keeps_what_it_left_until_confirmed_and_skips_damage() {
     assert!(hashes(&bob).contains(&a1), "the fresh bundle brought a1 to bob");
     // their answers confirm: alice drops everything she left for them
     let j = xfer(&alice);
-    let confirmed: Vec<String> = j["confirmed"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().into())
-        .collect();
+    let confirmed: Vec<String> = crate::common::strings(&j["confirmed"]);
     for l in &left {
         assert!(confirmed.contains(l), "{l} not confirmed: {j}");
         assert!(!usb.join(l).exists(), "{l}");

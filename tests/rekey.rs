@@ -196,12 +196,7 @@ fn master_rotation_is_followed_without_re_pinning() {
             "8k",
         ],
     );
-    let parts: Vec<String> = j["out"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_str().unwrap().to_string())
-        .collect();
+    let parts: Vec<String> = crate::common::strings(&j["out"]);
     let mut args = vec!["import"];
     args.extend(parts.iter().map(String::as_str));
     ok(&alice, &args);
@@ -455,12 +450,7 @@ fn armored_and_split_requests_work_like_other_bundles() {
     // split into parts: `import` (and xfer) gather them, then bind
     let out = net.path("bob-rekey.bundle");
     let j = ok_json(&bob, &["rekey", "--out", s(&out), "--max-size", "8k"]);
-    let parts: Vec<String> = j["out"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_str().unwrap().to_string())
-        .collect();
+    let parts: Vec<String> = crate::common::strings(&j["out"]);
     assert!(!parts.is_empty());
     let mut args = vec!["--json", "import"];
     args.extend(parts.iter().rev().map(String::as_str));

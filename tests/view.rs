@@ -328,12 +328,7 @@ fn a_big_export_is_split_into_bundles_imported_in_any_order() {
     };
     let args = split(s(&out));
     let v = crate::common::ok_json(&hq, &args.iter().map(String::as_str).collect::<Vec<_>>());
-    let files: Vec<String> = v["out"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_str().unwrap().to_string())
-        .collect();
+    let files: Vec<String> = crate::common::strings(&v["out"]);
     let n = files.len();
     assert!(n >= 3, "{v}");
     assert_eq!(v["bundles"].as_array().unwrap().len(), n);
@@ -447,12 +442,7 @@ fn a_new_member_brought_up_by_a_split_export_keeps_its_index() {
             s(&out),
         ],
     );
-    let files: Vec<String> = v["out"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_str().unwrap().to_string())
-        .collect();
+    let files: Vec<String> = crate::common::strings(&v["out"]);
     assert!(files.len() >= 3, "{v}");
     // before any: a not-admitted member's store is clean, and indexed
     assert!(compare(&net, "carol", "before the first bundle"));

@@ -141,6 +141,14 @@ pub fn json(stdout: &str) -> serde_json::Value {
     serde_json::from_str(stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{stdout}"))
 }
 
+/// A JSON array of strings (`out`, `left`, `confirmed`…) as strings; panics on anything else.
+pub fn strings(v: &serde_json::Value) -> Vec<String> {
+    let a = v.as_array().unwrap_or_else(|| panic!("not an array: {v}"));
+    a.iter()
+        .map(|x| x.as_str().unwrap_or_else(|| panic!("not a string: {x}")).to_string())
+        .collect()
+}
+
 /// `secfile --json --home HOME args…`, asserting success, parsed.
 pub fn ok_json(home: &Path, args: &[&str]) -> serde_json::Value {
     let mut a = vec!["--json"];
