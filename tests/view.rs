@@ -335,11 +335,54 @@ fn a_big_export_is_split_into_bundles_imported_in_any_order() {
     for (k, f) in files.iter().enumerate() {
         assert!(f.ends_with(&format!(".{:03}-of-{n:03}", k + 1)), "{f}");
     }
-    // bob, a new peer, imports them last first: blocks wait pending, then all are valid
+    // bob, a new peer, imports them last first: a later bundle whose earlier blocks are
+    // not here is kept aside whole (nothing pending, so no command holds its blocks);
+    // the one that brings them releases it, and so on, in order
     let bob = net.home("bob");
-    for f in files.iter().rev() {
-        ok(&bob, &["sync", "import", f]);
+    let mut held = 0;
+    let mut released = 0;
+    for (k, f) in files.iter().enumerate().rev() {
+        // a dry run says what it would do and writes nothing
+        let before = crate::common::snapshot(&bob);
+        let dry = crate::common::ok_json(&bob, &["import", "--dry-run", f]);
+        assert_eq!(crate::common::snapshot(&bob), before);
+        let v = crate::common::ok_json(&bob, &["sync", "import", f]);
+        assert_eq!(v["held"].is_null(), dry["held"].is_null(), "{v} {dry}");
+        if !v["held"].is_null() {
+            held += 1;
+            assert!(k > 0, "{v}");
+            assert_eq!(v["held"]["part"], k as u64 + 1, "{v}");
+            assert_eq!(v["held"]["of"], n as u64, "{v}");
+            assert_eq!(v["held"]["new"], true, "{v}");
+            assert!(!v["held"]["waits"].as_array().unwrap().is_empty(), "{v}");
+            assert_eq!(v["added"], 0, "{v}");
+            // again: already held, nothing changes
+            let before = crate::common::snapshot(&bob);
+            let again = crate::common::ok_json(&bob, &["sync", "import", f]);
+            assert_eq!(again["held"]["new"], false, "{again}");
+            assert_eq!(again["changed"], false, "{again}");
+            assert_eq!(crate::common::snapshot(&bob), before);
+        }
+        for r in v["released"].as_array().unwrap() {
+            released += 1;
+            assert_eq!(r["ok"], true, "{r}");
+            assert!(r["added"].as_u64().unwrap() > 0, "{r}");
+            assert_eq!(r["pending"].as_array().unwrap().len(), 0, "{r}");
+        }
+        let st = crate::common::ok_json(&bob, &["status"]);
+        assert_eq!(st["pending"].as_array().unwrap().len(), 0, "{st}");
+        assert_eq!(
+            st["held"]
+                .as_array()
+                .unwrap()
+                .first()
+                .map_or(0, |x| x["parts"].as_array().unwrap().len()),
+            held - released,
+            "{st}"
+        );
     }
+    assert!(held >= 2, "{held} of {n} held");
+    assert_eq!(released, held);
     let want = crate::common::ok_json(&hq, &["merge"]);
     let got = crate::common::ok_json(&bob, &["merge"]);
     assert_eq!(got["head"], want["head"]);
@@ -361,6 +404,93 @@ fn a_big_export_is_split_into_bundles_imported_in_any_order() {
     // to the outbox: one entry per bundle
     let v = crate::common::ok_json(&hq, &["sync", "export", "--to", "bob", "--all", "--max-blocks", "5"]);
     assert_eq!(v["out"].as_array().unwrap().len(), n);
+}
+
+#[test]
+fn a_held_bundle_is_released_by_its_blocks_from_any_route() {
+    let net = Net::new(&["alice", "bob"]);
+    for k in 0..12 {
+        ok(
+            &net.home("alice"),
+            &["append", "--kind", "note", "--field", &format!("k={k}")],
+        );
+    }
+    net.sync("alice", "hq");
+    let hq = net.home("hq");
+    let bob = net.home("bob");
+    let out = net.path("all.bundle");
+    let v = crate::common::ok_json(
+        &hq,
+        &[
+            "sync",
+            "export",
+            "--to",
+            "bob",
+            "--all",
+            "--max-blocks",
+            "5",
+            "--out",
+            s(&out),
+        ],
+    );
+    let files = crate::common::strings(&v["out"]);
+    let last = files.last().unwrap();
+    // the last bundle reaches bob on a stick: xfer keeps it aside
+    let stick = net.path("stick");
+    let inbox = stick.join(net.id("bob")).join(net.id("hq"));
+    std::fs::create_dir_all(&inbox).unwrap();
+    std::fs::copy(
+        last,
+        inbox.join(format!("{}.bundle", v["bundles"][files.len() - 1].as_str().unwrap())),
+    )
+    .unwrap();
+    let x = crate::common::ok_json(&bob, &["xfer", s(&stick)]);
+    let held: Vec<&serde_json::Value> = x["imported"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["held"].is_null())
+        .collect();
+    assert_eq!(held.len(), 1, "{x}");
+    let st = crate::common::ok_json(&bob, &["status"]);
+    assert_eq!(st["held"][0]["parts"], serde_json::json!([files.len()]), "{st}");
+    let kept = crate::common::snapshot(&bob.join("held"));
+    // the blocks before it come in one ordinary bundle: the held one is imported with it
+    let whole = net.path("whole.bundle");
+    ok(&hq, &["sync", "export", "--to", "bob", "--all", "--out", s(&whole)]);
+    let bob2 = net.path("bob2");
+    copy_tree(&bob, &bob2, &[]);
+    let v = crate::common::ok_json(&bob, &["sync", "import", s(&whole)]);
+    assert_eq!(v["released"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["released"][0]["ok"], true, "{v}");
+    let st = crate::common::ok_json(&bob, &["status"]);
+    assert_eq!(st["held"], serde_json::json!([]), "{st}");
+    assert_eq!(st["pending"], serde_json::json!([]), "{st}");
+    assert_eq!(
+        crate::common::ok_json(&bob, &["merge"])["head"],
+        crate::common::ok_json(&hq, &["merge"])["head"]
+    );
+    ok(&bob, &["verify"]);
+    // a held bundle damaged in the home is refused when its turn comes, reported, dropped;
+    // the bundle that brought its blocks is imported all the same
+    let (path, bytes) = kept
+        .iter()
+        .find(|(p, _)| !p.to_string_lossy().ends_with(".waits"))
+        .unwrap();
+    let damaged = bob2
+        .join("held")
+        .join(path.strip_prefix(bob.join("held")).unwrap_or(path));
+    assert!(damaged.exists(), "{}", damaged.display());
+    std::fs::write(&damaged, crate::common::flipped(bytes, bytes.len() - 40, 0x01)).unwrap();
+    let (code, stdout, err) = run(&bob2, &["--json", "sync", "import", s(&whole)]);
+    assert_eq!(code, 1, "{stdout}\n{err}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(v["added"].as_u64().unwrap() > 0, "{v}");
+    assert_eq!(v["released"][0]["ok"], false, "{v}");
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("secfile: error:")).collect();
+    assert!(errors.len() == 1 && errors[0].contains("held part"), "{err}");
+    let st = crate::common::ok_json(&bob2, &["status"]);
+    assert_eq!(st["held"], serde_json::json!([]), "{st}");
 }
 
 #[test]

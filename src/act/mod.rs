@@ -456,6 +456,8 @@ impl<'n> Tx<'n> {
             let _ = std::fs::remove_dir_all(&self.stage);
             return Ok(());
         }
+        // a transaction of removals alone has staged nothing yet: the journal goes there
+        self.stage_dir()?;
         crate::home::fsync_dir(&self.stage)?;
         let j = Journal {
             ops: std::mem::take(&mut self.ops),

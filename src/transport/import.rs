@@ -51,11 +51,27 @@ pub struct ImportReport {
     /// This node's pending key rotation was bound by a block this bundle brought: the
     /// import switches to the new keys.
     pub keys_switched: bool,
+    /// A later bundle of a split export kept aside in `held/` (not imported yet) until the
+    /// blocks before it are here: where it stands, the blocks it waits for
+    /// (`chain:height`), and whether this import newly kept it.
+    pub held: Option<Held>,
+}
+
+/// See [`ImportReport::held`].
+#[derive(Debug, Clone)]
+pub struct Held {
+    pub series: sync::Series,
+    pub waits: Vec<String>,
+    pub new: bool,
 }
 
 impl ImportReport {
     pub fn changed(&self) -> bool {
-        self.added > 0 || !self.pending.is_empty() || self.forks > 0 || self.stored
+        self.added > 0
+            || !self.pending.is_empty()
+            || self.forks > 0
+            || self.stored
+            || self.held.as_ref().is_some_and(|h| h.new)
     }
 }
 
@@ -71,6 +87,8 @@ pub struct Payload {
     pub content: Option<(tempfile::NamedTempFile, Hash, u64)>,
     /// Receipts and acknowledgements a sync bundle carries.
     pub receipts: Option<super::receipts::Carried>,
+    /// Where a bundle of a split export stands.
+    pub series: Option<sync::Series>,
 }
 
 const DOC_ENTRIES: &[&str] = &[
@@ -100,6 +118,11 @@ fn read_payload<R: BufRead>(r: R, label: &str, header: &bundle::Header, tmp_dir:
                 .read_small(&e, super::receipts::MAX_ENTRY)
                 .map_err(|er| Error::rejected(label, "limit", er))?;
             p.receipts = Some(super::receipts::Carried::decode(&b).map_err(|er| bad(format!("receipts: {er}")))?);
+        } else if e.name == "series.yaml" && header.kind == "sync" && p.series.is_none() {
+            let b = r
+                .read_small(&e, sync::MAX_SERIES)
+                .map_err(|er| Error::rejected(label, "limit", er))?;
+            p.series = Some(sync::Series::decode(&b).map_err(bad)?);
         } else if DOC_ENTRIES.contains(&e.name.as_str()) && header.kind != "sync" {
             let b = r
                 .read_small(&e, dossier::docs::MAX_DOC)
@@ -512,7 +535,22 @@ pub fn open_nth(
     tmp: &Path,
     nth: usize,
 ) -> Result<(bundle::Header, Payload)> {
-    let (path, _guard) = bundle::materialise_nth(input, label, tmp, nth)?;
+    open_kept(node, st, input, label, tmp, nth).map(|(h, p, _)| (h, p))
+}
+
+/// The bundle file itself (or the copy made of an armored one or of stdin).
+type Kept = (std::path::PathBuf, Option<tempfile::NamedTempFile>);
+
+/// [`open_nth`], keeping the bundle file it read.
+fn open_kept(
+    node: &Node,
+    st: &State,
+    input: &Path,
+    label: &str,
+    tmp: &Path,
+    nth: usize,
+) -> Result<(bundle::Header, Payload, Kept)> {
+    let (path, guard) = bundle::materialise_nth(input, label, tmp, nth)?;
     let parsed = bundle::parse(&path, label)?;
     let h = &parsed.header;
     let me = node.id();
@@ -543,7 +581,7 @@ pub fn open_nth(
     );
     let reader = std::io::BufReader::new(crate::progress::Reader::new(reader, &bar));
     let payload = read_payload(reader, label, &parsed.header, tmp)?;
-    Ok((parsed.header, payload))
+    Ok((parsed.header, payload, (path, guard)))
 }
 
 /// Import one bundle in a transaction of its own.
@@ -568,7 +606,7 @@ pub fn import_nth(tx: &mut Tx<'_>, input: &Path, label: &str, nth: usize) -> Res
     let node = tx.node;
     let tmp = tx.stage_dir()?.to_path_buf();
     let st = std::mem::take(&mut tx.st);
-    let (header, mut payload) = match open_nth(node, &st, input, label, &tmp, nth) {
+    let (header, mut payload, kept) = match open_kept(node, &st, input, label, &tmp, nth) {
         Ok(x) => x,
         Err(e) => {
             tx.st = st;
@@ -598,6 +636,16 @@ pub fn import_nth(tx: &mut Tx<'_>, input: &Path, label: &str, nth: usize) -> Res
     };
     match header.kind.as_str() {
         "sync" => {
+            // a later bundle of a split export whose earlier blocks are not here: kept
+            // aside whole (its blocks pending would be held by every command until then)
+            if let Some(series) = payload.series.clone().filter(|s| s.part > 1) {
+                let waits = waiting_for(node, &blocks);
+                if !waits.is_empty() {
+                    tx.st = st;
+                    hold(tx, &kept.0, label, series, waits, &mut report)?;
+                    return Ok(report);
+                }
+            }
             let plan = plan_blocks(node, st, blocks, label, &mut report)?;
             stage_blocks(tx, &plan, &mut report)?;
             tx.st = state_after(plan, label);
@@ -1007,4 +1055,163 @@ fn import_part(tx: &mut Tx<'_>, input: &Path, label: &str) -> Result<ImportRepor
     }
     r.parts = Some((h.count, h.count));
     Ok(r)
+}
+
+/// The folder where later bundles of split exports wait: `held/<series>/<part>` (the
+/// bundle as received) and `<part>.waits` (the blocks it waits for, `chain height` lines).
+pub fn held_dir(node: &Node) -> std::path::PathBuf {
+    node.home.path("held")
+}
+
+/// The bundles held for each series: series → (part → bundle file).
+pub fn kept_series(node: &Node) -> BTreeMap<String, BTreeMap<u64, std::path::PathBuf>> {
+    let mut out = BTreeMap::new();
+    let Ok(rd) = std::fs::read_dir(held_dir(node)) else {
+        return out;
+    };
+    for d in rd.flatten() {
+        let id = d.file_name().to_string_lossy().into_owned();
+        if id.len() != 32 || !digest::is_lower_hex(&id) || !d.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let mut set = BTreeMap::new();
+        for f in std::fs::read_dir(d.path()).into_iter().flatten().flatten() {
+            let n = f.file_name().to_string_lossy().into_owned();
+            if let Some(i) = n.parse::<u64>().ok().filter(|_| n.len() == 5) {
+                set.insert(i, f.path());
+            }
+        }
+        if !set.is_empty() {
+            out.insert(id, set);
+        }
+    }
+    out
+}
+
+/// The blocks a sync bundle's blocks need that this home has neither in `chains/` nor in
+/// `pending/`: the one before each chain's lowest block in the bundle.
+fn waiting_for(node: &Node, blocks: &BlockEntries) -> Vec<(String, u64)> {
+    let mut lowest: BTreeMap<&str, u64> = BTreeMap::new();
+    for (chain, h, _) in blocks.keys() {
+        lowest.entry(chain.as_str()).or_insert(*h);
+    }
+    lowest
+        .into_iter()
+        .filter(|&(_, h)| h > 0)
+        .map(|(c, h)| (c.to_string(), h - 1))
+        .filter(|(c, h)| !has_block(node, c, *h))
+        .collect()
+}
+
+/// Whether this home holds a block at `chain`, `height`: in `chains/`, or pending.
+fn has_block(node: &Node, chain: &str, height: u64) -> bool {
+    if std::fs::symlink_metadata(store::chain_path(&node.home, chain, height)).is_ok() {
+        return true;
+    }
+    let prefix = format!("{height:010}-");
+    std::fs::read_dir(node.home.pending_dir().join(chain))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+}
+
+/// Keep a later bundle of a split export aside until the blocks it waits for are here.
+fn hold(
+    tx: &mut Tx<'_>,
+    bundle_file: &Path,
+    label: &str,
+    series: sync::Series,
+    waits: Vec<(String, u64)>,
+    report: &mut ImportReport,
+) -> Result<()> {
+    let node = tx.node;
+    let kept = kept_series(node);
+    let new = !kept.get(&series.series).is_some_and(|s| s.contains_key(&series.part));
+    if new && !kept.contains_key(&series.series) && kept.len() >= bundle::parts::MAX_SETS {
+        return Err(Error::rejected(
+            label,
+            "limit",
+            format!("{} split exports are held already (the limit)", bundle::parts::MAX_SETS),
+        ));
+    }
+    if new {
+        let dir = held_dir(node).join(&series.series);
+        let tmp_dir = tx.stage_dir()?.to_path_buf();
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".tmp-")
+            .tempfile_in(&tmp_dir)
+            .at(&tmp_dir)?;
+        std::io::copy(&mut crate::input::open_regular(bundle_file)?, tmp.as_file_mut()).at(tmp.path())?;
+        tx.put_temp(tmp, &dir.join(format!("{:05}", series.part)))?;
+        let lines: String = waits.iter().map(|(c, h)| format!("{c} {h}\n")).collect();
+        tx.put(&dir.join(format!("{:05}.waits", series.part)), lines.as_bytes())?;
+    }
+    report.held = Some(Held {
+        series,
+        waits: waits.iter().map(|(c, h)| format!("{c}:{h}")).collect(),
+        new,
+    });
+    Ok(())
+}
+
+/// Whether a held bundle may be imported now: the blocks its `.waits` file names are
+/// here (an unreadable list: try it, the import holds it again if it must).
+fn held_ready(node: &Node, bundle_file: &Path) -> bool {
+    let mut w = bundle_file.as_os_str().to_owned();
+    w.push(".waits");
+    let Ok(b) = crate::input::read_bounded(Path::new(&w), 16 << 20, "held list") else {
+        return true;
+    };
+    String::from_utf8_lossy(&b).lines().all(|l| {
+        let mut it = l.split(' ');
+        match (it.next(), it.next().and_then(|h| h.parse::<u64>().ok())) {
+            (Some(c), Some(h)) if crate::subchain::is_node_id(c) => has_block(node, c, h),
+            _ => true,
+        }
+    })
+}
+
+/// Import every held bundle whose earlier blocks are here now, each in a transaction of
+/// its own that also drops it from `held/`, until none is ready. A held bundle refused
+/// now is dropped too (and reported). Returns (label, result) per bundle tried.
+pub fn release_held(node: &Node, lock: &crate::home::Lock) -> Result<Vec<(String, Result<ImportReport>)>> {
+    let mut out = Vec::new();
+    loop {
+        let mut progress = false;
+        for (series, parts) in kept_series(node) {
+            for (part, path) in parts {
+                if !held_ready(node, &path) {
+                    continue;
+                }
+                let label = format!("held part {part} of split export {series}");
+                let mut waits = path.as_os_str().to_owned();
+                waits.push(".waits");
+                let mut tx = node.begin_view_under(lock, Who::Anyone)?;
+                match import_in(&mut tx, &path, &label) {
+                    // still waiting (its list was stale): left as it is
+                    Ok(r) if r.held.is_some() => continue,
+                    Ok(r) => {
+                        tx.remove(&path);
+                        tx.remove(Path::new(&waits));
+                        tx.commit()?;
+                        out.push((label, Ok(r)));
+                    }
+                    Err(e @ Error::Rejected { .. }) => {
+                        drop(tx);
+                        let mut tx = node.begin_view_under(lock, Who::Anyone)?;
+                        tx.remove(&path);
+                        tx.remove(Path::new(&waits));
+                        tx.commit()?;
+                        out.push((label, Err(e)));
+                    }
+                    Err(e) => return Err(e),
+                }
+                progress = true;
+            }
+        }
+        if !progress {
+            return Ok(out);
+        }
+    }
 }

@@ -69,6 +69,48 @@ impl Frontier {
     }
 }
 
+/// The largest `series.yaml` entry accepted.
+pub const MAX_SERIES: usize = 1024;
+
+/// The most bundles one split export may make.
+pub const MAX_SERIES_PARTS: u64 = 100_000;
+
+/// Where a bundle of a split `sync export` stands: `series.yaml` in its payload (signed
+/// with it). A recipient keeps a later bundle of the series aside until the blocks before
+/// it are there, rather than holding its blocks pending (see [`super::import`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Series {
+    /// Random, shared by the bundles of one export (32 hex digits).
+    pub series: String,
+    /// This bundle's place, from 1.
+    pub part: u64,
+    /// How many bundles the export made.
+    pub of: u64,
+}
+
+impl Series {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut m = Mapping::new();
+        m.insert("series".into(), self.series.clone().into());
+        m.insert("part".into(), self.part.into());
+        m.insert("of".into(), self.of.into());
+        codec::emit(&Value::Mapping(m)).expect("series emits").into_bytes()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Series, String> {
+        let v = codec::parse_strict(bytes, MAX_SERIES)?;
+        let s: Series = serde_yaml::from_value(v).map_err(|e| format!("bad series entry: {e}"))?;
+        if s.series.len() != 32 || !digest::is_lower_hex(&s.series) {
+            return Err("bad series id".into());
+        }
+        if s.part == 0 || s.part > s.of || s.of > MAX_SERIES_PARTS {
+            return Err(format!("bad series place: part {} of {}", s.part, s.of));
+        }
+        Ok(s)
+    }
+}
+
 pub fn peer_path(home: &Home, id: &str) -> std::path::PathBuf {
     home.peers_dir().join(format!("{id}.yaml"))
 }
@@ -222,6 +264,12 @@ pub fn export_split(
             (None, None) => (true, 0),
         }
     };
+    if send.len().div_ceil(per) as u64 > MAX_SERIES_PARTS {
+        return Err(Error::usage(format!(
+            "--max-blocks {per}: {} blocks would make more than {MAX_SERIES_PARTS} bundles",
+            send.len()
+        )));
+    }
     // compared in place: a cached key would copy every chain id (1M strings at 1M blocks)
     send.sort_by(|a, b| (key(a), &a.chain, a.height).cmp(&(key(b), &b.chain, b.height)));
     // slices of the one list: splitting it off a chunk at a time kept, in each chunk, the
@@ -277,7 +325,16 @@ fn make_bundles(
         None => st.head(me).map_or(0, |(_, b)| b.height),
     };
     let mut out = Vec::with_capacity(chunks.len());
-    for send in chunks {
+    let series = bundle::random_id();
+    let of = chunks.len() as u64;
+    for (k, send) in chunks.into_iter().enumerate() {
+        // the bundles of a split export say where each stands, so the recipient can keep a
+        // later one aside until the earlier ones are there
+        let place = (of > 1).then(|| Series {
+            series: series.clone(),
+            part: k as u64 + 1,
+            of,
+        });
         let nb = NewBundle {
             kind: "sync",
             sender: me,
@@ -289,6 +346,9 @@ fn make_bundles(
         };
         let (tmp, header) = bundle::create(nb, dir, |pw| {
             write_blocks(pw, node, st, ix, send)?;
+            if let Some(p) = &place {
+                pw.entry("series.yaml", &p.encode())?;
+            }
             if let Some(c) = &carried {
                 pw.entry("receipts.yaml", &c.encode())?;
             }
@@ -550,6 +610,35 @@ pub fn deliver(tmp: NamedTempFile, out: &Path, stdout: &mut dyn std::io::Write) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_series_entry_round_trips_and_bad_ones_are_refused() {
+        let s = Series {
+            series: "0123456789abcdef0123456789abcdef".into(),
+            part: 2,
+            of: 3,
+        };
+        assert_eq!(Series::decode(&s.encode()), Ok(s.clone()));
+        let id = &s.series;
+        for (text, why) in [
+            (format!("series: {id}\npart: 0\nof: 3\n"), "part 0"),
+            (format!("series: {id}\npart: 4\nof: 3\n"), "past the count"),
+            (format!("series: {id}\npart: 1\nof: 100001\n"), "too many"),
+            (
+                format!("series: {}\npart: 1\nof: 3\n", id.to_uppercase()),
+                "upper-case id",
+            ),
+            ("series: abc\npart: 1\nof: 3\n".to_string(), "short id"),
+            (format!("series: {id}\npart: 1\nof: 3\nextra: 1\n"), "unknown key"),
+            (format!("series: {id}\npart: -1\nof: 3\n"), "negative"),
+            (
+                format!("series: {id}\npart: 1\nof: 3\n{}", "#".repeat(MAX_SERIES)),
+                "over the limit",
+            ),
+        ] {
+            assert!(Series::decode(text.as_bytes()).is_err(), "{why}: {text}");
+        }
+    }
 
     fn f(heads: &[(&str, u64, char)]) -> Frontier {
         Frontier {

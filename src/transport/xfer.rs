@@ -456,6 +456,13 @@ fn import_inbox(node: &Node, lock: &Lock, medium: &Medium, me: &str, report: &mu
     for (sender, name, e) in refused {
         report.skipped.push(skipped(medium.label(&[me, &sender, &name]), &e));
     }
+    // later bundles of split exports kept aside, whose earlier blocks are here now
+    for (label, r) in crate::transport::import::release_held(node, lock)? {
+        match r {
+            Ok(r) => report.imported.push(r),
+            Err(e) => report.skipped.push(skipped(label, &e)),
+        }
+    }
     Ok(())
 }
 

@@ -38,6 +38,7 @@ pub fn import_all(ctx: &Context, ui: &Ui, bundles: &[PathBuf], dry_run: bool) ->
         }
     }
     let several = inputs.len() > 1;
+    let mut released_refused = false;
     for (b, nth, l) in inputs {
         let r = node
             .begin_view_under(&lock, crate::act::Who::Anyone)
@@ -62,6 +63,8 @@ pub fn import_all(ctx: &Context, ui: &Ui, bundles: &[PathBuf], dry_run: bool) ->
                 j["ok"] = true.into();
                 if dry_run {
                     j["dry_run"] = true.into();
+                } else {
+                    j["released"] = release(&node, &lock, ui, &mut released_refused)?.into();
                 }
                 rows.push(j);
             }
@@ -83,11 +86,41 @@ pub fn import_all(ctx: &Context, ui: &Ui, bundles: &[PathBuf], dry_run: bool) ->
     if several || last_err.is_none() {
         ui.result("", json);
     }
-    Ok(if last_err.is_some() {
+    Ok(if last_err.is_some() || released_refused {
         crate::cli::exit::REJECTED
     } else {
         0
     })
+}
+
+/// Import the held bundles of split exports that are ready now (see
+/// [`crate::transport::import::release_held`]), reporting each; their JSON rows.
+pub fn release(
+    node: &crate::node::Node,
+    lock: &crate::home::Lock,
+    ui: &Ui,
+    refused: &mut bool,
+) -> Result<Vec<serde_json::Value>, Error> {
+    let mut rows = Vec::new();
+    for (l, r) in crate::transport::import::release_held(node, lock)? {
+        match r {
+            Ok(r) => {
+                ui.status(&describe(&l, &r));
+                let mut j = to_json(&r);
+                j["input"] = l.into();
+                j["ok"] = true.into();
+                rows.push(j);
+            }
+            Err(e) => {
+                ui.error_line(&e);
+                *refused = true;
+                rows.push(serde_json::json!({
+                    "input": l, "ok": false, "kind": e.kind(), "message": e.to_string(),
+                }));
+            }
+        }
+    }
+    Ok(rows)
 }
 
 pub fn describe(label: &str, r: &ImportReport) -> String {
@@ -101,6 +134,16 @@ pub fn describe(label: &str, r: &ImportReport) -> String {
             } else {
                 ""
             }
+        );
+    }
+    if let Some(h) = &r.held {
+        return format!(
+            "{label}: bundle {} of {} of a split export from {}: {}, until the blocks before it are here (waits for {})",
+            h.series.part,
+            h.series.of,
+            r.sender_name,
+            if h.new { "held" } else { "already held" },
+            h.waits.join(", ")
         );
     }
     if !r.changed() && r.receipted.is_empty() {
@@ -159,5 +202,8 @@ pub fn to_json(r: &ImportReport) -> serde_json::Value {
         "rekey": r.rekey.as_ref().map(|(id, from, at)| serde_json::json!({"id": id, "from": from, "height": at})),
         "keys_switched": r.keys_switched,
         "parts": r.parts.map(|(have, count)| serde_json::json!({"have": have, "count": count})),
+        "held": r.held.as_ref().map(|h| serde_json::json!({
+            "series": h.series.series, "part": h.series.part, "of": h.series.of, "waits": h.waits, "new": h.new,
+        })),
     })
 }

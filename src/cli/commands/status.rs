@@ -167,6 +167,18 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
             "missing": (1..=h.count).filter(|i| !set.contains_key(i)).collect::<Vec<_>>()}),
         );
     }
+    // later bundles of split exports kept aside until the blocks before them are here
+    let mut held_json = Vec::new();
+    for (series, set) in crate::transport::import::kept_series(&node) {
+        let parts: Vec<u64> = set.keys().copied().collect();
+        text.line(format!(
+            "  split export {series}: {} held until the blocks before {} here (bundles {})",
+            crate::cli::ui::plural(parts.len(), "bundle"),
+            if parts.len() == 1 { "it are" } else { "them are" },
+            parts.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+        ));
+        held_json.push(serde_json::json!({"series": series, "parts": parts}));
+    }
     // finality: the threshold and the chains at it
     let whole;
     let g = match st.view.as_deref() {
@@ -219,7 +231,7 @@ pub fn run(ctx: &Context, ui: &Ui, _a: StatusArgs) -> Result<i32, Error> {
             "master": node.config.master, "admitted": admitted, "chains": chains,
             "keys": {"rotations": rotations, "rekey_pending": rekey_pending},
             "pending": pending, "forks": forks, "requests": open_requests, "home": node.home.root.display().to_string(),
-            "peers": peers, "outbox": outbox_json, "awaiting_receipt": awaiting, "parts": parts_json,
+            "peers": peers, "outbox": outbox_json, "awaiting_receipt": awaiting, "parts": parts_json, "held": held_json,
             "finality": {
                 "final": g.final_count, "head": g.head_hex(), "anchor": g.anchor, "threshold": g.threshold,
                 "stalled_by": stalled, "explained": words,
