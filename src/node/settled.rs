@@ -583,12 +583,14 @@ impl Node {
         let cache = SigCache::default();
         let home = &self.home;
         let read = |(chain, h): (String, u64)| (chain.clone(), read_block(home, chain, h).ok());
-        // the blocks to read next: `refill` more of each chain that ran dry
+        // the blocks to read next: `refill` more of each chain with no more than that read
+        // ahead (waiting until a chain ran dry cut the next batch short at it: a settle of
+        // a few blocks, then a read of one chain, ~16 times a round at 16 chains)
         let wanted =
             |next: &mut BTreeMap<String, u64>, ahead: &BTreeMap<String, VecDeque<Cand>>, done: &BTreeSet<String>| {
                 let mut want = Vec::new();
                 for (chain, h) in next.iter_mut() {
-                    if done.contains(chain) || ahead.get(chain).is_some_and(|q| q.len() > 1) {
+                    if done.contains(chain) || ahead.get(chain).is_some_and(|q| q.len() as u64 > refill) {
                         continue;
                     }
                     for k in *h..*h + refill {
