@@ -306,8 +306,8 @@ fn a_damaged_or_missing_index_is_rebuilt_silently() {
     ok(&home, &["verify"]);
 }
 
-#[test]
-fn a_big_export_is_split_into_bundles_imported_in_any_order() {
+/// hq, alice and bob, with twelve `note` blocks of alice's at hq (bob has none of them).
+fn twelve_notes_at_hq() -> Net {
     let net = Net::new(&["alice", "bob"]);
     for k in 0..12 {
         ok(
@@ -316,6 +316,12 @@ fn a_big_export_is_split_into_bundles_imported_in_any_order() {
         );
     }
     net.sync("alice", "hq");
+    net
+}
+
+#[test]
+fn a_big_export_is_split_into_bundles_imported_in_any_order() {
+    let net = twelve_notes_at_hq();
     let hq = net.home("hq");
     let out = net.path("all.bundle");
     // every block to bob, a new peer, at most 5 a bundle
@@ -408,14 +414,7 @@ fn a_big_export_is_split_into_bundles_imported_in_any_order() {
 
 #[test]
 fn a_held_bundle_is_released_by_its_blocks_from_any_route() {
-    let net = Net::new(&["alice", "bob"]);
-    for k in 0..12 {
-        ok(
-            &net.home("alice"),
-            &["append", "--kind", "note", "--field", &format!("k={k}")],
-        );
-    }
-    net.sync("alice", "hq");
+    let net = twelve_notes_at_hq();
     let hq = net.home("hq");
     let bob = net.home("bob");
     let out = net.path("all.bundle");

@@ -923,13 +923,20 @@ pub fn parts_dir(node: &Node) -> std::path::PathBuf {
 
 /// The parts kept for each incomplete bundle: id → (index → part file).
 pub fn kept_parts(node: &Node) -> BTreeMap<String, BTreeMap<u64, std::path::PathBuf>> {
+    kept_sets(&parts_dir(node), crate::dossier::docs::is_doc_id)
+}
+
+/// The files kept under `root/<id>/<index, 5 digits>` (parts of chunked bundles, held
+/// bundles of split exports): id → (index → file), for the folders whose name `is_id`
+/// accepts.
+fn kept_sets(root: &Path, is_id: impl Fn(&str) -> bool) -> BTreeMap<String, BTreeMap<u64, std::path::PathBuf>> {
     let mut out = BTreeMap::new();
-    let Ok(rd) = std::fs::read_dir(parts_dir(node)) else {
+    let Ok(rd) = std::fs::read_dir(root) else {
         return out;
     };
     for d in rd.flatten() {
         let id = d.file_name().to_string_lossy().into_owned();
-        if !crate::dossier::docs::is_doc_id(&id) {
+        if !is_id(&id) || !d.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
         }
         let mut set = BTreeMap::new();
@@ -944,6 +951,17 @@ pub fn kept_parts(node: &Node) -> BTreeMap<String, BTreeMap<u64, std::path::Path
         }
     }
     out
+}
+
+/// Stage a copy of `from` (a bundle or a part as received) to be kept at `dest`.
+fn keep_copy(tx: &mut Tx<'_>, from: &Path, dest: &Path) -> Result<()> {
+    let tmp_dir = tx.stage_dir()?.to_path_buf();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(&tmp_dir)
+        .at(&tmp_dir)?;
+    std::io::copy(&mut crate::input::open_regular(from)?, tmp.as_file_mut()).at(tmp.path())?;
+    tx.put_temp(tmp, dest)
 }
 
 fn import_part(tx: &mut Tx<'_>, input: &Path, label: &str) -> Result<ImportReport> {
@@ -1000,13 +1018,7 @@ fn import_part(tx: &mut Tx<'_>, input: &Path, label: &str) -> Result<ImportRepor
     }
     if (have.len() as u64) < h.count {
         if is_new {
-            let tmp_dir = tx.stage_dir()?.to_path_buf();
-            let mut tmp = tempfile::Builder::new()
-                .prefix(".tmp-")
-                .tempfile_in(&tmp_dir)
-                .at(&tmp_dir)?;
-            std::io::copy(&mut crate::input::open_regular(input)?, tmp.as_file_mut()).at(tmp.path())?;
-            tx.put_temp(tmp, &dir.join(format!("{:05}", h.index)))?;
+            keep_copy(tx, input, &dir.join(format!("{:05}", h.index)))?;
             report.stored = true;
         }
         report.parts = Some((have.len() as u64, h.count));
@@ -1065,27 +1077,7 @@ pub fn held_dir(node: &Node) -> std::path::PathBuf {
 
 /// The bundles held for each series: series → (part → bundle file).
 pub fn kept_series(node: &Node) -> BTreeMap<String, BTreeMap<u64, std::path::PathBuf>> {
-    let mut out = BTreeMap::new();
-    let Ok(rd) = std::fs::read_dir(held_dir(node)) else {
-        return out;
-    };
-    for d in rd.flatten() {
-        let id = d.file_name().to_string_lossy().into_owned();
-        if id.len() != 32 || !digest::is_lower_hex(&id) || !d.file_type().is_ok_and(|t| t.is_dir()) {
-            continue;
-        }
-        let mut set = BTreeMap::new();
-        for f in std::fs::read_dir(d.path()).into_iter().flatten().flatten() {
-            let n = f.file_name().to_string_lossy().into_owned();
-            if let Some(i) = n.parse::<u64>().ok().filter(|_| n.len() == 5) {
-                set.insert(i, f.path());
-            }
-        }
-        if !set.is_empty() {
-            out.insert(id, set);
-        }
-    }
-    out
+    kept_sets(&held_dir(node), |id| id.len() == 32 && digest::is_lower_hex(id))
 }
 
 /// The blocks a sync bundle's blocks need that this home has neither in `chains/` nor in
@@ -1137,13 +1129,7 @@ fn hold(
     }
     if new {
         let dir = held_dir(node).join(&series.series);
-        let tmp_dir = tx.stage_dir()?.to_path_buf();
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".tmp-")
-            .tempfile_in(&tmp_dir)
-            .at(&tmp_dir)?;
-        std::io::copy(&mut crate::input::open_regular(bundle_file)?, tmp.as_file_mut()).at(tmp.path())?;
-        tx.put_temp(tmp, &dir.join(format!("{:05}", series.part)))?;
+        keep_copy(tx, bundle_file, &dir.join(format!("{:05}", series.part)))?;
         let lines: String = waits.iter().map(|(c, h)| format!("{c} {h}\n")).collect();
         tx.put(&dir.join(format!("{:05}.waits", series.part)), lines.as_bytes())?;
     }
