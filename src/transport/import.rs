@@ -1173,22 +1173,24 @@ pub fn release_held(node: &Node, lock: &crate::home::Lock) -> Result<Vec<(String
                 let label = format!("held part {part} of split export {series}");
                 let mut waits = path.as_os_str().to_owned();
                 waits.push(".waits");
+                // the held files go in the same transaction as the import (or alone, when
+                // the bundle is refused)
+                let drop_held = |mut tx: Tx<'_>| {
+                    tx.remove(&path);
+                    tx.remove(Path::new(&waits));
+                    tx.commit()
+                };
                 let mut tx = node.begin_view_under(lock, Who::Anyone)?;
                 match import_in(&mut tx, &path, &label) {
                     // still waiting (its list was stale): left as it is
                     Ok(r) if r.held.is_some() => continue,
                     Ok(r) => {
-                        tx.remove(&path);
-                        tx.remove(Path::new(&waits));
-                        tx.commit()?;
+                        drop_held(tx)?;
                         out.push((label, Ok(r)));
                     }
                     Err(e @ Error::Rejected { .. }) => {
                         drop(tx);
-                        let mut tx = node.begin_view_under(lock, Who::Anyone)?;
-                        tx.remove(&path);
-                        tx.remove(Path::new(&waits));
-                        tx.commit()?;
+                        drop_held(node.begin_view_under(lock, Who::Anyone)?)?;
                         out.push((label, Err(e)));
                     }
                     Err(e) => return Err(e),

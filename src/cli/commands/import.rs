@@ -70,9 +70,7 @@ pub fn import_all(ctx: &Context, ui: &Ui, bundles: &[PathBuf], dry_run: bool) ->
             }
             Err(e @ Error::Rejected { .. }) if several => {
                 ui.error_line(&e);
-                rows.push(serde_json::json!({
-                    "input": l, "ok": false, "kind": e.kind(), "message": e.to_string(),
-                }));
+                rows.push(refused_row(&l, &e));
                 last_err = Some(e);
             }
             Err(e) => return Err(e),
@@ -114,13 +112,16 @@ pub fn release(
             Err(e) => {
                 ui.error_line(&e);
                 *refused = true;
-                rows.push(serde_json::json!({
-                    "input": l, "ok": false, "kind": e.kind(), "message": e.to_string(),
-                }));
+                rows.push(refused_row(&l, &e));
             }
         }
     }
     Ok(rows)
+}
+
+/// The JSON row of an input that was refused.
+fn refused_row(input: &str, e: &Error) -> serde_json::Value {
+    serde_json::json!({"input": input, "ok": false, "kind": e.kind(), "message": e.to_string()})
 }
 
 pub fn describe(label: &str, r: &ImportReport) -> String {
